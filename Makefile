@@ -1,0 +1,43 @@
+# Two commands for a new user (see README.md):
+#   make lab    set everything up, then open JupyterLab on the course (simulator, no Docker)
+#   make test   set everything up, then run every test (unit, contract, notebooks)
+# Set-up is done once: a second run finds .venv up to date and installs nothing.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.labsupport-installed
+PORT   ?= 8888
+PYTEST_ARGS ?=
+
+.PHONY: setup lab test test-kind bench lint clean exercises
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python 3.10 or newer is needed, found " + sys.version.split()[0]'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --port=$(PORT) --ServerApp.root_dir=$(CURDIR)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-kind: $(STAMP)
+	$(BIN)/python -m pytest -m kind tests
+
+bench: $(STAMP)
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+lint: $(STAMP)
+	$(BIN)/ruff check labsupport
+
+exercises: $(STAMP)
+	$(BIN)/python -m labsupport.grading build
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,88 @@
+"""labsupport: the helper library of the distributed computing and Kubernetes course.
+
+Every notebook starts with ``import labsupport as ls`` and then
+``c = ls.connect()``: a simulated Kubernetes cluster that runs inside the
+notebook. ``ls.connect("kind")`` gives a real cluster with the same methods.
+
+Importing labsupport is cheap: it loads no Kubernetes client, no plotting
+library and starts nothing. Names such as :class:`SimCluster` load their
+module the first time they are used.
+
+Example:
+    >>> import labsupport as ls
+    >>> c = ls.connect(seed=0)
+    >>> c.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+    ['namespace/shop']
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from labsupport.cluster import Cluster
+from labsupport.connect import connect
+from labsupport.errors import (
+    AlreadyExists,
+    ClusterUnavailable,
+    Forbidden,
+    GradingError,
+    Invalid,
+    InvalidManifest,
+    LabSupportError,
+    ObjectNotFound,
+    ResourceExpired,
+    UnsafeCluster,
+    WaitTimeout,
+)
+from labsupport.views import EventInfo, NodeInfo, PodInfo
+
+__version__ = "0.1.0"
+
+# Public names that live in heavier modules, loaded on first use.
+_LAZY = {
+    "SimCluster": "labsupport.sim",
+    "KubeCluster": "labsupport.kube",
+    "load": "labsupport.manifests",
+    "validate": "labsupport.manifests",
+    "check": "labsupport.grading",
+    "check_all": "labsupport.grading",
+}
+
+__all__ = [
+    "connect",
+    "Cluster",
+    "SimCluster",
+    "KubeCluster",
+    "PodInfo",
+    "NodeInfo",
+    "EventInfo",
+    "load",
+    "validate",
+    "check",
+    "check_all",
+    "LabSupportError",
+    "InvalidManifest",
+    "Invalid",
+    "ObjectNotFound",
+    "AlreadyExists",
+    "Forbidden",
+    "ClusterUnavailable",
+    "UnsafeCluster",
+    "WaitTimeout",
+    "ResourceExpired",
+    "GradingError",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'labsupport' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,204 @@
+"""The Cluster contract that the simulated and the real backends both keep.
+
+A lesson talks to a cluster only through these methods, so the same notebook
+runs on the simulator and on kind. Objects go in and come out as plain dicts
+in the exact shape of the Kubernetes API.
+
+Backends implement the abstract methods; this base class builds the rest on
+top of them (views, waiting, the context manager), so both backends wait and
+display in the same way.
+
+Example:
+    >>> import labsupport as ls
+    >>> issubclass(ls.SimCluster, ls.Cluster)
+    True
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from typing import Any
+
+from labsupport.errors import Invalid, WaitTimeout
+from labsupport.kinds import parse_ref
+from labsupport.rollout import rollout_status
+from labsupport.views import EventInfo, NodeInfo, PodInfo, ViewList
+
+__all__ = ["Cluster", "Source"]
+
+#: What ``apply`` accepts: a path, YAML text, one object dict, or a list of them.
+Source = Any
+
+
+class Cluster(abc.ABC):
+    """A Kubernetes cluster, simulated or real.
+
+    Subclasses implement :meth:`apply`, :meth:`get`, :meth:`list`,
+    :meth:`delete`, :meth:`scale`, :meth:`advance`, :attr:`now`,
+    :meth:`kill_pod`, :meth:`fail_node`, :meth:`restore_node` and
+    :meth:`_raw_events`; the views and waits below come for free.
+    """
+
+    #: "sim", "kind" or "kubeconfig".
+    backend: str = ""
+
+    # --- objects -----------------------------------------------------------
+    @abc.abstractmethod
+    def apply(self, source: Source, namespace: str = "default") -> list[str]:
+        """Create or update objects; return their references (``"deployment/web"``).
+
+        Args:
+            source: a file or folder path, YAML text (several documents
+                allowed), one object dict, or a list of dicts.
+            namespace: where objects without ``metadata.namespace`` go.
+
+        Raises:
+            InvalidManifest: an object is not valid; nothing was applied.
+            Forbidden: admission refused an object (e.g. a ResourceQuota).
+        """
+
+    @abc.abstractmethod
+    def get(self, ref: str, namespace: str = "default") -> dict:
+        """Return one object as the API shows it (spec and status).
+
+        Args:
+            ref: ``"type/name"``; the type may be a kind, plural or short name.
+            namespace: ignored for cluster-scoped types (nodes, namespaces).
+
+        Raises:
+            ObjectNotFound: no such object.
+        """
+
+    @abc.abstractmethod
+    def list(self, resource: str, namespace: str | None = None,
+             selector: str | None = None) -> list[dict]:
+        """Return the objects of one type, sorted by namespace and name.
+
+        Args:
+            resource: a kind, plural or short name, e.g. ``"pods"``.
+            namespace: one namespace, or None for all namespaces.
+            selector: a label selector such as ``"app=web,tier!=db"``.
+        """
+
+    @abc.abstractmethod
+    def delete(self, ref: str, namespace: str = "default") -> None:
+        """Delete an object; owned objects go too (background cascading).
+
+        Raises:
+            ObjectNotFound: no such object.
+        """
+
+    @abc.abstractmethod
+    def scale(self, ref: str, replicas: int, namespace: str = "default") -> None:
+        """Set ``spec.replicas`` of a Deployment, ReplicaSet or StatefulSet."""
+
+    # --- time --------------------------------------------------------------
+    @abc.abstractmethod
+    def advance(self, seconds: float) -> None:
+        """Let time pass: virtual time on the simulator, wall time on a real cluster."""
+
+    @property
+    @abc.abstractmethod
+    def now(self) -> float:
+        """Seconds since the cluster (or this connection) started."""
+
+    # --- faults ------------------------------------------------------------
+    @abc.abstractmethod
+    def kill_pod(self, name: str, namespace: str = "default") -> None:
+        """Kill a pod at once, as a crash would (no graceful termination)."""
+
+    @abc.abstractmethod
+    def fail_node(self, name: str) -> None:
+        """Make a node go silent, as if it lost power or its network."""
+
+    @abc.abstractmethod
+    def restore_node(self, name: str) -> None:
+        """Bring a failed node back."""
+
+    @abc.abstractmethod
+    def _raw_events(self, namespace: str | None) -> list[dict]:
+        """Event objects of one namespace or all (backend hook for :meth:`events`)."""
+
+    def _start_time(self) -> float:
+        """Seconds since the epoch at which :attr:`now` was 0."""
+        return 0.0
+
+    # --- views -------------------------------------------------------------
+    def pods(self, namespace: str | None = None, selector: str | None = None) -> ViewList:
+        """The pods as :class:`PodInfo` views, sorted by namespace and name."""
+        return ViewList(PodInfo.from_object(p) for p in self.list("pods", namespace, selector))
+
+    def nodes(self) -> ViewList:
+        """The nodes as :class:`NodeInfo` views with what their pods request."""
+        pods = self.list("pods")
+        return ViewList(NodeInfo.from_object(n, pods) for n in self.list("nodes"))
+
+    def events(self, namespace: str | None = None) -> ViewList:
+        """Events, oldest first, as :class:`EventInfo` views."""
+        start = self._start_time()
+        views = [EventInfo.from_object(e, start) for e in self._raw_events(namespace)]
+        views.sort(key=lambda e: e.time)
+        return ViewList(views)
+
+    # --- waiting -----------------------------------------------------------
+    #: How often waits look again, in (virtual or wall) seconds.
+    poll_interval: float = 1.0
+
+    def wait_until(self, condition: Callable[[Cluster], Any], timeout: float = 300,
+                   what: str = "the condition") -> Any:
+        """Let time pass until ``condition(cluster)`` is true; return its value.
+
+        Args:
+            condition: called with this cluster; truthy means done.
+            timeout: seconds of cluster time to wait at most.
+            what: words for the error message.
+
+        Raises:
+            WaitTimeout: the condition did not hold within ``timeout``.
+        """
+        if timeout < 0:
+            raise Invalid(f"timeout must be zero or more seconds, got {timeout}")
+        deadline = self.now + timeout
+        while True:
+            value = condition(self)
+            if value:
+                return value
+            left = deadline - self.now
+            if left <= 1e-9:
+                raise WaitTimeout(what, timeout)
+            self.advance(min(self.poll_interval, left))
+
+    def wait_for_rollout(self, ref: str, timeout: float = 300,
+                         namespace: str = "default") -> str:
+        """Wait until a rollout is complete, by kubectl's definition.
+
+        Returns:
+            kubectl's closing message, e.g. ``'deployment "web" successfully rolled out'``.
+
+        Raises:
+            WaitTimeout: not complete within ``timeout``; says what it waited on.
+            RolloutFailed: the progress deadline was exceeded.
+        """
+        parse_ref(ref)
+        last = [""]
+
+        def done(c: Cluster) -> str | None:
+            ok, msg = rollout_status(c.get(ref, namespace=namespace))
+            last[0] = msg
+            return msg if ok else None
+
+        try:
+            return self.wait_until(done, timeout, what=f"rollout of {ref}")
+        except WaitTimeout as err:
+            raise WaitTimeout(err.what, err.timeout, last[0]) from None
+
+    # --- lifetime ----------------------------------------------------------
+    def close(self) -> None:
+        """Release what the connection holds (the simulator frees its state)."""
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
