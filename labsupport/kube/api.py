@@ -55,7 +55,7 @@ def resource_path(api_version: str, plural: str, namespace: str | None = None,
         parts.append(f"namespaces/{quote(namespace, safe='')}")
     parts.append(plural)
     if name:
-        parts.append(quote(name, safe=""))
+        parts.append(quote(name, safe=":@"))  # "system:metrics-server" as kubectl sends it
         if subresource:
             parts.append(subresource)
     return "/".join(parts)

@@ -64,7 +64,8 @@ def test_get_missing_is_object_not_found(connect):
 
 def test_list_with_a_selector_fills_kind_and_sorts(connect, fake_api):
     fake_api.on("GET", "/api/v1/namespaces/shop/pods",
-                {"kind": "PodList", "metadata": {}, "items": [_pod("b", "shop"), _pod("a", "shop")]})
+                {"kind": "PodList", "metadata": {},
+                 "items": [_pod("b", "shop"), _pod("a", "shop")]})
     pods = connect().list("po", namespace="shop", selector="app=web,tier!=db")
     assert [p["metadata"]["name"] for p in pods] == ["a", "b"]
     assert all(p["kind"] == "Pod" and p["apiVersion"] == "v1" for p in pods)
