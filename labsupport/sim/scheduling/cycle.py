@@ -1,0 +1,331 @@
+"""One scheduling cycle: PreFilter, Filter (sampled), Score, NormalizeScore, select.
+
+This follows ``schedulePod`` in pkg/scheduler/schedule_one.go (v1.32):
+
+1. PreFilter: NodeAffinity may narrow the nodes to those named by
+   ``matchFields metadata.name In`` (DaemonSet pods).
+2. Filter: walk the nodes starting at ``nextStartNodeIndex``, wrapping
+   around, until ``numFeasibleNodesToFind`` nodes passed every filter; then
+   advance ``nextStartNodeIndex`` by the number of nodes processed, so the
+   next pod starts where this one stopped (round-robin).
+3. If nothing passed: the FailedScheduling message, with what the
+   DefaultPreemption PostFilter reports.
+4. If one node passed, take it (scoring is skipped). Otherwise score the
+   feasible nodes, normalize, weight, and pick the highest total; ties are
+   broken at random (upstream: reservoir sampling in ``selectHost``).
+
+The walk is done in vectorised chunks over the node order; with every node
+feasible, a 5,000-node cluster checks exactly 500 nodes per pod.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+from labsupport.errors import Invalid
+from labsupport.sim.scheduling import plugins as pl
+from labsupport.sim.scheduling.decision import NO_NODES, Decision, fit_error_message
+from labsupport.sim.scheduling.nodetable import NodeTable
+from labsupport.sim.scheduling.podinfo import PodProfile
+
+__all__ = ["Scheduler"]
+
+# plugins/defaultpreemption/default_preemption.go PostFilter prefixes "preemption: ".
+# SelectVictimsOnNode: a node where preemption might help but no pod has a lower
+# priority than the incoming one.
+NO_VICTIMS = "No preemption victims found for incoming pod"
+# framework/preemption/preemption.go Preempt: nodes that failed with
+# UnschedulableAndUnresolvable (all filters here except NodePorts and
+# NodeResourcesFit) are not candidates.
+NOT_HELPFUL = "Preemption is not helpful for scheduling"
+# default_preemption.go PodEligibleToPreemptOthers.
+PREEMPT_NEVER = "not eligible due to preemptionPolicy=Never."
+
+STRATEGIES = ("LeastAllocated", "MostAllocated", "RequestedToCapacityRatio")
+
+
+class Scheduler:
+    """The default kube-scheduler profile, over a :class:`NodeTable`.
+
+    Args:
+        table: the nodes and what is already bound to them.
+        percentage_of_nodes_to_score: ``percentageOfNodesToScore`` (0..100);
+            None or 0 is upstream's adaptive default ``max(5, 50 - N/125)``.
+        scoring_strategy: NodeResourcesFit ``scoringStrategy.type``:
+            ``"LeastAllocated"`` (default), ``"MostAllocated"`` or
+            ``"RequestedToCapacityRatio"``.
+        seed: seeds the tie-breaking random choice; same seed, same placements.
+        shape: RequestedToCapacityRatio ``(utilization, score)`` points
+            (utilization 0..100 increasing, score 0..10); default 0->0, 100->10.
+
+    :meth:`schedule` does not bind: the caller calls ``table.add_pod`` when
+    the pod is bound, as the real scheduler's cache "assumes" the pod.
+
+    Example:
+        >>> from labsupport.sim.scheduler import NodeTable, Scheduler
+        >>> t = NodeTable()
+        >>> for i, cpu in enumerate(["2", "4"], 1):
+        ...     t.upsert_node({"metadata": {"name": f"node-{i}"}, "status": {"allocatable":
+        ...                    {"cpu": cpu, "memory": "8Gi", "pods": "110"}}})
+        >>> pod = {"metadata": {"name": "web-1", "namespace": "default"}, "spec": {"containers":
+        ...        [{"name": "web", "resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}]}}
+        >>> Scheduler(t).schedule(pod)
+        <Decision default/web-1 -> node-2 (checked 2 nodes, 2 feasible)>
+        >>> big = {"spec": {"containers": [{"resources": {"requests": {"cpu": "8"}}}]}}
+        >>> print(Scheduler(t).schedule(big).message)
+        0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod..
+    """  # noqa: E501
+
+    _CACHE_SIZE = 256
+
+    def __init__(self, table: NodeTable, *, percentage_of_nodes_to_score: int | None = None,
+                 scoring_strategy: str = "LeastAllocated", seed: int = 0,
+                 shape: Sequence[tuple[int, int]] | None = None) -> None:
+        if not isinstance(table, NodeTable):
+            raise Invalid(f"Scheduler needs a NodeTable; got {type(table).__name__}")
+        pct = percentage_of_nodes_to_score
+        if pct is not None and (isinstance(pct, bool) or not isinstance(pct, int)
+                                or not 0 <= pct <= 100):
+            raise Invalid(f"percentage_of_nodes_to_score must be an integer from 0 to 100 "
+                          f"(None or 0: adaptive, as kube-scheduler does); got {pct!r}")
+        if scoring_strategy not in STRATEGIES:
+            raise Invalid(f"scoring_strategy must be one of {', '.join(STRATEGIES)}; "
+                          f"got {scoring_strategy!r}")
+        if shape is not None:
+            shape = tuple((int(u), int(s)) for u, s in shape)
+            us = [u for u, _ in shape]
+            if (not shape or us != sorted(set(us)) or not all(0 <= u <= 100 for u in us)
+                    or not all(0 <= s <= 10 for _, s in shape)):
+                raise Invalid("shape must list (utilization, score) points with utilization "
+                              f"0..100 strictly increasing and score 0..10; got {shape!r}")
+        self.table = table
+        self.percentage_of_nodes_to_score = pct
+        self.scoring_strategy = scoring_strategy
+        self.shape = shape or pl.DEFAULT_SHAPE
+        self.seed = seed
+        self._rng = random.Random(seed)
+        #: Where the next Filter walk starts (``sched.nextStartNodeIndex``).
+        self.next_start_node_index = 0
+        self._static: dict[tuple, pl.StaticFilters] = {}
+
+    def __repr__(self) -> str:
+        return (f"<Scheduler {self.scoring_strategy} over {len(self.table)} nodes, "
+                f"next start {self.next_start_node_index}>")
+
+    # -- helpers --------------------------------------------------------------------
+    def _static_for(self, prof: PodProfile) -> pl.StaticFilters:
+        aff = prof.affinity
+        named = any(t.fields for t in aff.required or ()) or any(
+            t.fields for _, t in aff.preferred or ())
+        if named:  # one per DaemonSet pod: not worth caching
+            return pl.static_filters(self.table, prof)
+        entry = self._static.get(prof.placement_key)
+        if entry is None or entry.version != self.table.static_version:
+            entry = pl.static_filters(self.table, prof)
+            if len(self._static) >= self._CACHE_SIZE:
+                self._static.pop(next(iter(self._static)))
+            self._static[prof.placement_key] = entry
+        return entry
+
+    def _fit_parts(self, slots: np.ndarray, prof: PodProfile) -> tuple[np.ndarray, ...]:
+        """NodeResourcesFit fitsRequest: too many pods, insufficient cpu, memory."""
+        t = self.table
+        too_many = t.pod_count[slots] + 1 > t.alloc_pods[slots]
+        none = np.zeros(len(slots), bool)
+        if prof.cpu == 0 and prof.memory == 0:  # nothing requested: only the pod count
+            return too_many, none, none
+        cpu = (t.alloc_cpu[slots] - t.req_cpu[slots] < prof.cpu) if prof.cpu > 0 else none
+        mem = (t.alloc_mem[slots] - t.req_mem[slots] < prof.memory) if prof.memory > 0 else none
+        return too_many, cpu, mem
+
+    def _filter(self, slots: np.ndarray, static: pl.StaticFilters, prof: PodProfile,
+                node_name: str, port_hit: np.ndarray | None) -> np.ndarray:
+        codes = static.code[slots]
+        if node_name:
+            target = self.table.slot(node_name)
+            wrong = slots != (-1 if target is None else target)
+            codes[wrong & ((codes == pl.PASSED) | (codes > pl.NODE_NAME))] = pl.NODE_NAME
+        if port_hit is not None:
+            codes[(codes == pl.PASSED) & port_hit[slots]] = pl.PORTS
+        too_many, cpu, mem = self._fit_parts(slots, prof)
+        codes[(codes == pl.PASSED) & (too_many | cpu | mem)] = pl.FIT
+        return codes
+
+    def _post_filter(self, prof: PodProfile, n_all: int, potential: int) -> str:
+        # Preemption is modelled for pods of equal priority: no node has a victim.
+        if prof.preempt_never:
+            return "preemption: " + PREEMPT_NEVER
+        return "preemption: " + fit_error_message(
+            n_all, {NO_VICTIMS: potential, NOT_HELPFUL: n_all - potential})
+
+    def _scores(self, feasible: np.ndarray, static: pl.StaticFilters,
+                prof: PodProfile) -> dict[str, np.ndarray]:
+        t = self.table
+        a_cpu, a_mem = t.alloc_cpu[feasible], t.alloc_mem[feasible]
+        # NodeResourcesFit scores NonZeroRequested + the pod's non-zero request.
+        nz_cpu = t.nonzero_cpu[feasible] + prof.nonzero_cpu
+        nz_mem = t.nonzero_mem[feasible] + prof.nonzero_memory
+        if self.scoring_strategy == "LeastAllocated":
+            fit = pl.least_allocated(nz_cpu, a_cpu, nz_mem, a_mem)
+        elif self.scoring_strategy == "MostAllocated":
+            fit = pl.most_allocated(nz_cpu, a_cpu, nz_mem, a_mem)
+        else:
+            fit = pl.requested_to_capacity_ratio(nz_cpu, a_cpu, nz_mem, a_mem, self.shape)
+        balanced = pl.balanced_allocation(t.req_cpu[feasible] + prof.cpu, a_cpu,
+                                          t.req_mem[feasible] + prof.memory, a_mem)
+        zeros = np.zeros(len(feasible), np.int64)
+        return {
+            "TaintToleration": pl.normalize(static.soft_taints[feasible], reverse=True),
+            "NodeAffinity": (zeros if static.preferred is None
+                             else pl.normalize(static.preferred[feasible], reverse=False)),
+            "NodeResourcesFit": fit,
+            "NodeResourcesBalancedAllocation": balanced,
+            # No image cache is modelled: ImageLocality scores 0 on every node.
+            "ImageLocality": zeros,
+        }
+
+    # -- the cycle ------------------------------------------------------------------
+    def schedule(self, pod: dict, *, explain: bool = False) -> Decision:
+        """Pick a node for ``pod`` (a Pod object dict), or say why none fits.
+
+        Args:
+            pod: the pod; its ``spec`` is read, nothing is changed.
+            explain: also return the per-node filter and score table.
+
+        Returns:
+            A :class:`Decision`. The pod is not added to the table.
+        """
+        t = self.table
+        prof = t._profile(pod)
+        meta = pod.get("metadata") or {}
+        label = (f"{meta.get('namespace') or 'default'}/{meta['name']}"
+                 if meta.get("name") else "")
+        spec = pod.get("spec") or {}
+        node_name = str(spec.get("nodeName") or "")
+        n_all = len(t)
+        if n_all == 0:
+            return Decision(None, NO_NODES, 0, 0, [] if explain else None, label)
+        static = self._static_for(prof)
+
+        # PreFilter: NodeAffinity's metadata.name terms.
+        names = prof.affinity.node_names
+        if names is not None:
+            if not names:
+                msg = fit_error_message(n_all, {}, self._post_filter(prof, n_all, 0),
+                                        pre_filter=pl.AFFINITY_CONFLICT)
+                return Decision(None, msg, 0, 0, [] if explain else None, label)
+            position = np.empty(t.capacity, np.int64)
+            order = t.order()
+            position[order] = np.arange(len(order))
+            chosen = sorted((s for s in map(t.slot, names) if s is not None),
+                            key=lambda s: position[s])
+            nodes = np.asarray(chosen, np.int64)
+            nodes2 = np.concatenate([nodes, nodes])
+        else:
+            nodes, nodes2 = t.order(), t.order_twice()
+        n = len(nodes)
+        absent = n_all - n
+
+        # Filter, from nextStartNodeIndex, until enough feasible nodes are found.
+        wanted = pl.num_feasible_nodes_to_find(n, self.percentage_of_nodes_to_score)
+        start = self.next_start_node_index % n if n else 0
+        port_hit = pl.port_conflicts(t, prof.host_ports) if prof.host_ports else None
+        parts, code_parts = [], []
+        found = done = 0
+        chunk = wanted
+        while done < n and found < wanted:
+            k = min(max(chunk, 1), n - done)
+            s = (start + done) % n
+            slots = nodes2[s:s + k]
+            codes = self._filter(slots, static, prof, node_name, port_hit)
+            passed = np.flatnonzero(codes == pl.PASSED)
+            need = wanted - found
+            if len(passed) >= need:
+                cut = int(passed[need - 1]) + 1
+                slots, codes = slots[:cut], codes[:cut]
+                found = wanted
+            else:
+                found += len(passed)
+            parts.append(slots)
+            code_parts.append(codes)
+            done += len(slots)
+            chunk = max(256, 2 * (wanted - found))
+        self.next_start_node_index = (self.next_start_node_index + done) % n_all
+        checked = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+        codes = np.concatenate(code_parts) if code_parts else np.zeros(0, np.int8)
+        feasible = checked[codes == pl.PASSED]
+
+        scores: dict[str, np.ndarray] | None = None
+        total: np.ndarray | None = None
+        if len(feasible) == 0:
+            node = None
+            message = self._failure_message(checked, codes, static, prof, n_all, absent)
+        elif len(feasible) == 1:
+            node, message = t.name_of(int(feasible[0])), ""
+        else:
+            scores = self._scores(feasible, static, prof)
+            total = sum(pl.WEIGHTS[p] * s for p, s in scores.items())
+            ties = np.flatnonzero(total == total.max())
+            pick = ties[0] if len(ties) == 1 else ties[self._rng.randrange(len(ties))]
+            node, message = t.name_of(int(feasible[pick])), ""
+
+        table = None
+        if explain:
+            table = self._explain(checked, codes, static, prof, feasible, scores, total)
+        return Decision(node, message, done, len(feasible), table, label)
+
+    def _failure_message(self, checked: np.ndarray, codes: np.ndarray,
+                         static: pl.StaticFilters, prof: PodProfile, n_all: int,
+                         absent: int) -> str:
+        reasons: Counter[str] = Counter()
+        if absent:
+            reasons[pl.PREFILTER_ABSENT] += absent
+        counts = np.bincount(codes, minlength=7)
+        for code in (pl.UNSCHEDULABLE, pl.NODE_NAME, pl.AFFINITY, pl.PORTS):
+            reasons[pl.REASON[code]] += int(counts[code])
+        taint_ids, taint_counts = np.unique(static.taint[checked[codes == pl.TAINT]],
+                                            return_counts=True)
+        for tid, count in zip(taint_ids, taint_counts, strict=True):
+            reasons[pl.taint_reason(self.table, int(tid))] += int(count)
+        too_many, cpu, mem = self._fit_parts(checked[codes == pl.FIT], prof)
+        reasons[pl.TOO_MANY_PODS] += int(too_many.sum())
+        reasons[pl.INSUFFICIENT_CPU] += int(cpu.sum())
+        reasons[pl.INSUFFICIENT_MEMORY] += int(mem.sum())
+        potential = int(counts[pl.PORTS] + counts[pl.FIT])
+        return fit_error_message(n_all, reasons, self._post_filter(prof, n_all, potential))
+
+    def _explain(self, checked: np.ndarray, codes: np.ndarray, static: pl.StaticFilters,
+                 prof: PodProfile, feasible: np.ndarray,
+                 scores: dict[str, np.ndarray] | None,
+                 total: np.ndarray | None) -> list[dict]:
+        index = {int(s): i for i, s in enumerate(feasible)}
+        fit_slots = checked[codes == pl.FIT]
+        fit_text: dict[int, str] = {}
+        for slot, many, cpu, mem in zip(fit_slots, *self._fit_parts(fit_slots, prof),
+                                        strict=True):
+            words = [w for w, bad in ((pl.TOO_MANY_PODS, many), (pl.INSUFFICIENT_CPU, cpu),
+                                      (pl.INSUFFICIENT_MEMORY, mem)) if bad]
+            fit_text[int(slot)] = ", ".join(words)
+        rows = []
+        for slot, code in zip(checked.tolist(), codes.tolist(), strict=True):
+            row: dict = {"node": self.table.name_of(slot)}
+            if code == pl.PASSED:
+                row["filter"], row["plugin"] = "passed", ""
+            else:
+                row["plugin"] = pl.FILTER_PLUGINS[code]
+                if code == pl.TAINT:
+                    row["filter"] = pl.taint_reason(self.table, int(static.taint[slot]))
+                elif code == pl.FIT:
+                    row["filter"] = fit_text[slot]
+                else:
+                    row["filter"] = pl.REASON[code]
+            i = index.get(slot)
+            for plugin in pl.SCORE_PLUGINS:
+                row[plugin] = None if scores is None or i is None else int(scores[plugin][i])
+            row["total"] = None if total is None or i is None else int(total[i])
+            rows.append(row)
+        return rows

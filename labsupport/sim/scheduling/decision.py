@@ -1,0 +1,123 @@
+"""The outcome of one scheduling attempt, and the FailedScheduling message.
+
+When no node fits, kube-scheduler writes one message into the pod's
+``PodScheduled`` condition and the ``FailedScheduling`` event. It is built by
+``FitError.Error()`` (pkg/scheduler/framework/types.go): the number of nodes,
+then one ``"<count> <reason>"`` per distinct reason, sorted as strings
+(``sort.Strings``, so "10 ..." sorts before "2 ..."), then what the
+DefaultPreemption PostFilter said, prefixed ``preemption:``. Each part ends
+with ``.`` (``SeparatorFormat = " %v."``), which is why the real message ends
+with two dots.
+
+Example:
+    >>> from labsupport.sim.scheduling.decision import fit_error_message
+    >>> fit_error_message(3, {"Insufficient cpu": 3}, "preemption: " +
+    ...     fit_error_message(3, {"No preemption victims found for incoming pod": 3}))
+    '0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod..'
+"""  # noqa: E501
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from labsupport.sim.scheduling.plugins import SCORE_PLUGINS, WEIGHTS
+
+__all__ = ["Decision", "fit_error_message", "NO_NODES"]
+
+# pkg/scheduler/schedule_one.go: ErrNoNodesAvailable.
+NO_NODES = "no nodes available to schedule pods"
+
+
+def fit_error_message(num_all_nodes: int, reasons: Mapping[str, int],
+                      post_filter: str = "", pre_filter: str = "") -> str:
+    """``FitError.Error()``: ``0/N nodes are available: ...``.
+
+    Args:
+        num_all_nodes: every node in the cluster snapshot.
+        reasons: how many nodes gave each reason (zero counts are left out).
+        post_filter: the PostFilter (preemption) message, if any.
+        pre_filter: a PreFilter rejection; it replaces the per-node reasons.
+    """
+    # NoNodeAvailableMsg = "0/%v nodes are available"; SeparatorFormat = " %v."
+    msg = f"0/{num_all_nodes} nodes are available:"
+    if pre_filter:
+        msg += f" {pre_filter}."
+    else:
+        parts = sorted(f"{count} {reason}" for reason, count in reasons.items() if count)
+        if parts:
+            msg += f" {', '.join(parts)}."
+    if post_filter:
+        msg += f" {post_filter}."
+    return msg
+
+
+@dataclass(repr=False)
+class Decision:
+    """Where the scheduler put a pod, or why it could not.
+
+    Attributes:
+        node: the chosen node; None when the pod is unschedulable.
+        message: "" on success, else the FailedScheduling message exactly as
+            kube-scheduler v1.32 writes it.
+        nodes_checked: how many nodes went through the filters (sampling stops
+            the search once enough feasible nodes are found).
+        feasible: how many of them passed every filter.
+        table: with ``explain=True``, one row per node checked, in the order
+            checked: ``node``, ``filter`` ("passed" or the failing plugin's
+            reason), ``plugin`` (the failing filter plugin, "" if passed), each
+            score plugin's normalized score (0..100, before its weight) and
+            ``total`` (the weighted sum the scheduler compares). Scores are None
+            for nodes that failed a filter, and when only one node passed
+            (upstream then skips scoring).
+        pod: ``namespace/name`` of the pod, for display.
+    """
+
+    node: str | None
+    message: str
+    nodes_checked: int
+    feasible: int
+    table: list[dict[str, Any]] | None = None
+    pod: str = field(default="")
+
+    @property
+    def scheduled(self) -> bool:
+        """True when a node was chosen."""
+        return self.node is not None
+
+    def __repr__(self) -> str:
+        who = f"{self.pod} " if self.pod else ""
+        if self.node is not None:
+            return (f"<Decision {who}-> {self.node} (checked {self.nodes_checked} nodes, "
+                    f"{self.feasible} feasible)>")
+        return f"<Decision {who}unschedulable: {self.message}>"
+
+    _MAX_ROWS = 100
+
+    def _repr_html_(self) -> str:
+        if self.node is not None:
+            head = (f"<p><b>{html.escape(self.pod or 'pod')}</b> &rarr; "
+                    f"<b>{html.escape(self.node)}</b>: checked {self.nodes_checked} nodes, "
+                    f"{self.feasible} passed every filter.</p>")
+        else:
+            head = (f"<p><b>{html.escape(self.pod or 'pod')}</b> is unschedulable: "
+                    f"<code>{html.escape(self.message)}</code></p>")
+        if not self.table:
+            return head
+        cols = ["node", "filter"] + [f"{p} &times;{WEIGHTS[p]}" for p in SCORE_PLUGINS] + ["total"]
+        keys = ["node", "filter", *SCORE_PLUGINS, "total"]
+        rows = []
+        for row in self.table[: self._MAX_ROWS]:
+            chosen = row["node"] == self.node
+            cells = "".join(
+                f"<td>{'' if row.get(k) is None else html.escape(str(row.get(k)))}</td>"
+                for k in keys)
+            style = ' style="font-weight:bold"' if chosen else ""
+            rows.append(f"<tr{style}>{cells}</tr>")
+        more = len(self.table) - self._MAX_ROWS
+        tail = f"<p><em>... {more} more nodes</em></p>" if more > 0 else ""
+        header = "".join(f"<th>{c}</th>" for c in cols)
+        return (f"{head}<table><thead><tr>{header}</tr></thead>"
+                f"<tbody>{''.join(rows)}</tbody></table>{tail}")

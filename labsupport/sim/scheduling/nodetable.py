@@ -1,0 +1,354 @@
+"""The scheduler's cache of nodes, as numpy columns.
+
+kube-scheduler keeps a ``NodeInfo`` per node (pkg/scheduler/framework/types.go):
+the node object, what its pods request (``Requested``), the same with the
+100m / 200Mi defaults for containers without requests (``NonZeroRequested``),
+the pod count and the host ports in use. :class:`NodeTable` keeps the same
+facts, one numpy array per fact with one row per node, so the filters and
+scores run over hundreds of nodes in one vectorised step.
+
+Nodes are listed the way upstream's node tree lists them
+(pkg/scheduler/backend/cache/node_tree.go): one node from each zone in turn,
+zones in the order they first appeared, nodes of a zone in the order they
+were added. Without zone labels that is simply the order nodes were added.
+
+Example:
+    >>> from labsupport.sim.scheduling.nodetable import NodeTable
+    >>> t = NodeTable()
+    >>> t.upsert_node({"metadata": {"name": "node-1"},
+    ...                "status": {"allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"}}})
+    >>> pod = {"spec": {"containers": [{"resources": {"requests": {"cpu": "500m"}}}]}}
+    >>> t.add_pod(pod, "node-1")
+    >>> t.requested("node-1")
+    {'cpu': 500, 'memory': 0, 'pods': 1}
+    >>> t.names()
+    ['node-1']
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import numpy as np
+
+from labsupport.errors import Invalid
+from labsupport.sim.scheduling.podinfo import PodProfile, ProfileCache, milli_value, value
+
+__all__ = ["NodeTable"]
+
+_ZONE_LABELS = ("failure-domain.beta.kubernetes.io/zone", "topology.kubernetes.io/zone")
+_REGION_LABELS = ("failure-domain.beta.kubernetes.io/region", "topology.kubernetes.io/region")
+
+
+def _zone_key(labels: dict[str, str]) -> str:
+    # pkg/util/node GetZoneKey: the deprecated beta label wins over the GA one.
+    zone = next((labels[k] for k in _ZONE_LABELS if k in labels), "")
+    region = next((labels[k] for k in _REGION_LABELS if k in labels), "")
+    if not zone and not region:
+        return ""
+    return region + ":\x00:" + zone
+
+
+def _node_name(node: Any) -> str:
+    if not isinstance(node, dict):
+        raise Invalid(f"a node must be a Node object dict; got {type(node).__name__}")
+    name = (node.get("metadata") or {}).get("name")
+    if not name:
+        raise Invalid("a Node object needs metadata.name; got a node without a name")
+    return str(name)
+
+
+class NodeTable:
+    """Vectorised cache of nodes (numpy arrays) that the scheduler reads.
+
+    Rows ("slots") are reused after a node is removed. Every per-node fact is
+    an array indexed by slot; :meth:`order` gives the slots in scheduling order.
+    """
+
+    _GROW = 64
+
+    def __init__(self) -> None:
+        self._cap = 0
+        self._slot_of: dict[str, int] = {}
+        self._name_of: list[str | None] = []
+        self._free: list[int] = []
+        self._high = 0  # slots ever used
+        # Allocatable and requested amounts: milli-CPU, bytes, pod counts.
+        self.alloc_cpu = np.zeros(0, np.int64)
+        self.alloc_mem = np.zeros(0, np.int64)
+        self.alloc_pods = np.zeros(0, np.int64)
+        self.req_cpu = np.zeros(0, np.int64)
+        self.req_mem = np.zeros(0, np.int64)
+        self.nonzero_cpu = np.zeros(0, np.int64)
+        self.nonzero_mem = np.zeros(0, np.int64)
+        self.pod_count = np.zeros(0, np.int64)
+        self.unschedulable = np.zeros(0, bool)
+        # Labels: per key, the value id of each slot (-1: no such label).
+        self.label_cols: dict[str, np.ndarray] = {}
+        self.label_ids: dict[str, dict[str, int]] = {}
+        self.label_values: dict[str, list[str]] = {}
+        # Taints: ids into taint_list, one row per slot, padded with -1.
+        self.taint_ids: dict[tuple[str, str, str], int] = {}
+        self.taint_list: list[tuple[str, str, str]] = []
+        self.taints = np.full((0, 0), -1, np.int32)
+        # Host ports in use: (protocol, port) -> slot -> Counter of host IPs.
+        self.ports: dict[tuple[str, int], dict[int, Counter]] = {}
+        # Static facts as last seen, to notice real changes.
+        self._static: list[tuple | None] = []
+        self._zone_of: list[str | None] = []
+        self._zones: list[str] = []
+        self._zone_slots: dict[str, list[int]] = {}
+        self._order: np.ndarray | None = None
+        self._order2: np.ndarray | None = None
+        #: Bumped whenever labels, taints or unschedulable of any node change
+        #: (or a node comes or goes); caches of filter results key on it.
+        self.static_version = 0
+        self._profiles = ProfileCache()
+
+    # -- sizing ---------------------------------------------------------------------
+    def _grow(self) -> None:
+        new = max(self._GROW, self._cap * 2)
+        extra = new - self._cap
+
+        def ext(arr: np.ndarray, fill: Any) -> np.ndarray:
+            pad = np.full((extra,) + arr.shape[1:], fill, arr.dtype)
+            return np.concatenate([arr, pad])
+
+        for attr in ("alloc_cpu", "alloc_mem", "alloc_pods", "req_cpu", "req_mem",
+                     "nonzero_cpu", "nonzero_mem", "pod_count"):
+            setattr(self, attr, ext(getattr(self, attr), 0))
+        self.unschedulable = ext(self.unschedulable, False)
+        self.taints = ext(self.taints, -1)
+        for key, col in self.label_cols.items():
+            self.label_cols[key] = ext(col, -1)
+        self._name_of.extend([None] * extra)
+        self._static.extend([None] * extra)
+        self._zone_of.extend([None] * extra)
+        self._cap = new
+
+    @property
+    def capacity(self) -> int:
+        """Length of every per-slot array."""
+        return self._cap
+
+    # -- nodes ----------------------------------------------------------------------
+    def upsert_node(self, node: dict) -> None:
+        """Add a node, or update it from a newer Node object.
+
+        Reads ``metadata.name``, ``metadata.labels``, ``spec.taints``,
+        ``spec.unschedulable`` and ``status.allocatable`` (cpu, memory, pods;
+        ``status.capacity`` when allocatable is missing). Conditions are not read:
+        like upstream, the scheduler learns that a node is not ready from the
+        ``node.kubernetes.io/not-ready`` / ``unreachable`` taints.
+        """
+        name = _node_name(node)
+        meta = node.get("metadata") or {}
+        spec = node.get("spec") or {}
+        status = node.get("status") or {}
+        labels = {str(k): str(v) for k, v in (meta.get("labels") or {}).items()}
+        taints = tuple((str(t.get("key") or ""), str(t.get("value") or ""),
+                        str(t.get("effect") or "")) for t in spec.get("taints") or ())
+        unschedulable = bool(spec.get("unschedulable"))
+        resources = status.get("allocatable") or status.get("capacity") or {}
+        cpu = milli_value(resources.get("cpu", 0))
+        mem = value(resources.get("memory", 0))
+        pods = value(resources.get("pods", 0))
+
+        slot = self._slot_of.get(name)
+        if slot is None:
+            slot = self._new_slot(name)
+        self.alloc_cpu[slot] = cpu
+        self.alloc_mem[slot] = mem
+        self.alloc_pods[slot] = pods
+        static = (labels, taints, unschedulable)
+        if self._static[slot] != static:
+            self._set_static(slot, labels, taints, unschedulable)
+        zone = _zone_key(labels)
+        if self._zone_of[slot] != zone:
+            self._leave_zone(slot)
+            self._join_zone(slot, zone)
+
+    def _new_slot(self, name: str) -> int:
+        if self._free:
+            slot = self._free.pop()
+        else:
+            if self._high >= self._cap:
+                self._grow()
+            slot = self._high
+            self._high += 1
+        self._slot_of[name] = slot
+        self._name_of[slot] = name
+        self.static_version += 1
+        return slot
+
+    def _set_static(self, slot: int, labels: dict[str, str],
+                    taints: tuple[tuple[str, str, str], ...], unschedulable: bool) -> None:
+        old = self._static[slot]
+        if old is not None:
+            for key in old[0]:
+                if key not in labels:
+                    self.label_cols[key][slot] = -1
+        for key, val in labels.items():
+            col = self.label_cols.get(key)
+            if col is None:
+                col = self.label_cols[key] = np.full(self._cap, -1, np.int32)
+                self.label_ids[key] = {}
+                self.label_values[key] = []
+            ids = self.label_ids[key]
+            vid = ids.get(val)
+            if vid is None:
+                vid = ids[val] = len(self.label_values[key])
+                self.label_values[key].append(val)
+            col[slot] = vid
+        if len(taints) > self.taints.shape[1]:
+            pad = np.full((self._cap, len(taints) - self.taints.shape[1]), -1, np.int32)
+            self.taints = np.concatenate([self.taints, pad], axis=1)
+        self.taints[slot] = -1
+        for i, taint in enumerate(taints):
+            tid = self.taint_ids.get(taint)
+            if tid is None:
+                tid = self.taint_ids[taint] = len(self.taint_list)
+                self.taint_list.append(taint)
+            self.taints[slot, i] = tid
+        self.unschedulable[slot] = unschedulable
+        self._static[slot] = (dict(labels), taints, unschedulable)
+        self.static_version += 1
+
+    def remove_node(self, name: str) -> None:
+        """Forget a node and the pods accounted on it (unknown names are ignored)."""
+        slot = self._slot_of.pop(name, None)
+        if slot is None:
+            return
+        old = self._static[slot]
+        if old is not None:
+            for key in old[0]:
+                self.label_cols[key][slot] = -1
+        self.taints[slot] = -1
+        self.unschedulable[slot] = False
+        for arr in (self.alloc_cpu, self.alloc_mem, self.alloc_pods, self.req_cpu,
+                    self.req_mem, self.nonzero_cpu, self.nonzero_mem, self.pod_count):
+            arr[slot] = 0
+        for users in self.ports.values():
+            users.pop(slot, None)
+        self._leave_zone(slot)
+        self._static[slot] = None
+        self._name_of[slot] = None
+        self._free.append(slot)
+        self.static_version += 1
+
+    def _join_zone(self, slot: int, zone: str) -> None:
+        if zone not in self._zone_slots:
+            self._zones.append(zone)
+            self._zone_slots[zone] = []
+        self._zone_slots[zone].append(slot)
+        self._zone_of[slot] = zone
+        self._order = None
+
+    def _leave_zone(self, slot: int) -> None:
+        zone = self._zone_of[slot]
+        if zone is None:
+            return
+        members = self._zone_slots[zone]
+        members.remove(slot)
+        if not members:
+            del self._zone_slots[zone]
+            self._zones.remove(zone)
+        self._zone_of[slot] = None
+        self._order = None
+
+    def order(self) -> np.ndarray:
+        """Slots in scheduling order: round-robin over zones (node_tree.go list)."""
+        if self._order is None:
+            out: list[int] = []
+            lists = [self._zone_slots[z] for z in self._zones]
+            depth = max((len(m) for m in lists), default=0)
+            for i in range(depth):
+                for members in lists:
+                    if i < len(members):
+                        out.append(members[i])
+            self._order = np.asarray(out, np.int64)
+            self._order2 = np.concatenate([self._order, self._order])
+        return self._order
+
+    def order_twice(self) -> np.ndarray:
+        """:meth:`order` concatenated with itself, to slice a wrapped window."""
+        self.order()
+        assert self._order2 is not None
+        return self._order2
+
+    def names(self) -> list[str]:
+        """Node names in the order the scheduler walks them."""
+        return [self._name_of[s] for s in self.order()]  # type: ignore[misc]
+
+    def slot(self, name: str) -> int | None:
+        """The row of a node, or None when the table does not know it."""
+        return self._slot_of.get(name)
+
+    def name_of(self, slot: int) -> str:
+        """The name of the node in a row."""
+        name = self._name_of[slot]
+        if name is None:
+            raise Invalid(f"row {slot} of the NodeTable holds no node")
+        return name
+
+    def __len__(self) -> int:
+        return len(self._slot_of)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._slot_of
+
+    def __repr__(self) -> str:
+        return f"<NodeTable {len(self)} nodes, {int(self.pod_count.sum())} pods>"
+
+    # -- pods -----------------------------------------------------------------------
+    def _profile(self, pod: dict) -> PodProfile:
+        return self._profiles.get(pod)
+
+    def add_pod(self, pod: dict, node_name: str) -> None:
+        """Account a pod bound to ``node_name``: requests, pod count, host ports."""
+        slot = self._slot_of.get(node_name)
+        if slot is None:
+            raise Invalid(f'node "{node_name}" is not in the NodeTable; add it with '
+                          f"upsert_node() before binding pods to it")
+        self._account(self._profile(pod), slot, 1)
+
+    def remove_pod(self, pod: dict, node_name: str) -> None:
+        """Undo :meth:`add_pod` (ignored when the node is already gone)."""
+        slot = self._slot_of.get(node_name)
+        if slot is not None:
+            self._account(self._profile(pod), slot, -1)
+
+    def _account(self, prof: PodProfile, slot: int, sign: int) -> None:
+        self.req_cpu[slot] += sign * prof.cpu
+        self.req_mem[slot] += sign * prof.memory
+        self.nonzero_cpu[slot] += sign * prof.nonzero_cpu
+        self.nonzero_mem[slot] += sign * prof.nonzero_memory
+        self.pod_count[slot] += sign
+        for ip, protocol, port in prof.host_ports:
+            users = self.ports.setdefault((protocol, port), {})
+            ips = users.setdefault(slot, Counter())
+            ips[ip] += sign
+            if ips[ip] <= 0:
+                del ips[ip]
+                if not ips:
+                    del users[slot]
+
+    def requested(self, name: str) -> dict[str, int]:
+        """What the pods on a node request: milli-CPU, bytes and the pod count."""
+        slot = self._must(name)
+        return {"cpu": int(self.req_cpu[slot]), "memory": int(self.req_mem[slot]),
+                "pods": int(self.pod_count[slot])}
+
+    def allocatable(self, name: str) -> dict[str, int]:
+        """A node's allocatable milli-CPU, bytes and pods."""
+        slot = self._must(name)
+        return {"cpu": int(self.alloc_cpu[slot]), "memory": int(self.alloc_mem[slot]),
+                "pods": int(self.alloc_pods[slot])}
+
+    def _must(self, name: str) -> int:
+        slot = self._slot_of.get(name)
+        if slot is None:
+            raise Invalid(f'node "{name}" is not in the NodeTable; known nodes: '
+                          f"{', '.join(self.names()[:10]) or '(none)'}")
+        return slot

@@ -1,0 +1,424 @@
+"""What the scheduler reads from a pod: requests, host ports, tolerations, node affinity.
+
+The scheduler never looks at a whole pod twice. It boils the pod down to a
+:class:`PodProfile` (integer milli-CPU and bytes, as kube-scheduler counts
+them) and caches it by the pod's scheduling-relevant fields, so 150,000 pods
+stamped from a handful of Deployment templates are parsed a handful of times.
+
+Example:
+    >>> from labsupport.sim.scheduling.podinfo import profile_of
+    >>> p = profile_of({"spec": {"containers": [
+    ...     {"resources": {"requests": {"cpu": "250m"}}}]}})
+    >>> p.cpu, p.memory, p.nonzero_cpu, p.nonzero_memory
+    (250, 0, 250, 209715200)
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Any
+
+from labsupport.errors import Invalid
+
+__all__ = [
+    "DEFAULT_MILLI_CPU_REQUEST", "DEFAULT_MEMORY_REQUEST", "PodProfile", "Toleration",
+    "Requirement", "Term", "NodeAffinity", "milli_value", "value", "profile_of",
+    "template_key",
+]
+
+# pkg/scheduler/util/non_zero.go: DefaultMilliCPURequest = 100 (0.1 core) and
+# DefaultMemoryRequest = 200 * 1024 * 1024 ("200 MB" in the upstream comment; it is
+# 200 MiB). A container that sets no request for a resource is *scored* as if it
+# asked for this much; Filter (NodeResourcesFit) still counts 0.
+DEFAULT_MILLI_CPU_REQUEST = 100
+DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024
+
+_QUANTITY = re.compile(
+    r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$")
+_MULTIPLIER = {
+    "": Decimal(1), "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"),
+    "k": Decimal(10) ** 3, "M": Decimal(10) ** 6, "G": Decimal(10) ** 9,
+    "T": Decimal(10) ** 12, "P": Decimal(10) ** 15, "E": Decimal(10) ** 18,
+    "Ki": Decimal(2) ** 10, "Mi": Decimal(2) ** 20, "Gi": Decimal(2) ** 30,
+    "Ti": Decimal(2) ** 40, "Pi": Decimal(2) ** 50, "Ei": Decimal(2) ** 60,
+}
+
+
+@lru_cache(maxsize=4096)
+def _exact(quantity: str | int | float) -> Decimal:
+    if isinstance(quantity, bool):
+        raise Invalid(f"quantity {quantity!r} is not a number")
+    text = str(quantity).strip()
+    m = _QUANTITY.match(text)
+    if not m:
+        raise Invalid(
+            f'quantities must look like "500m", "2", "128Mi" or "1Gi" (a Kubernetes '
+            f"resource quantity); got {quantity!r}")
+    try:
+        return Decimal(m.group(1)) * _MULTIPLIER[m.group(2) or ""]
+    except InvalidOperation as exc:  # pragma: no cover - the regex admits only numbers
+        raise Invalid(f"quantity {quantity!r} is not a number") from exc
+
+
+def milli_value(quantity: str | int | float) -> int:
+    """Thousandths of a quantity, rounded up, like ``resource.Quantity.MilliValue()``.
+
+    Example:
+        >>> milli_value("250m"), milli_value("0.1"), milli_value(2), milli_value("1n")
+        (250, 100, 2000, 1)
+    """
+    return math.ceil(_exact(quantity) * 1000)
+
+
+def value(quantity: str | int | float) -> int:
+    """A quantity as a whole number, rounded up, like ``resource.Quantity.Value()``.
+
+    Example:
+        >>> value("1Gi"), value("200M"), value("110")
+        (1073741824, 200000000, 110)
+    """
+    return math.ceil(_exact(quantity))
+
+
+@dataclass(frozen=True)
+class Toleration:
+    """One entry of ``spec.tolerations``."""
+
+    key: str
+    operator: str
+    value: str
+    effect: str
+
+    def tolerates(self, key: str, value: str, effect: str) -> bool:
+        """Whether this toleration tolerates the taint ``key=value:effect``.
+
+        Follows ``Toleration.ToleratesTaint`` (k8s.io/api/core/v1/toleration.go):
+        an empty effect matches every effect, an empty key (only valid with
+        ``Exists``) matches every key, ``Equal`` (or no operator) compares values.
+
+        Example:
+            >>> Toleration("", "Exists", "", "").tolerates("any", "x", "NoExecute")
+            True
+            >>> gpu = Toleration("gpu", "Equal", "a100", "NoSchedule")
+            >>> gpu.tolerates("gpu", "t4", "NoSchedule")
+            False
+        """
+        if self.effect and self.effect != effect:
+            return False
+        if self.key and self.key != key:
+            return False
+        if self.operator in ("", "Equal"):
+            return self.value == value
+        return self.operator == "Exists"
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One ``matchExpressions`` / ``matchFields`` entry of a node selector term."""
+
+    key: str
+    operator: str
+    values: tuple[str, ...]
+    number: int = 0  # the parsed value for Gt / Lt
+
+
+@dataclass(frozen=True)
+class Term:
+    """A node selector term: its requirements are ANDed.
+
+    ``valid`` is False when the term cannot be parsed (an unknown operator, a Gt
+    value that is not an integer...): upstream ignores such a term, so it matches
+    no node.
+    """
+
+    labels: tuple[Requirement, ...]
+    fields: tuple[Requirement, ...]
+    valid: bool = True
+
+
+@dataclass(frozen=True)
+class NodeAffinity:
+    """``spec.nodeSelector`` plus ``spec.affinity.nodeAffinity``, parsed.
+
+    Attributes:
+        node_selector: the ``nodeSelector`` labels (all must match).
+        required: the required terms (ORed), or None when the pod sets none.
+        preferred: ``(weight, term)`` pairs, or None when the pod sets none
+            (then the NodeAffinity score plugin is skipped).
+        node_names: the node names that ``matchFields metadata.name In`` terms
+            allow (NodeAffinity PreFilter), or None when every node may match.
+    """
+
+    node_selector: tuple[tuple[str, str], ...]
+    required: tuple[Term, ...] | None
+    preferred: tuple[tuple[int, Term], ...] | None
+    node_names: frozenset[str] | None
+
+    @property
+    def filters(self) -> bool:
+        """Whether the NodeAffinity Filter has anything to check."""
+        return bool(self.node_selector) or self.required is not None
+
+
+_INT64 = re.compile(r"^[+-]?\d+$")
+
+
+def _parse_int64(text: str) -> int | None:
+    """``strconv.ParseInt(text, 10, 64)``: None when it would fail."""
+    if not _INT64.match(text):
+        return None
+    number = int(text)
+    return number if -(2**63) <= number < 2**63 else None
+
+
+def _parse_label_requirement(expr: dict) -> Requirement | None:
+    # component-helpers/scheduling/corev1/nodeaffinity: nodeSelectorRequirementsAsSelector
+    key = str(expr.get("key", ""))
+    op = expr.get("operator", "")
+    values = tuple(str(v) for v in (expr.get("values") or ()))
+    if op in ("In", "NotIn"):
+        return Requirement(key, op, values) if values else None
+    if op in ("Exists", "DoesNotExist"):
+        return None if values else Requirement(key, op, ())
+    if op in ("Gt", "Lt"):
+        if len(values) != 1:
+            return None
+        number = _parse_int64(values[0])
+        return None if number is None else Requirement(key, op, values, number)
+    return None
+
+
+def _parse_field_requirement(expr: dict) -> Requirement | None:
+    # nodeaffinity: nodeSelectorRequirementsAsFieldSelector accepts only
+    # metadata.name with In / NotIn and exactly one value.
+    key = expr.get("key", "")
+    op = expr.get("operator", "")
+    values = tuple(str(v) for v in (expr.get("values") or ()))
+    if key != "metadata.name" or op not in ("In", "NotIn") or len(values) != 1:
+        return None
+    return Requirement(key, op, values)
+
+
+def _parse_term(term: dict | None) -> Term | None:
+    """None for an empty term (it selects no node); ``valid=False`` when broken."""
+    term = term or {}
+    exprs = term.get("matchExpressions") or ()
+    fields = term.get("matchFields") or ()
+    if not exprs and not fields:
+        return None
+    labels = [_parse_label_requirement(e) for e in exprs]
+    parsed_fields = [_parse_field_requirement(f) for f in fields]
+    if any(r is None for r in labels) or any(r is None for r in parsed_fields):
+        return Term((), (), valid=False)
+    return Term(tuple(labels), tuple(parsed_fields))  # type: ignore[arg-type]
+
+
+def _parse_affinity(spec: dict) -> NodeAffinity:
+    selector = spec.get("nodeSelector") or {}
+    node_affinity = (spec.get("affinity") or {}).get("nodeAffinity") or {}
+    required = None
+    node_names: frozenset[str] | None = None
+    req = node_affinity.get("requiredDuringSchedulingIgnoredDuringExecution")
+    if req is not None:
+        raw_terms = (req or {}).get("nodeSelectorTerms") or []
+        required = tuple(t for t in (_parse_term(r) for r in raw_terms) if t is not None)
+        # pkg/scheduler/framework/plugins/nodeaffinity/node_affinity.go PreFilter:
+        # metadata.name In terms narrow the nodes to check; an unnamed term widens
+        # back to every node since terms are ORed.
+        names: set[str] | None = None
+        for raw in raw_terms:
+            term_names: set[str] | None = None
+            for f in (raw or {}).get("matchFields") or ():
+                if f.get("key") == "metadata.name" and f.get("operator") == "In":
+                    vals = {str(v) for v in f.get("values") or ()}
+                    term_names = vals if term_names is None else term_names & vals
+            if term_names is None:
+                names = None
+                break
+            names = term_names if names is None else names | term_names
+        if raw_terms and names is not None:
+            node_names = frozenset(names)
+    preferred = None
+    pref = node_affinity.get("preferredDuringSchedulingIgnoredDuringExecution")
+    if pref is not None:
+        parsed = []
+        for p in pref:
+            weight = int(p.get("weight") or 0)
+            term = _parse_term(p.get("preference"))
+            # nodeaffinity.NewPreferredSchedulingTerms skips weight 0 and empty terms.
+            if weight == 0 or term is None:
+                continue
+            parsed.append((weight, term))
+        preferred = tuple(parsed)
+    return NodeAffinity(tuple(sorted((str(k), str(v)) for k, v in selector.items())),
+                        required, preferred, node_names)
+
+
+def _requests(container: dict, nonzero: bool) -> tuple[int, int]:
+    req = (container.get("resources") or {}).get("requests") or {}
+    # applyNonMissing: a request that is absent gets the default; an explicit 0 stays 0.
+    if "cpu" in req:
+        cpu = milli_value(req["cpu"])
+    else:
+        cpu = DEFAULT_MILLI_CPU_REQUEST if nonzero else 0
+    if "memory" in req:
+        mem = value(req["memory"])
+    else:
+        mem = DEFAULT_MEMORY_REQUEST if nonzero else 0
+    return cpu, mem
+
+
+def pod_requests(spec: dict, *, nonzero: bool = False) -> tuple[int, int]:
+    """Milli-CPU and memory bytes a pod requests, with the init container rule.
+
+    Follows ``resourcehelper.PodRequests`` (k8s.io/component-helpers/resource):
+    app containers add up; each init container runs alone (plus the sidecars
+    started before it), so the pod needs the larger of the two; sidecars
+    (``restartPolicy: Always`` init containers) keep running and add to the app
+    containers; ``spec.overhead`` is added last. With ``nonzero=True`` a missing
+    request counts as 100m CPU / 200Mi memory (for scoring only).
+
+    Example:
+        >>> spec = {"initContainers": [{"resources": {"requests": {"cpu": "2"}}}],
+        ...         "containers": [{"resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}}]}
+        >>> pod_requests(spec)
+        (2000, 1073741824)
+    """
+    cpu = mem = 0
+    for c in spec.get("containers") or ():
+        c_cpu, c_mem = _requests(c, nonzero)
+        cpu += c_cpu
+        mem += c_mem
+    init_cpu = init_mem = side_cpu = side_mem = 0
+    for c in spec.get("initContainers") or ():
+        c_cpu, c_mem = _requests(c, nonzero)
+        if c.get("restartPolicy") == "Always":
+            cpu += c_cpu
+            mem += c_mem
+            side_cpu += c_cpu
+            side_mem += c_mem
+            use_cpu, use_mem = side_cpu, side_mem
+        else:
+            use_cpu, use_mem = c_cpu + side_cpu, c_mem + side_mem
+        init_cpu = max(init_cpu, use_cpu)
+        init_mem = max(init_mem, use_mem)
+    cpu = max(cpu, init_cpu)
+    mem = max(mem, init_mem)
+    overhead = spec.get("overhead") or {}
+    if "cpu" in overhead:
+        cpu += milli_value(overhead["cpu"])
+    if "memory" in overhead:
+        mem += value(overhead["memory"])
+    return cpu, mem
+
+
+def _host_ports(spec: dict) -> tuple[tuple[str, str, int], ...]:
+    # pkg/scheduler/framework/plugins/nodeports/node_ports.go getContainerPorts:
+    # app containers' ports with hostPort > 0; an empty hostIP means 0.0.0.0 and
+    # an empty protocol means TCP (framework.HostPortInfo sanitize).
+    ports = []
+    for c in spec.get("containers") or ():
+        for p in c.get("ports") or ():
+            host_port = int(p.get("hostPort") or 0)
+            if host_port > 0:
+                ports.append((p.get("hostIP") or "0.0.0.0", p.get("protocol") or "TCP",
+                              host_port))
+    return tuple(ports)
+
+
+@dataclass(frozen=True)
+class PodProfile:
+    """The scheduling-relevant facts of a pod (shared by pods of one template).
+
+    Attributes:
+        cpu: requested milli-CPU (what Filter and the node's "requested" count).
+        memory: requested bytes.
+        nonzero_cpu: milli-CPU with the 100m default per container (scoring).
+        nonzero_memory: bytes with the 200Mi default per container (scoring).
+        host_ports: ``(hostIP, protocol, hostPort)`` of ports bound on the node.
+        tolerations: the pod's tolerations.
+        affinity: nodeSelector and node affinity.
+        placement_key: a key for everything the static filters depend on.
+        preempt_never: ``preemptionPolicy: Never``.
+    """
+
+    cpu: int
+    memory: int
+    nonzero_cpu: int
+    nonzero_memory: int
+    host_ports: tuple[tuple[str, str, int], ...]
+    tolerations: tuple[Toleration, ...]
+    affinity: NodeAffinity
+    placement_key: tuple
+    preempt_never: bool
+
+
+def _tolerations(spec: dict) -> tuple[Toleration, ...]:
+    out = []
+    for t in spec.get("tolerations") or ():
+        out.append(Toleration(str(t.get("key") or ""), str(t.get("operator") or ""),
+                              str(t.get("value") or ""), str(t.get("effect") or "")))
+    return tuple(out)
+
+
+def template_key(spec: dict) -> tuple:
+    """A hashable key of the fields the scheduler reads; equal pods share it."""
+    init = spec.get("initContainers")
+    na = (spec.get("affinity") or {}).get("nodeAffinity")
+    return (
+        tuple([(repr(c.get("resources")), repr(c.get("ports")))
+               for c in spec.get("containers") or ()]),
+        tuple([(repr(c.get("resources")), c.get("restartPolicy")) for c in init]) if init else (),
+        repr(spec.get("overhead")),
+        repr(spec.get("tolerations")),
+        repr(spec.get("nodeSelector")),
+        repr(na),
+        spec.get("preemptionPolicy"),
+    )
+
+
+def _build_profile(spec: dict) -> PodProfile:
+    cpu, mem = pod_requests(spec)
+    nz_cpu, nz_mem = pod_requests(spec, nonzero=True)
+    na = (spec.get("affinity") or {}).get("nodeAffinity")
+    return PodProfile(
+        cpu=cpu, memory=mem, nonzero_cpu=nz_cpu, nonzero_memory=nz_mem,
+        host_ports=_host_ports(spec), tolerations=_tolerations(spec),
+        affinity=_parse_affinity(spec),
+        placement_key=(repr(spec.get("tolerations")), repr(spec.get("nodeSelector")), repr(na)),
+        preempt_never=spec.get("preemptionPolicy") == "Never",
+    )
+
+
+class ProfileCache:
+    """Profiles by template key, bounded so odd one-off pods cannot fill memory."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._size = size
+        self._items: dict[tuple, PodProfile] = {}
+
+    def get(self, pod: dict) -> PodProfile:
+        """The profile of ``pod`` (a Pod object dict)."""
+        if not isinstance(pod, dict):
+            raise Invalid(f"a pod must be a Pod object dict; got {type(pod).__name__}")
+        spec = pod.get("spec") or {}
+        key = template_key(spec)
+        prof = self._items.get(key)
+        if prof is None:
+            prof = _build_profile(spec)
+            if len(self._items) >= self._size:
+                self._items.pop(next(iter(self._items)))
+            self._items[key] = prof
+        return prof
+
+
+_DEFAULT_CACHE = ProfileCache()
+
+
+def profile_of(pod: dict[str, Any]) -> PodProfile:
+    """The :class:`PodProfile` of a Pod object dict (cached by template)."""
+    return _DEFAULT_CACHE.get(pod)
