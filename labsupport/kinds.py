@@ -155,8 +155,11 @@ def resource_type(name: str) -> ResourceType:
     group_split = key.split(".", 1)  # "deployments.apps" as kubectl accepts
     if len(group_split) == 2 and group_split[0] in _BY_NAME:
         return _BY_NAME[group_split[0]]
-    close = difflib.get_close_matches(key, list(_BY_NAME), n=3, cutoff=0.7)
-    hint = f"; did you mean {' or '.join(close)}?" if close else (
+    close: list[str] = []
+    for match in difflib.get_close_matches(key, list(_BY_NAME), n=6, cutoff=0.7):
+        if _BY_NAME[match].singular not in close:
+            close.append(_BY_NAME[match].singular)
+    hint = f"; did you mean {' or '.join(close[:3])}?" if close else (
         "; use a kind such as Deployment, a plural such as deployments, "
         "or a short name such as deploy")
     raise Invalid(f'unknown resource type "{name}"{hint}')

@@ -1,0 +1,5 @@
+"""The simulated Kubernetes cluster (on simpy): see :class:`SimCluster`."""
+
+from labsupport.sim.cluster import SimCluster
+
+__all__ = ["SimCluster"]

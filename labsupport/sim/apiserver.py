@@ -1,0 +1,392 @@
+"""The simulated kube-apiserver: the only component that writes to the store.
+
+Everything that changes the cluster goes through here, as in Kubernetes:
+``kubectl apply`` from a student, and the controllers, scheduler and kubelets
+inside the simulator. The API server fills in what nobody wrote (uid,
+resourceVersion, generation, creationTimestamp, defaults), runs admission
+(the namespace must exist, ResourceQuota), keeps ``status`` apart from
+``spec``, and records every write for :meth:`SimCluster.trace`.
+
+Example:
+    >>> import labsupport as ls
+    >>> c = ls.connect(seed=0)
+    >>> cm = c.api.create({"apiVersion": "v1", "kind": "ConfigMap",
+    ...                    "metadata": {"name": "settings"}, "data": {"x": "1"}})
+    >>> cm["metadata"]["namespace"], cm["metadata"]["resourceVersion"] == str(c.store.revision)
+    ('default', True)
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import random
+from collections import deque
+from collections.abc import Callable, Iterable
+
+import simpy
+
+from labsupport.errors import AlreadyExists, Forbidden, Invalid, ObjectNotFound
+from labsupport.kinds import ResourceType, type_for_kind
+from labsupport.selectors import Selector
+from labsupport.sim.clock import stamp
+from labsupport.sim.defaults import apply_defaults
+from labsupport.sim.events import EventLog
+from labsupport.sim.naming import new_uid, random_suffix
+from labsupport.sim.quota import check_quota, qos_class
+from labsupport.sim.store import Store, WatchEvent, registry_key
+
+__all__ = ["APIServer", "SYSTEM_NAMESPACES"]
+
+SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
+# pkg/apis/core/types.go: the default NodePort range; kube-apiserver
+# --service-cluster-ip-range default on kind: 10.96.0.0/16.
+NODE_PORT_RANGE = (30000, 32767)
+SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/16")
+# Kinds whose writes bump metadata.generation when the spec changes.
+_NO_GENERATION = {"Pod", "Event", "ConfigMap", "Secret", "Node", "Namespace", "Endpoints",
+                  "ServiceAccount", "Lease"}
+
+
+class APIServer:
+    """CRUD, defaulting and admission over a :class:`Store`.
+
+    Reads (:meth:`get`, :meth:`list`) return the stored dicts themselves, for
+    the simulator's components, which must not change them; the cluster's
+    public methods copy them for people.
+    """
+
+    def __init__(self, env: simpy.Environment, store: Store, events: EventLog,
+                 rng: random.Random) -> None:
+        self.env = env
+        self.store = store
+        self.events = events
+        self.rng = rng
+        # (time, component, action, key, detail): every write and event, for traces.
+        self.audit: deque[tuple[float, str, str, str, str]] = deque(maxlen=200_000)
+        self._node_ports: set[int] = set()
+        self._cluster_ips: set[str] = set()
+
+    # --- keys and reads -------------------------------------------------------
+    @property
+    def now(self) -> float:
+        """Virtual seconds since the cluster started."""
+        return self.env.now
+
+    def key(self, rt: ResourceType, namespace: str | None, name: str) -> str:
+        """The etcd key of an object of type ``rt``."""
+        return registry_key(rt.registry, namespace if rt.namespaced else None, name)
+
+    def key_of(self, obj: dict) -> str:
+        """The etcd key of an object dict."""
+        rt = type_for_kind(obj["kind"], obj.get("apiVersion"))
+        meta = obj["metadata"]
+        return self.key(rt, meta.get("namespace"), meta["name"])
+
+    def get(self, rt: ResourceType, namespace: str | None, name: str) -> dict | None:
+        """The stored object, or None (read-only)."""
+        return self.store.peek(self.key(rt, namespace, name))
+
+    def list(self, rt: ResourceType, namespace: str | None = None,
+             selector: Selector | None = None) -> list[dict]:
+        """Stored objects of one type, sorted by namespace and name (read-only)."""
+        table = self.store.table(rt.registry)
+        if namespace is not None and rt.namespaced:
+            prefix = f"/registry/{rt.registry}/{namespace}/"
+            items = [o for k, o in table.items() if k.startswith(prefix)]
+        else:
+            items = list(table.values())
+        if selector is not None and not selector.empty:
+            items = [o for o in items if selector.matches(o["metadata"].get("labels"))]
+        items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+        return items
+
+    def watch(self, rt: ResourceType, callback: Callable[[WatchEvent], None]) -> Callable[[], None]:
+        """Call ``callback`` at every change of objects of type ``rt``."""
+        return self.store.watch(f"/registry/{rt.registry}/", callback)
+
+    # --- writes ---------------------------------------------------------------
+    def _record(self, component: str, verb: str, key: str, detail: str = "") -> None:
+        self.audit.append((self.env.now, component, verb, key, detail))
+
+    def create(self, obj: dict, component: str = "kubectl") -> dict:
+        """Create an object; return the stored dict.
+
+        The caller hands over ``obj``: it is defaulted and stored as it is.
+
+        Raises:
+            AlreadyExists: an object with that name exists.
+            ObjectNotFound: its namespace does not exist.
+            Forbidden: a ResourceQuota refuses it.
+            Invalid: it has neither name nor generateName.
+        """
+        kind = obj.get("kind", "")
+        rt = type_for_kind(kind, obj.get("apiVersion"))
+        meta = obj.setdefault("metadata", {})
+        if rt.namespaced:
+            ns = meta.setdefault("namespace", "default")
+            if kind != "Namespace" and self.get(_NAMESPACE, None, ns) is None:
+                raise ObjectNotFound("namespace", ns)
+            ns_obj = self.get(_NAMESPACE, None, ns)
+            if ns_obj is not None and (ns_obj.get("status") or {}).get("phase") == "Terminating":
+                raise Forbidden(
+                    f'{rt.plural} "{meta.get("name") or meta.get("generateName")}" is forbidden: '
+                    f'unable to create new content in namespace {ns} because it is being '
+                    "terminated", reason="NamespaceTerminating")
+        else:
+            meta.pop("namespace", None)
+        if not meta.get("name"):
+            if not meta.get("generateName"):
+                raise Invalid(f"{kind}: metadata.name or metadata.generateName is required")
+            for _ in range(10):
+                meta["name"] = meta["generateName"] + random_suffix(self.rng)
+                if self.get(rt, meta.get("namespace"), meta["name"]) is None:
+                    break
+        key = self.key(rt, meta.get("namespace"), meta["name"])
+        if key in self.store:
+            raise AlreadyExists(
+                f'{rt.plural} "{meta["name"]}" already exists'
+                + (f' in namespace "{meta.get("namespace")}"' if rt.namespaced else ""))
+        apply_defaults(obj)
+        if component == "kubectl":
+            obj.pop("status", None)  # status is the cluster's to write (PrepareForCreate)
+        if kind == "Pod":
+            obj["status"] = {"phase": "Pending", "qosClass": qos_class(obj["spec"])}
+            check_quota(self, obj)
+        if kind == "Service":
+            self._allocate_service(obj)
+        meta["uid"] = new_uid(self.rng)
+        meta["creationTimestamp"] = stamp(self.env.now)
+        if kind not in _NO_GENERATION and "spec" in obj:
+            meta["generation"] = 1
+        if kind == "Namespace":
+            obj["status"] = {"phase": "Active"}
+        if kind == "Service" and obj["spec"].get("type") == "LoadBalancer":
+            # No cloud provider (as on kind): the external IP stays <pending>.
+            obj.setdefault("status", {"loadBalancer": {}})
+        self.store.put(key, obj)
+        self._record(component, "create", key)
+        if kind == "Namespace":
+            self._namespace_created(meta["name"])
+        return obj
+
+    def update(self, obj: dict, component: str = "kubectl") -> dict:
+        """Replace an object's metadata and spec (not its status); return the stored dict.
+
+        Raises:
+            ObjectNotFound: it does not exist.
+        """
+        key = self.key_of(obj)
+        old = self.store.peek(key)
+        if old is None:
+            rt = type_for_kind(obj["kind"])
+            raise ObjectNotFound(rt.singular, obj["metadata"]["name"], obj["metadata"].get("namespace"))
+        apply_defaults(obj)
+        meta = obj["metadata"]
+        old_meta = old["metadata"]
+        for field in ("uid", "creationTimestamp", "deletionTimestamp",
+                      "deletionGracePeriodSeconds"):
+            if field in old_meta:
+                meta[field] = old_meta[field]
+            else:
+                meta.pop(field, None)
+        if "generation" in old_meta:
+            changed = obj.get("spec") != old.get("spec")
+            meta["generation"] = old_meta["generation"] + (1 if changed else 0)
+        if "status" in old:
+            obj["status"] = old["status"]
+        if obj["kind"] == "Service":
+            self._keep_service_allocation(obj, old)
+        self.store.put(key, obj)
+        self._record(component, "update", key)
+        return obj
+
+    def update_status(self, obj: dict, status: dict, component: str) -> dict:
+        """Write a new ``status`` (the status subresource); return the stored dict."""
+        if obj.get("status") == status:
+            return obj
+        new = dict(obj)
+        new["metadata"] = dict(obj["metadata"])
+        new["status"] = status
+        key = self.key_of(new)
+        if key not in self.store:
+            return new
+        self.store.put(key, new)
+        self._record(component, "update-status", key)
+        return new
+
+    def patch(self, obj: dict, component: str, **changes: object) -> dict:
+        """Write a shallow copy of ``obj`` with top-level ``metadata`` / ``spec`` changes."""
+        new = dict(obj)
+        for field, value in changes.items():
+            new[field] = value
+        new["metadata"] = dict(new["metadata"])
+        if "spec" in changes and "generation" in new["metadata"] and changes["spec"] != obj.get("spec"):
+            new["metadata"]["generation"] += 1
+        key = self.key_of(new)
+        if key not in self.store:
+            return new
+        self.store.put(key, new)
+        self._record(component, "patch", key)
+        return new
+
+    def delete(self, rt: ResourceType, namespace: str | None, name: str, *,
+               grace: int | None = None, component: str = "kubectl") -> dict:
+        """Delete an object; pods on a node terminate gracefully first.
+
+        Args:
+            grace: seconds of graceful termination for a pod; None uses its
+                terminationGracePeriodSeconds; 0 removes it at once.
+
+        Raises:
+            ObjectNotFound: it does not exist.
+        """
+        key = self.key(rt, namespace, name)
+        obj = self.store.peek(key)
+        if obj is None:
+            raise ObjectNotFound(rt.singular, name, namespace if rt.namespaced else None)
+        if rt.kind == "Pod" and obj["spec"].get("nodeName") and grace != 0 \
+                and obj["status"].get("phase") not in ("Succeeded", "Failed"):
+            if obj["metadata"].get("deletionTimestamp"):
+                return obj
+            period = obj["spec"].get("terminationGracePeriodSeconds", 30) if grace is None else grace
+            meta = dict(obj["metadata"])
+            meta["deletionTimestamp"] = stamp(self.env.now + period)
+            meta["deletionGracePeriodSeconds"] = period
+            new = dict(obj)
+            new["metadata"] = meta
+            self.store.put(key, new)
+            self._record(component, "delete", key)
+            return new
+        if rt.kind == "Namespace":
+            return self._delete_namespace(obj, component)
+        self.remove(obj, component)
+        return obj
+
+    def remove(self, obj: dict, component: str) -> None:
+        """Remove an object from the store now (the end of a deletion)."""
+        key = self.key_of(obj)
+        if self.store.delete(key) is None:
+            return
+        self._record(component, "delete", key)
+        if obj["kind"] == "Service":
+            self._release_service(obj)
+
+    # --- namespaces -----------------------------------------------------------
+    def _namespace_created(self, name: str) -> None:
+        # The service account controller gives every namespace a "default" ServiceAccount.
+        if self.get(_SERVICE_ACCOUNT, name, "default") is None:
+            self.create({"apiVersion": "v1", "kind": "ServiceAccount",
+                         "metadata": {"name": "default", "namespace": name}},
+                        component="serviceaccount-controller")
+
+    def _delete_namespace(self, ns_obj: dict, component: str) -> dict:
+        name = ns_obj["metadata"]["name"]
+        if name in SYSTEM_NAMESPACES:
+            raise Forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                            reason="Forbidden")
+        new = dict(ns_obj)
+        new["metadata"] = dict(ns_obj["metadata"], deletionTimestamp=stamp(self.env.now))
+        new["status"] = {"phase": "Terminating"}
+        key = self.key_of(new)
+        self.store.put(key, new)
+        self._record(component, "delete", key)
+        # The namespace controller deletes everything inside, then the namespace.
+        prefixes = [k for k in self.store.keys() if f"/{name}/" in k]
+        for k in prefixes:
+            obj = self.store.peek(k)
+            if obj is None or obj["metadata"].get("namespace") != name:
+                continue
+            rt = type_for_kind(obj["kind"], obj.get("apiVersion"))
+            self.delete(rt, name, obj["metadata"]["name"], component="namespace-controller")
+        self.env.process(self._finish_namespace(new))
+        return new
+
+    def _finish_namespace(self, ns_obj: dict):
+        name = ns_obj["metadata"]["name"]
+        while any(o["metadata"].get("namespace") == name for o in self.store.table("pods").values()):
+            yield self.env.timeout(1)
+        self.remove(ns_obj, "namespace-controller")
+
+    # --- services -------------------------------------------------------------
+    def _allocate_service(self, svc: dict) -> None:
+        spec = svc["spec"]
+        if spec.get("clusterIP") in (None, ""):
+            spec["clusterIP"] = self._new_cluster_ip()
+        elif spec["clusterIP"] != "None":
+            if spec["clusterIP"] in self._cluster_ips:
+                raise Invalid(f'spec.clusterIP: Invalid value: "{spec["clusterIP"]}": '
+                              "provided IP is already allocated")
+            self._cluster_ips.add(spec["clusterIP"])
+        spec["clusterIPs"] = [spec["clusterIP"]]
+        if spec.get("type") in ("NodePort", "LoadBalancer"):
+            for i, port in enumerate(spec.get("ports") or ()):
+                wanted = port.get("nodePort")
+                if wanted:
+                    lo, hi = NODE_PORT_RANGE
+                    if not lo <= wanted <= hi:
+                        raise Invalid(f"spec.ports[{i}].nodePort: Invalid value: {wanted}: "
+                                      f"provided port is not in the valid range. "
+                                      f"The range of valid ports is {lo}-{hi}")
+                    if wanted in self._node_ports:
+                        raise Invalid(f"spec.ports[{i}].nodePort: Invalid value: {wanted}: "
+                                      "provided port is already allocated")
+                else:
+                    wanted = self._new_node_port()
+                    port["nodePort"] = wanted
+                self._node_ports.add(wanted)
+
+    def _keep_service_allocation(self, svc: dict, old: dict) -> None:
+        spec, old_spec = svc["spec"], old["spec"]
+        spec.setdefault("clusterIP", old_spec.get("clusterIP"))
+        spec["clusterIPs"] = [spec["clusterIP"]]
+        old_ports = {(p.get("port"), p.get("protocol")): p.get("nodePort")
+                     for p in old_spec.get("ports") or ()}
+        if spec.get("type") in ("NodePort", "LoadBalancer"):
+            for port in spec.get("ports") or ():
+                if not port.get("nodePort"):
+                    kept = old_ports.get((port.get("port"), port.get("protocol")))
+                    port["nodePort"] = kept or self._new_node_port()
+                    self._node_ports.add(port["nodePort"])
+
+    def _release_service(self, svc: dict) -> None:
+        self._cluster_ips.discard(svc["spec"].get("clusterIP"))
+        for port in svc["spec"].get("ports") or ():
+            self._node_ports.discard(port.get("nodePort"))
+
+    def _new_cluster_ip(self) -> str:
+        size = SERVICE_CIDR.num_addresses
+        while True:
+            ip = str(SERVICE_CIDR[self.rng.randrange(10, size - 1)])
+            if ip not in self._cluster_ips:
+                self._cluster_ips.add(ip)
+                return ip
+
+    def _new_node_port(self) -> int:
+        lo, hi = NODE_PORT_RANGE
+        if len(self._node_ports) > hi - lo:
+            raise Forbidden("no NodePort left in 30000-32767", reason="ServiceUnavailable")
+        while True:
+            port = self.rng.randint(lo, hi)
+            if port not in self._node_ports:
+                return port
+
+    # --- events ---------------------------------------------------------------
+    def event(self, obj: dict, type_: str, reason: str, message: str, component: str,
+              host: str = "") -> None:
+        """Record an event about ``obj``."""
+        meta = obj["metadata"]
+        self.events.record(self.env.now, type_, reason,
+                           (obj["kind"], meta.get("namespace", ""), meta["name"]),
+                           message, component, host)
+        self._record(component, reason, self.key_of(obj), message)
+
+    def copy(self, obj: dict) -> dict:
+        """A deep copy for people (what ``kubectl get -o yaml`` would show)."""
+        return copy.deepcopy(obj)
+
+
+
+
+_NAMESPACE = type_for_kind("Namespace")
+_SERVICE_ACCOUNT = type_for_kind("ServiceAccount")

@@ -1,0 +1,518 @@
+"""SimCluster: a Kubernetes cluster that runs inside the notebook.
+
+It wires the simulated components together on one simpy environment, as a
+real cluster wires them over the network: the API server in front of an
+etcd-like store, the scheduler, a kubelet per node, and the controllers,
+each reacting to watches of the store. Time is virtual: nothing happens
+until :meth:`advance` (or a wait) lets it pass, so a lesson can show a
+ten-minute failure in a fraction of a second, and the same seed always gives
+the same names, events and timings.
+
+Example:
+    >>> import labsupport as ls
+    >>> c = ls.connect(seed=0)
+    >>> c.apply('''
+    ... apiVersion: apps/v1
+    ... kind: Deployment
+    ... metadata: {name: web}
+    ... spec:
+    ...   replicas: 3
+    ...   selector: {matchLabels: {app: web}}
+    ...   template:
+    ...     metadata: {labels: {app: web}}
+    ...     spec: {containers: [{name: web, image: "nginx:1.27"}]}
+    ... ''')
+    ['deployment/web']
+    >>> c.wait_for_rollout("deployment/web")
+    'deployment "web" successfully rolled out'
+    >>> sorted(p.node for p in c.pods())
+    ['node-1', 'node-2', 'node-3']
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from collections.abc import Iterator
+from typing import Any
+
+import simpy
+
+from labsupport.cluster import Cluster, Source
+from labsupport.errors import Invalid, ObjectNotFound
+from labsupport.kinds import parse_ref, resource_type, type_for_kind
+from labsupport.quantity import cpu_cores, memory_bytes
+from labsupport.selectors import Selector
+from labsupport.sim.apiserver import SYSTEM_NAMESPACES, APIServer
+from labsupport.sim.clock import EPOCH, stamp
+from labsupport.sim.controllers.deployment import DeploymentController
+from labsupport.sim.controllers.endpoints import EndpointsController
+from labsupport.sim.controllers.gc import GarbageCollector
+from labsupport.sim.controllers.nodelifecycle import (
+    LEASE_DURATION_SECONDS,
+    NODE_MONITOR_GRACE_PERIOD,
+    NodeLifecycleController,
+)
+from labsupport.sim.controllers.podutil import controller_uid
+from labsupport.sim.controllers.replicaset import ReplicaSetController
+from labsupport.sim.controllers.volumes import VolumeBinder
+from labsupport.sim.events import EventLog
+from labsupport.sim.kubelet import Kubelet
+from labsupport.sim.schedqueue import SchedulingQueue
+from labsupport.sim.store import Store, WatchEvent
+from labsupport.sim.trace import Trace, build_trace
+from labsupport.views import EventInfo, ViewList
+
+__all__ = ["SimCluster"]
+
+KUBELET_VERSION = "v1.32.2"
+# kubelet --max-pods default
+MAX_PODS = 110
+
+
+class SimCluster(Cluster):
+    """A simulated Kubernetes cluster.
+
+    Args:
+        nodes: how many worker nodes (named node-1, node-2, ...).
+        node_cpu: CPU of each node, a quantity such as ``"4"`` or ``"3500m"``.
+        node_memory: memory of each node, such as ``"8Gi"``.
+        seed: the random seed; the same seed gives the same run.
+        max_pods: pods per node (kubelet's --max-pods, 110 by default).
+        node_monitor_grace_period: seconds of silence before a node is
+            marked Unknown (50 s, as in Kubernetes v1.32). A lesson that
+            shortens it must say so on screen.
+        percentage_of_nodes_to_score: the scheduler's setting (None: adaptive).
+        scoring_strategy: ``"LeastAllocated"`` (default) or ``"MostAllocated"``.
+    """
+
+    backend = "sim"
+
+    def __init__(self, nodes: int = 3, node_cpu: str | int | float = "4",
+                 node_memory: str | int = "8Gi", seed: int = 0, *, max_pods: int = MAX_PODS,
+                 node_monitor_grace_period: float = NODE_MONITOR_GRACE_PERIOD,
+                 percentage_of_nodes_to_score: int | None = None,
+                 scoring_strategy: str = "LeastAllocated") -> None:
+        if not isinstance(nodes, int) or nodes < 0:
+            raise Invalid(f"nodes must be a whole number, zero or more; got {nodes!r}")
+        cpu_cores(node_cpu)
+        memory_bytes(node_memory)
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.env = simpy.Environment()
+        self.store = Store()
+        self.event_log = EventLog()
+        self.api = APIServer(self.env, self.store, self.event_log, self.rng)
+        self.uids: dict[str, str] = {}
+        self._owned: dict[str, set[str]] = {}
+        self._on_node: dict[str, set[str]] = {}
+        self.kubelets: dict[str, Kubelet] = {}
+        self.scheduler = SchedulingQueue(self, percentage_of_nodes_to_score=percentage_of_nodes_to_score,
+                                         scoring_strategy=scoring_strategy)
+        self.replicasets = ReplicaSetController(self)
+        self.deployments = DeploymentController(self)
+        self.endpoints = EndpointsController(self)
+        self.gc = GarbageCollector(self)
+        self.node_lifecycle = NodeLifecycleController(self, node_monitor_grace_period)
+        self.volumes = VolumeBinder(self)
+        self.max_pods = max_pods
+        self.store.watch("/registry/", self._dispatch)
+        for ns in SYSTEM_NAMESPACES:
+            self.api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
+                            component="kube-apiserver")
+        self.api.create({"apiVersion": "v1", "kind": "Service",
+                         "metadata": {"name": "kubernetes", "namespace": "default",
+                                      "labels": {"component": "apiserver", "provider": "kubernetes"}},
+                         "spec": {"clusterIP": "10.96.0.1",
+                                  "ports": [{"name": "https", "port": 443, "targetPort": 6443}]}},
+                        component="kube-apiserver")
+        self.api.create({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+                         "metadata": {"name": "standard", "annotations": {
+                             "storageclass.kubernetes.io/is-default-class": "true"}},
+                         "provisioner": "rancher.io/local-path", "reclaimPolicy": "Delete",
+                         "volumeBindingMode": "WaitForFirstConsumer"}, component="kube-apiserver")
+        for _ in range(nodes):
+            self.add_node(cpu=node_cpu, memory=node_memory)
+        self._closed = False
+
+    # --- nodes ----------------------------------------------------------------------
+    def node_condition(self, type_: str, now: str) -> dict:
+        """A healthy node condition as the kubelet reports it."""
+        healthy = {
+            "Ready": ("True", "KubeletReady", "kubelet is posting ready status"),
+            "MemoryPressure": ("False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+            "DiskPressure": ("False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+            "PIDPressure": ("False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+        }[type_]
+        return {"type": type_, "status": healthy[0], "reason": healthy[1], "message": healthy[2],
+                "lastHeartbeatTime": now, "lastTransitionTime": now}
+
+    def add_node(self, name: str | None = None, *, cpu: str | int | float = "4",
+                 memory: str | int = "8Gi", labels: dict | None = None,
+                 taints: list[dict] | None = None) -> str:
+        """Add a worker node; return its name.
+
+        Example:
+            >>> import labsupport as ls
+            >>> c = ls.connect(nodes=0)
+            >>> c.add_node(cpu="2", memory="4Gi", labels={"disktype": "ssd"})
+            'node-1'
+        """
+        index = len(self.kubelets) + 1
+        name = name or f"node-{index}"
+        if name in self.kubelets:
+            raise Invalid(f'a node named "{name}" already exists')
+        now = stamp(self.env.now)
+        alloc = {"cpu": str(cpu), "memory": str(memory), "pods": str(self.max_pods),
+                 "ephemeral-storage": "100Gi", "hugepages-2Mi": "0"}
+        node = {"apiVersion": "v1", "kind": "Node",
+                "metadata": {"name": name, "labels": {
+                    "beta.kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux",
+                    "kubernetes.io/arch": "amd64", "kubernetes.io/hostname": name,
+                    "kubernetes.io/os": "linux", **(labels or {})},
+                    "annotations": {"node.alpha.kubernetes.io/ttl": "0"}},
+                "spec": {"podCIDR": f"10.244.{index}.0/24", "podCIDRs": [f"10.244.{index}.0/24"],
+                         "providerID": f"kind://docker/sim/{name}",
+                         **({"taints": list(taints)} if taints else {})},
+                "status": {"capacity": dict(alloc), "allocatable": dict(alloc),
+                           "conditions": [self.node_condition(t, now) for t in
+                                          ("MemoryPressure", "DiskPressure", "PIDPressure", "Ready")],
+                           "addresses": [{"type": "InternalIP", "address": f"172.18.0.{index + 2}"},
+                                         {"type": "Hostname", "address": name}],
+                           "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+                           "nodeInfo": {"architecture": "amd64", "operatingSystem": "linux",
+                                        "kubeletVersion": KUBELET_VERSION,
+                                        "kubeProxyVersion": KUBELET_VERSION,
+                                        "containerRuntimeVersion": "containerd://1.7.24",
+                                        "osImage": "Debian GNU/Linux 12 (bookworm)",
+                                        "kernelVersion": "6.8.0"}}}
+        self.kubelets[name] = Kubelet(self, name, index)
+        self.api.create(node, component="kubelet")
+        self.api.create({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                         "metadata": {"name": name, "namespace": "kube-node-lease"},
+                         "spec": {"holderIdentity": name,
+                                  "leaseDurationSeconds": LEASE_DURATION_SECONDS,
+                                  "renewTime": stamp(self.env.now)}}, component="kubelet")
+        self.node_lifecycle.lease_phase(name)
+        return name
+
+    def _node(self, name: str) -> Kubelet:
+        kubelet = self.kubelets.get(name)
+        if kubelet is None:
+            raise ObjectNotFound("node", name)
+        return kubelet
+
+    # --- indexes (what informers give real controllers) --------------------------------
+    def _dispatch(self, ev: WatchEvent) -> None:
+        obj = ev.object
+        meta = obj["metadata"]
+        uid = meta.get("uid")
+        key = ev.key
+        if ev.type == "DELETED":
+            self.uids.pop(uid, None)
+        else:
+            self.uids[uid] = key
+        for ref in meta.get("ownerReferences") or ():
+            owners = self._owned.setdefault(ref.get("uid"), set())
+            if ev.type == "DELETED":
+                owners.discard(key)
+            else:
+                owners.add(key)
+        kind = obj["kind"]
+        if kind == "Pod":
+            self._pod_event(ev)
+        elif kind == "ReplicaSet":
+            self.replicasets.enqueue(key)
+            owner = _controller_ref(obj)
+            if owner is not None and owner.get("kind") == "Deployment":
+                self.deployments.enqueue(f"/registry/deployments/{meta['namespace']}/{owner['name']}")
+        elif kind == "Deployment":
+            self.deployments.enqueue(key)
+        elif kind == "Service":
+            self.endpoints.enqueue((meta.get("namespace", "default"), meta["name"]))
+        elif kind == "Node":
+            self.scheduler.on_node(ev)
+        elif kind == "PersistentVolumeClaim" and ev.type == "ADDED":
+            self.volumes.claim_created(obj)
+        if ev.type == "DELETED" and self._owned.get(uid):
+            self.gc.enqueue(uid)
+
+    def _pod_event(self, ev: WatchEvent) -> None:
+        pod = ev.object
+        meta = pod["metadata"]
+        node = pod["spec"].get("nodeName")
+        if node:
+            on = self._on_node.setdefault(node, set())
+            if ev.type == "DELETED":
+                on.discard(ev.key)
+            else:
+                on.add(ev.key)
+        self.scheduler.on_pod(ev)
+        if node and node in self.kubelets:
+            self.kubelets[node].handle(pod, deleted=ev.type == "DELETED")
+        owner = _controller_ref(pod)
+        if owner is not None and owner.get("kind") == "ReplicaSet":
+            self.replicasets.enqueue(f"/registry/replicasets/{meta['namespace']}/{owner['name']}")
+        self.endpoints.pod_changed(pod, ev.old)
+        if ev.type == "DELETED":
+            self.volumes.forget_pod(pod)
+
+    def owned(self, uid: str, controller_only: bool = True) -> list[dict]:
+        """Objects whose ownerReferences name ``uid`` (read-only, for controllers)."""
+        out = []
+        for key in sorted(self._owned.get(uid, ())):
+            obj = self.store.peek(key)
+            if obj is None:
+                continue
+            if controller_only and controller_uid(obj) != uid:
+                continue
+            out.append(obj)
+        return out
+
+    def pods_on(self, node: str) -> list[dict]:
+        """The pods bound to ``node`` (read-only)."""
+        return [p for k in sorted(self._on_node.get(node, ())) if (p := self.store.peek(k))]
+
+    def pvc_bound(self, namespace: str, claim: str) -> bool:
+        """Whether a PersistentVolumeClaim is Bound (the kubelet waits for it)."""
+        return self.volumes.bound(namespace, claim)
+
+    # --- the contract ----------------------------------------------------------------
+    @property
+    def now(self) -> float:
+        """Virtual seconds since the cluster started."""
+        return self.env.now
+
+    def _start_time(self) -> float:
+        return EPOCH
+
+    def advance(self, seconds: float) -> None:
+        """Let ``seconds`` of virtual time pass.
+
+        Raises:
+            Invalid: ``seconds`` is negative.
+        """
+        if seconds < 0:
+            raise Invalid(f"cannot go back in time: advance({seconds}) needs zero or more seconds")
+        self.env.run(until=self.env.now + seconds)
+
+    def apply(self, source: Source, namespace: str = "default") -> list[str]:
+        """Create or update objects, like ``kubectl apply -f``; see :meth:`Cluster.apply`."""
+        from labsupport.manifests import load
+
+        objs = load(source, namespace=namespace)
+        objs.sort(key=lambda o: 0 if o.get("kind") == "Namespace" else 1)
+        refs = []
+        for obj in objs:
+            rt = type_for_kind(obj["kind"], obj.get("apiVersion"))
+            meta = obj.setdefault("metadata", {})
+            if rt.namespaced:
+                meta.setdefault("namespace", namespace)
+            current = self.store.peek(self.api.key_of(obj)) if meta.get("name") else None
+            if current is None:
+                stored = self.api.create(obj, component="kubectl")
+            else:
+                stored = self.api.update(_merge_for_apply(current, obj), component="kubectl")
+            refs.append(f"{rt.singular}/{stored['metadata']['name']}")
+        return refs
+
+    def get(self, ref: str, namespace: str = "default") -> dict:
+        """One object as the API shows it; see :meth:`Cluster.get`."""
+        rt, name = parse_ref(ref)
+        obj = self.api.get(rt, namespace, name)
+        if obj is None:
+            raise ObjectNotFound(rt.singular, name, namespace if rt.namespaced else None)
+        obj = copy.deepcopy(obj)
+        if rt.kind == "Lease" and namespace == "kube-node-lease" and name in self.kubelets:
+            obj["spec"]["renewTime"] = stamp(self.node_lifecycle.last_renewal(name))
+        return obj
+
+    def list(self, resource: str, namespace: str | None = None,
+             selector: str | None = None) -> list[dict]:
+        """Objects of one type; see :meth:`Cluster.list`."""
+        rt = resource_type(resource)
+        sel = Selector.parse(selector)
+        if rt.kind == "Event":
+            return [e for e in self.event_log.objects(namespace)
+                    if sel.matches(e["metadata"].get("labels"))]
+        return [copy.deepcopy(o) for o in self.api.list(rt, namespace, sel)]
+
+    def delete(self, ref: str, namespace: str = "default") -> None:
+        """Delete an object (pods terminate gracefully); see :meth:`Cluster.delete`."""
+        rt, name = parse_ref(ref)
+        self.api.delete(rt, namespace, name)
+
+    def scale(self, ref: str, replicas: int, namespace: str = "default") -> None:
+        """Set ``spec.replicas``, like ``kubectl scale``.
+
+        Raises:
+            Invalid: a negative count, or a kind that has no replicas.
+        """
+        rt, name = parse_ref(ref)
+        if rt.kind not in ("Deployment", "ReplicaSet", "StatefulSet", "ReplicationController"):
+            raise Invalid(f"{rt.kind} cannot be scaled; scale a Deployment, ReplicaSet or StatefulSet")
+        if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+            raise Invalid(f"replicas must be a whole number, zero or more; got {replicas!r}")
+        obj = self.api.get(rt, namespace, name)
+        if obj is None:
+            raise ObjectNotFound(rt.singular, name, namespace)
+        self.api.patch(obj, "kubectl", spec=dict(obj["spec"], replicas=replicas))
+
+    def kill_pod(self, name: str, namespace: str = "default") -> None:
+        """Remove a pod at once (``kubectl delete pod --grace-period=0 --force``)."""
+        self.api.delete(type_for_kind("Pod"), namespace, name, grace=0)
+
+    def fail_node(self, name: str) -> None:
+        """The node goes silent: its kubelet stops reporting and renewing its Lease."""
+        kubelet = self._node(name)
+        if not kubelet.alive:
+            return
+        kubelet.fail()
+        self.node_lifecycle.node_silent(name)
+
+    def restore_node(self, name: str) -> None:
+        """The node's kubelet comes back and reports again."""
+        kubelet = self._node(name)
+        if kubelet.alive:
+            return
+        kubelet.restore()
+        self.node_lifecycle.node_back(name)
+
+    def _raw_events(self, namespace: str | None) -> list[dict]:
+        return list(self.event_log.objects(namespace))
+
+    def events(self, namespace: str | None = None) -> ViewList:
+        """Events with their exact virtual times, oldest first."""
+        rows = []
+        for r in self.event_log.rows():
+            first, last, type_, reason, kind, ns, name, message, component, count, _ = r
+            if namespace is not None and ns != namespace:
+                continue
+            rows.append(EventInfo(time=round(last, 3), type=type_, reason=reason,
+                                  object=f"{kind.lower()}/{name}", message=message,
+                                  component=component, count=count, namespace=ns or "default"))
+        rows.sort(key=lambda e: e.time)
+        return ViewList(rows)
+
+    # --- what only a simulation can show ------------------------------------------------
+    def trace(self, ref: str, namespace: str = "default") -> Trace:
+        """Every step that followed one object's apply, component by component."""
+        rt, name = parse_ref(ref)
+        obj = self.api.get(rt, namespace, name)
+        if obj is None:
+            raise ObjectNotFound(rt.singular, name, namespace if rt.namespaced else None)
+        return build_trace(self, obj)
+
+    def explain_scheduling(self, pod: str, namespace: str = "default") -> Any:
+        """The scheduler's filter and score table for its last decision about ``pod``.
+
+        Raises:
+            ObjectNotFound: no such pod, or no decision kept (clusters of more
+                than 100 nodes keep none).
+        """
+        name = pod.split("/", 1)[1] if "/" in pod else pod
+        key = f"/registry/pods/{namespace}/{name}"
+        decision = self.scheduler.decisions.get(key)
+        if decision is None:
+            raise ObjectNotFound("scheduling decision for pod", name, namespace)
+        return decision
+
+    def files(self, pod: str, volume: str, namespace: str = "default") -> dict[str, str]:
+        """The files in one volume of a pod, as a dict you can read and write.
+
+        Data in a PersistentVolumeClaim's volume outlives the pod; an
+        emptyDir's goes with the pod.
+        """
+        name = pod.split("/", 1)[1] if "/" in pod else pod
+        obj = self.api.get(type_for_kind("Pod"), namespace, name)
+        if obj is None:
+            raise ObjectNotFound("pod", name, namespace)
+        vid = self.volumes.volume_id(obj, volume)
+        if not vid:
+            raise Invalid(f'pod "{name}" has no mounted volume named "{volume}"')
+        return self.volumes.data.setdefault(vid, {})
+
+    def rollout_history(self, ref: str, namespace: str = "default") -> list[dict]:
+        """The revisions of a Deployment: ``[{"revision": 1, "replicaset": ..., "image": ...}]``."""
+        from labsupport.sim.controllers.deployment import REVISION
+
+        rt, name = parse_ref(ref)
+        d = self.api.get(rt, namespace, name)
+        if d is None or rt.kind != "Deployment":
+            raise ObjectNotFound(rt.singular, name, namespace)
+        out = []
+        for rs in self.owned(d["metadata"]["uid"]):
+            images = [c.get("image") for c in rs["spec"]["template"]["spec"].get("containers") or ()]
+            out.append({"revision": int(rs["metadata"].get("annotations", {}).get(REVISION, 0)),
+                        "replicaset": rs["metadata"]["name"], "images": images})
+        return sorted(out, key=lambda r: r["revision"])
+
+    def rollout_undo(self, ref: str, to_revision: int | None = None,
+                     namespace: str = "default") -> None:
+        """Roll a Deployment back to an earlier revision (``kubectl rollout undo``)."""
+        from labsupport.sim.controllers.deployment import HASH_LABEL
+
+        history = self.rollout_history(ref, namespace)
+        if len(history) < 2 and to_revision is None:
+            raise Invalid(f"{ref} has no previous revision to roll back to")
+        target_rev = to_revision if to_revision is not None else history[-2]["revision"]
+        match = [h for h in history if h["revision"] == target_rev]
+        if not match:
+            raise Invalid(f"{ref} has no revision {target_rev}; revisions kept: "
+                          f"{[h['revision'] for h in history]}")
+        rt, name = parse_ref(ref)
+        d = self.api.get(rt, namespace, name)
+        rs = self.api.get(type_for_kind("ReplicaSet"), namespace, match[0]["replicaset"])
+        template = copy.deepcopy(rs["spec"]["template"])
+        template["metadata"].get("labels", {}).pop(HASH_LABEL, None)
+        self.api.patch(d, "kubectl", spec=dict(d["spec"], template=template))
+
+    def close(self) -> None:
+        """Free the simulation's state."""
+        self._closed = True
+
+    def __repr__(self) -> str:
+        return (f"<SimCluster nodes={len(self.kubelets)} seed={self.seed} "
+                f"t={self.env.now:g}s revision={self.store.revision}>")
+
+    def _repr_html_(self) -> str:
+        return (f"<p>SimCluster: {len(self.kubelets)} nodes, seed {self.seed}, "
+                f"t = {self.env.now:g} s</p>" + self.nodes()._repr_html_())
+
+
+def _controller_ref(obj: dict) -> dict | None:
+    for ref in obj["metadata"].get("ownerReferences") or ():
+        if ref.get("controller"):
+            return ref
+    return None
+
+
+def _merge_for_apply(current: dict, applied: dict) -> dict:
+    """What ``kubectl apply`` leaves: the applied fields over the live object.
+
+    Labels and annotations written by others (e.g. the revision annotation)
+    are kept; ``spec.replicas`` left out of the manifest keeps its live value
+    (so an autoscaler's choice survives a re-apply).
+    """
+    new = copy.deepcopy(applied)
+    meta = new["metadata"]
+    cur_meta = current["metadata"]
+    for field in ("labels", "annotations"):
+        merged = dict(cur_meta.get(field) or {})
+        merged.update(meta.get(field) or {})
+        if merged:
+            meta[field] = merged
+    for field in ("ownerReferences", "finalizers"):
+        if field in cur_meta and field not in meta:
+            meta[field] = cur_meta[field]
+    spec = new.get("spec")
+    if isinstance(spec, dict) and "replicas" not in spec and "replicas" in (current.get("spec") or {}):
+        spec["replicas"] = current["spec"]["replicas"]
+    if new.get("kind") == "Service":
+        cur_spec = current.get("spec") or {}
+        for field in ("clusterIP", "clusterIPs"):
+            if field in cur_spec and field not in spec:
+                spec[field] = cur_spec[field]
+    return new
+
+

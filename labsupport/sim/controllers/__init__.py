@@ -1,0 +1,1 @@
+"""The simulated controllers (kube-controller-manager), one module each."""

@@ -1,0 +1,150 @@
+"""The ReplicaSet controller: keep ``spec.replicas`` pods running.
+
+It counts the active pods the ReplicaSet owns, creates the missing ones from
+the pod template (in slow-start batches 1, 2, 4, ... and at most 500 per
+sync, as upstream's ``BurstReplicas``) and deletes the surplus, choosing
+first the pods that matter least: unscheduled, then pending, then not ready,
+then the newest. Then it reports counts in ``status``.
+
+Example:
+    >>> import labsupport as ls
+    >>> c = ls.connect(seed=0)
+    >>> _ = c.apply({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "rs"},
+    ...     "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "a"}},
+    ...              "template": {"metadata": {"labels": {"app": "a"}},
+    ...                           "spec": {"containers": [{"name": "a", "image": "nginx:1.27"}]}}}})
+    >>> c.advance(10)
+    >>> c.get("rs/rs")["status"]["readyReplicas"]
+    2
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING
+
+from labsupport.errors import Forbidden, LabSupportError
+from labsupport.kinds import type_for_kind
+from labsupport.sim.controllers.base import Controller
+from labsupport.sim.controllers.podutil import (
+    compact_status,
+    is_active,
+    is_available,
+    is_ready,
+    owner_reference,
+    ready_since,
+)
+
+if TYPE_CHECKING:
+    from labsupport.sim.cluster import SimCluster
+
+__all__ = ["ReplicaSetController", "pod_from_template"]
+
+# pkg/controller/replicaset/replica_set.go: BurstReplicas and SlowStartInitialBatchSize
+BURST_REPLICAS = 500
+SLOW_START_INITIAL_BATCH = 1
+COMPONENT = "replicaset-controller"
+_RS = type_for_kind("ReplicaSet")
+_POD = type_for_kind("Pod")
+_PHASE_RANK = {"Pending": 0, "Unknown": 1, "Running": 2}
+
+
+def pod_from_template(owner: dict, template: dict, name_prefix: str) -> dict:
+    """A new Pod for ``owner`` from its pod template."""
+    tmeta = template.get("metadata") or {}
+    meta = {"generateName": f"{name_prefix}-", "namespace": owner["metadata"].get("namespace", "default"),
+            "labels": dict(tmeta.get("labels") or {}),
+            "ownerReferences": [owner_reference(owner)]}
+    if tmeta.get("annotations"):
+        meta["annotations"] = dict(tmeta["annotations"])
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
+            "spec": copy.deepcopy(template.get("spec") or {}), "status": {"phase": "Pending"}}
+
+
+class ReplicaSetController(Controller):
+    """Reconciles ReplicaSets."""
+
+    name = COMPONENT
+
+    def __init__(self, sim: SimCluster) -> None:
+        super().__init__(sim.env)
+        self.sim = sim
+        self.api = sim.api
+
+    def sync(self, key: str) -> None:
+        rs = self.sim.store.peek(key)
+        if rs is None or rs["metadata"].get("deletionTimestamp"):
+            return
+        uid = rs["metadata"]["uid"]
+        pods = [p for p in self.sim.owned(uid) if is_active(p)]
+        want = rs["spec"].get("replicas", 1)
+        diff = len(pods) - want
+        if diff < 0:
+            self._create(rs, min(-diff, BURST_REPLICAS))
+            if -diff > BURST_REPLICAS:
+                self.enqueue(key)
+        elif diff > 0:
+            for pod in self._rank_for_deletion(pods)[:diff]:
+                self.api.delete(_POD, pod["metadata"]["namespace"], pod["metadata"]["name"],
+                                component=COMPONENT)
+                self.api.event(rs, "Normal", "SuccessfulDelete",
+                               f"Deleted pod: {pod['metadata']['name']}", COMPONENT)
+        self._update_status(key)
+
+    def _create(self, rs: dict, count: int) -> None:
+        batch = SLOW_START_INITIAL_BATCH
+        made = 0
+        while made < count:
+            size = min(batch, count - made)
+            for _ in range(size):
+                pod = pod_from_template(rs, rs["spec"]["template"], rs["metadata"]["name"])
+                try:
+                    created = self.api.create(pod, component=COMPONENT)
+                except (Forbidden, LabSupportError) as err:
+                    self.api.event(rs, "Warning", "FailedCreate", f"Error creating: {err}",
+                                   COMPONENT)
+                    # Retry later, as the work queue's rate limiter would.
+                    self.enqueue(self.api.key_of(rs), delay=10)
+                    return
+                self.api.event(rs, "Normal", "SuccessfulCreate",
+                               f"Created pod: {created['metadata']['name']}", COMPONENT)
+                made += 1
+            batch *= 2
+
+    @staticmethod
+    def _rank_for_deletion(pods: list[dict]) -> list[dict]:
+        def rank(p: dict) -> tuple:
+            assigned = 1 if p["spec"].get("nodeName") else 0
+            phase = _PHASE_RANK.get(p["status"].get("phase", "Pending"), 2)
+            ready = 1 if is_ready(p) else 0
+            since = ready_since(p) or 0.0
+            restarts = sum(cs.get("restartCount", 0)
+                           for cs in p["status"].get("containerStatuses") or ())
+            created = p["metadata"].get("creationTimestamp", "")
+            # Newer pods (later creationTimestamp, later ready) go first.
+            return (assigned, phase, ready, -since, -restarts, _neg(created),
+                    _neg(p["metadata"]["name"]))
+        return sorted(pods, key=rank)
+
+    def _update_status(self, key: str) -> None:
+        rs = self.sim.store.peek(key)
+        if rs is None:
+            return
+        now = self.env.now
+        min_ready = rs["spec"].get("minReadySeconds", 0) or 0
+        pods = [p for p in self.sim.owned(rs["metadata"]["uid"]) if is_active(p)]
+        ready = [p for p in pods if is_ready(p)]
+        available = [p for p in ready if is_available(p, min_ready, now)]
+        if min_ready and len(available) < len(ready):
+            waits = [min_ready - (now - (ready_since(p) or now)) for p in ready if p not in available]
+            self.enqueue(key, delay=max(0.01, min(waits) + 0.01))
+        status = {"replicas": len(pods), "fullyLabeledReplicas": len(pods),
+                  "readyReplicas": len(ready), "availableReplicas": len(available),
+                  "observedGeneration": rs["metadata"].get("generation", 1)}
+        status = compact_status(status, keep=("replicas", "observedGeneration"))
+        if (rs.get("status") or {}) != status:
+            self.api.update_status(rs, status, COMPONENT)
+
+
+def _neg(text: str) -> tuple:
+    return tuple(-ord(ch) for ch in text)

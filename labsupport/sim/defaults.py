@@ -1,0 +1,230 @@
+"""The defaults the API server writes into objects, as real Kubernetes does.
+
+``kubectl get -o yaml`` shows fields nobody wrote: ``strategy``,
+``revisionHistoryLimit``, probe periods, ``imagePullPolicy``... They come
+from the API server's defaulting (pkg/apis/*/v1/defaults.go) and from
+admission plugins (DefaultTolerationSeconds). The simulator applies the same
+ones so the objects a student reads look like a real cluster's.
+
+Example:
+    >>> from labsupport.sim.defaults import apply_defaults
+    >>> d = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "w"},
+    ...      "spec": {"selector": {"matchLabels": {"app": "w"}}, "template": {
+    ...          "metadata": {"labels": {"app": "w"}},
+    ...          "spec": {"containers": [{"name": "w", "image": "nginx:1.27"}]}}}}
+    >>> apply_defaults(d)
+    >>> d["spec"]["replicas"], d["spec"]["strategy"]["rollingUpdate"]
+    (1, {'maxSurge': '25%', 'maxUnavailable': '25%'})
+    >>> d["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"]
+    'IfNotPresent'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+__all__ = ["apply_defaults", "default_pod_spec", "add_default_tolerations",
+           "DEFAULT_TOLERATION_SECONDS", "TERMINATION_GRACE_PERIOD_SECONDS"]
+
+# pkg/apis/core/v1/defaults.go: SetDefaults_Pod / SetDefaults_PodSpec
+TERMINATION_GRACE_PERIOD_SECONDS = 30
+# plugin/pkg/admission/defaulttolerationseconds: 300 s for not-ready and unreachable
+DEFAULT_TOLERATION_SECONDS = 300
+# pkg/apis/core/v1/defaults.go: SetDefaults_Probe
+PROBE_DEFAULTS = {"timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1,
+                  "failureThreshold": 3}
+# pkg/apis/apps/v1/defaults.go: SetDefaults_Deployment
+DEPLOYMENT_MAX_SURGE = "25%"
+DEPLOYMENT_MAX_UNAVAILABLE = "25%"
+REVISION_HISTORY_LIMIT = 10
+PROGRESS_DEADLINE_SECONDS = 600
+
+
+def _image_pull_policy(image: str) -> str:
+    # SetDefaults_Container: Always for ":latest" or no tag, else IfNotPresent.
+    name = image.split("@", 1)[0]
+    tag = name.rsplit(":", 1)[1] if ":" in name.rsplit("/", 1)[-1] else ""
+    if "@" in image:
+        return "IfNotPresent"
+    return "Always" if tag in ("", "latest") else "IfNotPresent"
+
+
+def _container(c: dict) -> None:
+    c.setdefault("imagePullPolicy", _image_pull_policy(c.get("image", "")))
+    c.setdefault("terminationMessagePath", "/dev/termination-log")
+    c.setdefault("terminationMessagePolicy", "File")
+    res = c.setdefault("resources", {})
+    # Requests default to limits when only limits are set (SetDefaults_ResourceList path).
+    if res.get("limits"):
+        req = res.setdefault("requests", {})
+        for k, v in res["limits"].items():
+            req.setdefault(k, v)
+    for p in c.get("ports") or ():
+        p.setdefault("protocol", "TCP")
+    for probe_name in ("livenessProbe", "readinessProbe", "startupProbe"):
+        probe = c.get(probe_name)
+        if probe is not None:
+            for k, v in PROBE_DEFAULTS.items():
+                probe.setdefault(k, v)
+            if probe_name in ("livenessProbe", "startupProbe"):
+                probe["successThreshold"] = probe.get("successThreshold", 1) or 1
+            if "httpGet" in probe:
+                probe["httpGet"].setdefault("scheme", "HTTP")
+                probe["httpGet"].setdefault("path", "/")
+
+
+def default_pod_spec(spec: dict) -> None:
+    """Fill in a PodSpec's defaults in place."""
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("terminationGracePeriodSeconds", TERMINATION_GRACE_PERIOD_SECONDS)
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("securityContext", {})
+    spec.setdefault("schedulerName", "default-scheduler")
+    for c in spec.get("initContainers") or ():
+        _container(c)
+    for c in spec.get("containers") or ():
+        _container(c)
+    for v in spec.get("volumes") or ():
+        if "emptyDir" in v and v["emptyDir"] is None:
+            v["emptyDir"] = {}
+
+
+def add_default_tolerations(spec: dict) -> None:
+    """DefaultTolerationSeconds admission: tolerate not-ready / unreachable for 300 s.
+
+    Example:
+        >>> s = {}
+        >>> add_default_tolerations(s)
+        >>> [(t["key"], t["tolerationSeconds"]) for t in s["tolerations"]]
+        [('node.kubernetes.io/not-ready', 300), ('node.kubernetes.io/unreachable', 300)]
+    """
+    tolerations = spec.setdefault("tolerations", [])
+    for key in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"):
+        covered = any(
+            (t.get("key") == key or (not t.get("key") and t.get("operator") == "Exists"))
+            and t.get("effect") in (None, "", "NoExecute")
+            for t in tolerations)
+        if not covered:
+            tolerations.append({"key": key, "operator": "Exists", "effect": "NoExecute",
+                                "tolerationSeconds": DEFAULT_TOLERATION_SECONDS})
+
+
+def _template(spec: dict) -> None:
+    tmpl = spec.get("template")
+    if isinstance(tmpl, dict):
+        tmpl.setdefault("metadata", {})
+        default_pod_spec(tmpl.setdefault("spec", {}))
+
+
+def _pod(obj: dict) -> None:
+    spec = obj.setdefault("spec", {})
+    default_pod_spec(spec)
+    spec.setdefault("serviceAccountName", "default")
+    spec.setdefault("enableServiceLinks", True)
+    spec.setdefault("priority", 0)
+    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
+    add_default_tolerations(spec)
+
+
+def _deployment(obj: dict) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("replicas", 1)
+    strategy = spec.setdefault("strategy", {})
+    strategy.setdefault("type", "RollingUpdate")
+    if strategy["type"] == "RollingUpdate":
+        ru = strategy.setdefault("rollingUpdate", {})
+        ru.setdefault("maxSurge", DEPLOYMENT_MAX_SURGE)
+        ru.setdefault("maxUnavailable", DEPLOYMENT_MAX_UNAVAILABLE)
+    spec.setdefault("revisionHistoryLimit", REVISION_HISTORY_LIMIT)
+    spec.setdefault("progressDeadlineSeconds", PROGRESS_DEADLINE_SECONDS)
+    _template(spec)
+
+
+def _replicaset(obj: dict) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("replicas", 1)
+    _template(spec)
+
+
+def _statefulset(obj: dict) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("replicas", 1)
+    spec.setdefault("podManagementPolicy", "OrderedReady")
+    spec.setdefault("revisionHistoryLimit", REVISION_HISTORY_LIMIT)
+    spec.setdefault("updateStrategy", {"type": "RollingUpdate",
+                                       "rollingUpdate": {"partition": 0}})
+    _template(spec)
+
+
+def _daemonset(obj: dict) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("revisionHistoryLimit", REVISION_HISTORY_LIMIT)
+    spec.setdefault("updateStrategy", {"type": "RollingUpdate", "rollingUpdate": {
+        "maxSurge": 0, "maxUnavailable": 1}})
+    _template(spec)
+
+
+def _job(obj: dict) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("completions", 1)
+    spec.setdefault("parallelism", 1)
+    spec.setdefault("backoffLimit", 6)
+    spec.setdefault("completionMode", "NonIndexed")
+    tmpl = spec.get("template") or {}
+    _template(spec)
+    tmpl.get("spec", {}).setdefault("restartPolicy", "Never")
+
+
+def _service(obj: dict) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("type", "ClusterIP")
+    spec.setdefault("sessionAffinity", "None")
+    if spec["sessionAffinity"] == "ClientIP":
+        spec.setdefault("sessionAffinityConfig", {"clientIP": {"timeoutSeconds": 10800}})
+    spec.setdefault("ipFamilies", ["IPv4"])
+    spec.setdefault("ipFamilyPolicy", "SingleStack")
+    spec.setdefault("internalTrafficPolicy", "Cluster")
+    if spec["type"] in ("NodePort", "LoadBalancer"):
+        spec.setdefault("externalTrafficPolicy", "Cluster")
+    for p in spec.get("ports") or ():
+        p.setdefault("protocol", "TCP")
+        p.setdefault("targetPort", p.get("port"))
+
+
+def _namespace(obj: dict) -> None:
+    obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
+    name = obj["metadata"].get("name", "")
+    obj["metadata"].setdefault("labels", {}).setdefault("kubernetes.io/metadata.name", name)
+
+
+def _hpa(obj: dict) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("minReplicas", 1)
+
+
+def _pvc(obj: dict) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("volumeMode", "Filesystem")
+    # kind ships one StorageClass, "standard" (rancher local-path), as the default.
+    spec.setdefault("storageClassName", "standard")
+
+
+_BY_KIND: dict[str, Callable[[dict], None]] = {
+    "Pod": _pod,
+    "Deployment": _deployment,
+    "ReplicaSet": _replicaset,
+    "StatefulSet": _statefulset,
+    "DaemonSet": _daemonset,
+    "Job": _job,
+    "Service": _service,
+    "Namespace": _namespace,
+    "HorizontalPodAutoscaler": _hpa,
+    "PersistentVolumeClaim": _pvc,
+}
+
+
+def apply_defaults(obj: dict) -> None:
+    """Fill in the defaults of ``obj`` in place, by its kind."""
+    fn = _BY_KIND.get(obj.get("kind", ""))
+    if fn is not None:
+        fn(obj)

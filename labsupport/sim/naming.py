@@ -1,0 +1,58 @@
+"""Names and identifiers the way Kubernetes makes them, from a seeded RNG.
+
+Example:
+    >>> import random
+    >>> from labsupport.sim.naming import random_suffix, template_hash, new_uid
+    >>> rng = random.Random(0)
+    >>> random_suffix(rng)
+    'q7rcl'
+    >>> template_hash({"spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}})
+    '845f7f66f8'
+    >>> len(new_uid(rng))
+    36
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+
+__all__ = ["random_suffix", "template_hash", "new_uid", "ALPHANUMS"]
+
+# k8s.io/apimachinery/pkg/util/rand: consonants and digits that cannot spell words.
+ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"
+
+
+def random_suffix(rng: random.Random, n: int = 5) -> str:
+    """The random suffix of generateName (``web-7f9c-`` -> ``web-7f9c-x2kqp``)."""
+    return "".join(rng.choice(ALPHANUMS) for _ in range(n))
+
+
+def _safe_encode(text: str) -> str:
+    # rand.SafeEncodeString: each byte mapped onto the alphabet above.
+    return "".join(ALPHANUMS[ord(ch) % len(ALPHANUMS)] for ch in text)
+
+
+def template_hash(template: dict, collision_count: int = 0) -> str:
+    """The pod-template-hash label of a pod template (FNV-1a 32 of the template).
+
+    Upstream (pkg/controller/controller_utils.go ComputeHash) hashes the Go
+    printing of the template; this hashes its JSON, so values differ from a
+    real cluster's but keep their properties: same template, same hash.
+    """
+    data = json.dumps(template, sort_keys=True, separators=(",", ":")).encode()
+    h = 0x811C9DC5
+    for b in data:
+        h ^= b
+        h = (h * 0x01000193) & 0xFFFFFFFF
+    if collision_count:
+        for b in str(collision_count).encode():
+            h ^= b
+            h = (h * 0x01000193) & 0xFFFFFFFF
+    return _safe_encode(str(h))
+
+
+def new_uid(rng: random.Random) -> str:
+    """A version-4 UUID drawn from ``rng`` (deterministic per seed)."""
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
