@@ -30,7 +30,14 @@ from pathlib import Path
 from typing import Any
 
 from labsupport.cluster import Cluster, Source
-from labsupport.errors import ClusterUnavailable, Invalid, ObjectNotFound, UnsafeCluster
+from labsupport.errors import (
+    ClusterUnavailable,
+    Forbidden,
+    Invalid,
+    InvalidManifest,
+    ObjectNotFound,
+    UnsafeCluster,
+)
 from labsupport.kinds import ResourceType, parse_ref, resource_type, type_for_kind
 from labsupport.kube import safety
 from labsupport.kube.api import APPLY_PATCH, MERGE_PATCH, Api, resource_path
@@ -228,6 +235,10 @@ class KubeCluster(Cluster):
         Objects without ``metadata.namespace`` go to ``namespace``; Namespaces
         (and CustomResourceDefinitions) are applied before the rest.
 
+        A custom resource is accepted when the cluster already has its
+        CustomResourceDefinition: apply the definition first, in its own call
+        (kubectl cannot apply both at once either).
+
         Raises:
             InvalidManifest: an object is not valid (nothing was applied when
                 the manifest itself is bad; the server's own validation
@@ -236,7 +247,16 @@ class KubeCluster(Cluster):
         """
         from labsupport.manifests import load
 
-        objects = load(source)
+        try:
+            objects = load(source)
+        except InvalidManifest as err:
+            # A custom resource: fine if the cluster has its CustomResourceDefinition.
+            if err.field != "kind" or "custom resource" not in err.problem:
+                raise
+            custom = self._custom_kinds()
+            if not custom:
+                raise
+            objects = load(source, custom_kinds=custom)
         order = sorted(range(len(objects)),
                        key=lambda i: (_FIRST.get(objects[i].get("kind", ""), 2), i))
         refs: dict[int, str] = {}
@@ -244,6 +264,16 @@ class KubeCluster(Cluster):
             refs[i] = self._apply_one(objects[i], namespace)
         # Refs come back in the manifest's order, as kubectl prints them.
         return [refs[i] for i in range(len(objects))]
+
+    def _custom_kinds(self) -> set[tuple[str, str]]:
+        """(group, kind) of every CustomResourceDefinition the cluster has."""
+        path = resource_path("apiextensions.k8s.io/v1", "customresourcedefinitions")
+        try:
+            crds = self.api.request("GET", path).get("items") or ()
+        except (Forbidden, ObjectNotFound):
+            return set()
+        return {((c.get("spec") or {}).get("group", ""),
+                 ((c.get("spec") or {}).get("names") or {}).get("kind", "")) for c in crds}
 
     def _apply_one(self, obj: dict, namespace: str) -> str:
         kind = obj.get("kind", "")

@@ -128,3 +128,26 @@ def test_the_metrics_server_manifest_applies(connect, fake_api):
     assert "/apis/apps/v1/namespaces/kube-system/deployments/metrics-server" in paths
     assert "/apis/rbac.authorization.k8s.io/v1/clusterroles/system:aggregated-metrics-reader" \
         in paths
+
+
+WIDGET = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w1"},
+          "spec": {"size": 3}}
+CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+
+
+def test_custom_resources_of_installed_definitions_are_applied(connect, fake_api):
+    fake_api.on("GET", CRDS, {"items": [{"spec": {"group": "example.com",
+                                                  "names": {"kind": "Widget"}}}]})
+    fake_api.on("GET", "/apis/example.com/v1", {"resources": [
+        {"name": "widgets", "kind": "Widget", "namespaced": True}]})
+    assert connect().apply(WIDGET, namespace="shop") == ["widget/w1"]
+    assert [(r.method, r.path) for r in fake_api.requests] == [
+        ("GET", CRDS), ("GET", "/apis/example.com/v1"),
+        ("PATCH", "/apis/example.com/v1/namespaces/shop/widgets/w1")]
+
+
+def test_custom_resources_without_their_definition_are_refused(connect, fake_api):
+    fake_api.on("GET", CRDS, {"items": []})
+    with pytest.raises(InvalidManifest, match="custom resource"):
+        connect().apply(WIDGET)
+    assert not fake_api.seen("PATCH")
