@@ -161,8 +161,22 @@ class PodInfo(_View):
                 break
         phase = st.get("phase") or "Pending"
         shown = phase
+        inits = st.get("initContainerStatuses") or ()
+        init_done = sum(1 for cs in inits
+                        if ((cs.get("state") or {}).get("terminated") or {}).get("exitCode") == 0)
         if meta.get("deletionTimestamp"):
             shown = "Terminating"
+        elif inits and init_done < len(inits):
+            # kubectl shows Init:<done>/<total>, or Init:<reason> when one is failing.
+            shown = f"Init:{init_done}/{len(inits)}"
+            for cs in inits:
+                state = cs.get("state") or {}
+                reason = (state.get("waiting") or {}).get("reason") or (
+                    (state.get("terminated") or {}).get("reason")
+                    if (state.get("terminated") or {}).get("exitCode") else None)
+                if reason and reason not in ("PodInitializing", "ContainerCreating"):
+                    shown = f"Init:{reason}"
+                    break
         else:
             for cs in statuses:
                 waiting = (cs.get("state") or {}).get("waiting")

@@ -1,0 +1,202 @@
+"""The Cluster contract, run against every backend (sim always; kind with -m kind).
+
+Each test uses its own namespace so it also works on a shared real cluster.
+Times are generous so the same assertions hold on kind's wall clock.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+import labsupport as ls
+
+_counter = itertools.count()
+
+
+def deployment(name: str, replicas: int = 2, image: str = "nginx:1.27", **spec_extra) -> dict:
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                 "template": {"metadata": {"labels": {"app": name}},
+                              "spec": {"containers": [{"name": "web", "image": image,
+                                                        "ports": [{"containerPort": 80}]}]}},
+                 **spec_extra},
+    }
+
+
+@pytest.fixture
+def ns(cluster):
+    name = f"contract-{next(_counter)}"
+    cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    yield name
+    try:
+        cluster.delete(f"namespace/{name}")
+    except ls.LabSupportError:
+        pass
+
+
+def test_apply_returns_references_and_get_returns_api_shape(cluster, ns):
+    refs = cluster.apply(deployment("web"), namespace=ns)
+    assert refs == ["deployment/web"]
+    obj = cluster.get("deploy/web", namespace=ns)
+    assert obj["apiVersion"] == "apps/v1" and obj["kind"] == "Deployment"
+    meta = obj["metadata"]
+    assert meta["name"] == "web" and meta["namespace"] == ns
+    assert meta["uid"] and meta["resourceVersion"] and meta["creationTimestamp"]
+    assert meta["generation"] == 1
+    # defaults written by the API server
+    assert obj["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": "25%", "maxUnavailable": "25%"}
+    assert obj["spec"]["revisionHistoryLimit"] == 10
+    assert obj["spec"]["progressDeadlineSeconds"] == 600
+
+
+def test_apply_yaml_text_with_several_documents(cluster, ns):
+    text = """
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {mode: fast}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 80}]
+"""
+    assert cluster.apply(text, namespace=ns) == ["configmap/settings", "service/web"]
+    assert cluster.get("cm/settings", namespace=ns)["data"] == {"mode": "fast"}
+    svc = cluster.get("svc/web", namespace=ns)
+    assert svc["spec"]["type"] == "ClusterIP" and svc["spec"]["clusterIP"]
+
+
+def test_invalid_manifest_applies_nothing(cluster, ns):
+    bad = [deployment("good"), {**deployment("bad"), "spec": {**deployment("bad")["spec"], "replicas": "three"}}]
+    with pytest.raises(ls.InvalidManifest) as err:
+        cluster.apply(bad, namespace=ns)
+    assert "spec.replicas" in str(err.value)
+    with pytest.raises(ls.ObjectNotFound):
+        cluster.get("deployment/good", namespace=ns)
+
+
+def test_list_filters_by_namespace_and_selector(cluster, ns):
+    cluster.apply(deployment("a", replicas=2), namespace=ns)
+    cluster.apply(deployment("b", replicas=1), namespace=ns)
+    cluster.wait_for_rollout("deployment/a", namespace=ns, timeout=180)
+    cluster.wait_for_rollout("deployment/b", namespace=ns, timeout=180)
+    pods = cluster.list("pods", namespace=ns, selector="app=a")
+    assert len(pods) == 2 and all(p["metadata"]["labels"]["app"] == "a" for p in pods)
+    assert len(cluster.list("po", namespace=ns)) == 3
+    names = [d["metadata"]["name"] for d in cluster.list("deployments", namespace=ns)]
+    assert names == ["a", "b"]
+
+
+def test_rollout_and_views(cluster, ns):
+    cluster.apply(deployment("web", replicas=3), namespace=ns)
+    msg = cluster.wait_for_rollout("deployment/web", namespace=ns, timeout=180)
+    assert msg == 'deployment "web" successfully rolled out'
+    pods = cluster.pods(namespace=ns)
+    assert len(pods) == 3
+    for p in pods:
+        assert isinstance(p, ls.PodInfo)
+        assert p.phase == "Running" and p.ready and p.node and p.ip
+        assert p.owner and p.owner.startswith("replicaset/web-")
+    nodes = cluster.nodes()
+    assert all(isinstance(n, ls.NodeInfo) for n in nodes)
+    assert all(n.ready is True for n in nodes)
+    assert sum(n.pods for n in nodes) >= 3
+    html = pods._repr_html_()
+    assert "<table>" in html and "web-" in html
+
+
+def test_scale_up_and_down(cluster, ns):
+    cluster.apply(deployment("web", replicas=1), namespace=ns)
+    cluster.wait_for_rollout("deployment/web", namespace=ns, timeout=180)
+    cluster.scale("deployment/web", 4, namespace=ns)
+    cluster.wait_for_rollout("deployment/web", namespace=ns, timeout=180)
+    assert len([p for p in cluster.pods(namespace=ns) if p.ready]) == 4
+    cluster.scale("deployment/web", 2, namespace=ns)
+    cluster.wait_until(lambda c: len(c.list("pods", namespace=ns)) == 2, timeout=120)
+    assert cluster.get("deployment/web", namespace=ns)["spec"]["replicas"] == 2
+
+
+def test_rolling_update_changes_image(cluster, ns):
+    cluster.apply(deployment("web", replicas=2, image="nginx:1.26"), namespace=ns)
+    cluster.wait_for_rollout("deployment/web", namespace=ns, timeout=180)
+    cluster.apply(deployment("web", replicas=2, image="nginx:1.27"), namespace=ns)
+    cluster.wait_for_rollout("deployment/web", namespace=ns, timeout=300)
+    d = cluster.get("deployment/web", namespace=ns)
+    assert d["metadata"]["generation"] == 2
+    assert d["status"]["updatedReplicas"] == 2
+    rs = cluster.list("replicasets", namespace=ns)
+    assert len(rs) == 2
+    live = [r for r in rs if r["spec"]["replicas"] > 0]
+    assert len(live) == 1
+    assert live[0]["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.27"
+
+
+def test_delete_cascades_to_pods(cluster, ns):
+    cluster.apply(deployment("web", replicas=2), namespace=ns)
+    cluster.wait_for_rollout("deployment/web", namespace=ns, timeout=180)
+    cluster.delete("deployment/web", namespace=ns)
+    with pytest.raises(ls.ObjectNotFound):
+        cluster.get("deployment/web", namespace=ns)
+    cluster.wait_until(lambda c: not c.list("pods", namespace=ns), timeout=180)
+    assert cluster.list("replicasets", namespace=ns) == []
+
+
+def test_get_missing_object_says_how_to_look(cluster, ns):
+    with pytest.raises(ls.ObjectNotFound) as err:
+        cluster.get("deployment/nope", namespace=ns)
+    assert "nope" in str(err.value) and "cluster.list" in str(err.value)
+
+
+def test_kill_pod_is_replaced(cluster, ns):
+    cluster.apply(deployment("web", replicas=2), namespace=ns)
+    cluster.wait_for_rollout("deployment/web", namespace=ns, timeout=180)
+    victim = cluster.pods(namespace=ns)[0].name
+    cluster.kill_pod(victim, namespace=ns)
+    cluster.wait_for_rollout("deployment/web", namespace=ns, timeout=180)
+    cluster.wait_until(lambda c: len(c.pods(namespace=ns)) == 2, timeout=120)
+    names = {p.name for p in cluster.pods(namespace=ns)}
+    assert victim not in names
+
+
+def test_events_describe_what_happened(cluster, ns):
+    cluster.apply(deployment("web", replicas=1), namespace=ns)
+    cluster.wait_for_rollout("deployment/web", namespace=ns, timeout=180)
+    events = cluster.events(namespace=ns)
+    assert all(isinstance(e, ls.EventInfo) for e in events)
+    reasons = {e.reason for e in events}
+    assert {"ScalingReplicaSet", "SuccessfulCreate", "Scheduled", "Started"} <= reasons
+    scheduled = [e for e in events if e.reason == "Scheduled"][0]
+    assert scheduled.component == "default-scheduler" and scheduled.object.startswith("pod/web-")
+    times = [e.time for e in events]
+    assert times == sorted(times)
+
+
+def test_fail_and_restore_node(cluster, ns):
+    nodes = [n.name for n in cluster.nodes() if not n.taints]
+    target = nodes[-1]
+    start = cluster.now
+    cluster.fail_node(target)
+    cluster.wait_until(lambda c: next(n for n in c.nodes() if n.name == target).ready is None,
+                       timeout=180, what=f"{target} to become Unknown")
+    assert cluster.now - start >= 40
+    cluster.restore_node(target)
+    cluster.wait_until(lambda c: next(n for n in c.nodes() if n.name == target).ready is True,
+                       timeout=180, what=f"{target} to become Ready")
+
+
+def test_wait_until_times_out_with_a_clear_error(cluster):
+    with pytest.raises(ls.WaitTimeout) as err:
+        cluster.wait_until(lambda c: False, timeout=2, what="nothing")
+    assert "nothing" in str(err.value)
+
+
+def test_now_moves_forward(cluster):
+    t0 = cluster.now
+    cluster.advance(1)
+    assert cluster.now >= t0 + 1
