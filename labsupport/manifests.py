@@ -1,0 +1,835 @@
+r"""Read Kubernetes manifests and check them the way the API server would.
+
+:func:`load` takes what a student has at hand (a file, a folder, YAML text,
+a dict or a list of dicts) and returns plain dicts in the exact shape the
+Kubernetes API uses. Every object is checked against the real schema of the
+course's Kubernetes release before anything is returned: one bad document
+and :func:`load` raises :class:`~labsupport.errors.InvalidManifest`, so the
+caller applies nothing.
+
+Errors read like Kubernetes' own and say where to look::
+
+    web.yaml, document 2 (Deployment/web): spec.replicas: Invalid value: "three":
+    must be an integer
+
+Example:
+    >>> from labsupport.manifests import load, dump
+    >>> objs = load('''
+    ... apiVersion: apps/v1
+    ... kind: Deployment
+    ... metadata: {name: web}
+    ... spec:
+    ...   replicas: 2
+    ...   selector: {matchLabels: {app: web}}
+    ...   template:
+    ...     metadata: {labels: {app: web}}
+    ...     spec:
+    ...       containers: [{name: web, image: "nginx:1.27"}]
+    ... ''', namespace="shop")
+    >>> objs[0]["metadata"]
+    {'name': 'web', 'namespace': 'shop'}
+    >>> try:
+    ...     load("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n"
+    ...          "spec: {replicas: three}")
+    ... except InvalidManifest as e:
+    ...     print(e.source, e.document, e.obj, e.field, repr(e.value), e.problem, sep=" | ")
+    <text> | 1 | Deployment/web | spec.replicas | 'three' | must be an integer
+    >>> print(dump({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}))
+    apiVersion: v1
+    kind: Namespace
+    metadata:
+      name: shop
+    <BLANKLINE>
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from labsupport import schema as _schema
+from labsupport.errors import InvalidManifest
+from labsupport.kinds import type_for_kind
+
+__all__ = ["KUBERNETES_VERSION", "load", "validate", "dump", "MAX_BYTES"]
+
+KUBERNETES_VERSION = "1.32"
+"""The Kubernetes release the course teaches (the one kind's node image runs)."""
+
+MAX_BYTES = 20 * 2**20
+"""Files and texts larger than this are refused before they are read."""
+
+_MAX_ALIAS_VALUES = 1_000_000
+_SUFFIXES = (".yaml", ".yml", ".json")
+_NO_VALUE = _schema._NO_VALUE
+
+# Built-in cluster-scoped kinds that labsupport.kinds does not list.
+_CLUSTER_SCOPED = frozenset({
+    "APIService", "CertificateSigningRequest", "ClusterTrustBundle", "ComponentStatus",
+    "CSIDriver", "CSINode", "DeviceClass", "FlowSchema", "IPAddress",
+    "MutatingWebhookConfiguration", "PriorityLevelConfiguration", "ResourceSlice",
+    "RuntimeClass", "SelfSubjectAccessReview", "SelfSubjectReview",
+    "SelfSubjectRulesReview", "ServiceCIDR", "StorageVersion", "StorageVersionMigration",
+    "SubjectAccessReview", "TokenReview", "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding", "ValidatingWebhookConfiguration",
+    "VolumeAttachment", "VolumeAttributesClass", "MutatingAdmissionPolicy",
+    "MutatingAdmissionPolicyBinding",
+})
+# Object names follow DNS-1123 subdomain rules, except for these kinds.
+_NAME_RULES = {
+    "Namespace": _schema.dns1123_label,
+    "Service": _schema.dns1035_label,
+    "Role": _schema.path_segment_name,
+    "ClusterRole": _schema.path_segment_name,
+    "RoleBinding": _schema.path_segment_name,
+    "ClusterRoleBinding": _schema.path_segment_name,
+}
+# Workloads whose selector must match their Pod template's labels.
+_SELECTS_TEMPLATE = {("apps", "Deployment"), ("apps", "ReplicaSet"), ("apps", "StatefulSet"),
+                     ("apps", "DaemonSet"), ("batch", "Job"), ("", "ReplicationController")}
+# Groups that Kubernetes used to serve: a kind there is built-in, just out of date.
+_OLD_GROUPS = frozenset({"extensions"})
+
+
+# ---- public API -------------------------------------------------------------------------
+
+def load(source: Any, namespace: str | None = None, *, version: str | None = None,
+         custom_kinds: Iterable[Any] = ()) -> list[dict]:
+    """Read Kubernetes objects and check every one of them.
+
+    Args:
+        source: a file path (``str`` or ``pathlib.Path``; ``.yaml``, ``.yml`` or
+            ``.json``), a folder (every such file in it, by name), YAML text
+            (several documents separated by ``---``), one dict, or a list of dicts.
+            A ``str`` is YAML text when it contains a newline or ``:``.
+        namespace: set as ``metadata.namespace`` on namespaced objects that have none.
+        version: the Kubernetes release whose schema to check against
+            (default :data:`KUBERNETES_VERSION`).
+        custom_kinds: custom resources to accept: kind names (``"Widget"``) or
+            ``(group, kind)`` pairs (``("example.com", "Widget")``). Only their
+            apiVersion, kind and metadata are checked.
+
+    Returns:
+        Deep copies of every object, in order; ``kind: List`` is flattened into
+        its items and empty documents are skipped.
+
+    Raises:
+        InvalidManifest: the first bad document, after reading everything; no
+            object is returned, so nothing gets applied.
+
+    Example:
+        >>> [o["kind"] for o in load([{"apiVersion": "v1", "kind": "ConfigMap",
+        ...                            "metadata": {"name": "cfg"}, "data": {"a": "1"}}])]
+        ['ConfigMap']
+    """
+    checker = _Checker(version, custom_kinds)
+    units = _read(source)
+    out: list[dict] = []
+    seen: dict[tuple, str] = {}
+    for unit in units:
+        before = len(out)
+        for number, doc, shared in unit.docs:
+            if doc is None:
+                continue  # an empty document
+            for prefix, obj in _flatten(doc, unit.source, number):
+                checker.check_located(obj, unit.source, number, prefix)
+                obj = _copy(obj) if (shared or unit.borrowed) else obj
+                key = checker.identity(obj, namespace)
+                where = _where(unit.source, number)
+                if key in seen:
+                    raise InvalidManifest(
+                        f'Duplicate value: "{key[3]}": the same {key[1]} is already defined '
+                        f"in {seen[key]}; each object may appear only once",
+                        source=unit.source, document=number, obj=_label(obj),
+                        field="metadata.name",
+                        hint="Remove one of them, or give them different names")
+                seen[key] = where
+                if namespace and checker.namespaced(obj) and "namespace" not in obj["metadata"]:
+                    obj["metadata"]["namespace"] = namespace
+                out.append(obj)
+        if unit.error is not None:
+            raise unit.error
+        if unit.must_have_objects and len(out) == before:
+            raise InvalidManifest("contains no Kubernetes objects", source=unit.source,
+                                  hint="A manifest needs at least one object with apiVersion, "
+                                       "kind and metadata")
+    return out
+
+
+def validate(obj: dict, *, version: str | None = None, custom_kinds: Iterable[Any] = ()) -> None:
+    """Check one object; return None when it is valid.
+
+    Args:
+        obj: the object, as a dict in the Kubernetes API shape.
+        version: the Kubernetes release (default :data:`KUBERNETES_VERSION`).
+        custom_kinds: custom resources to accept, as for :func:`load`.
+
+    Raises:
+        InvalidManifest: what is wrong, with the field path.
+
+    Example:
+        >>> pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+        ...        "spec": {"containers": [{"name": "app"}]}}
+        >>> validate(pod)
+        Traceback (most recent call last):
+        ...
+        labsupport.errors.InvalidManifest: Pod/p: spec.containers[0].image: Required value: ...
+    """
+    checker = _Checker(version, custom_kinds)
+    for prefix, item in _flatten(obj, None, None):
+        checker.check_located(item, None, None, prefix)
+
+
+def dump(objs: dict | Iterable[dict]) -> str:
+    """Multi-document YAML of ``objs``, for display (``kubectl get -o yaml`` style).
+
+    Example:
+        >>> print(dump([{"kind": "A"}, {"kind": "B"}]), end="")
+        kind: A
+        ---
+        kind: B
+    """
+    import yaml
+
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    docs = [objs] if isinstance(objs, dict) else list(objs)
+    return yaml.dump_all(docs, Dumper=dumper, sort_keys=False, default_flow_style=False,
+                         allow_unicode=True)
+
+
+# ---- checking one object ----------------------------------------------------------------
+
+class _Checker:
+    """Checks objects against one release's schema and the custom kinds allowed."""
+
+    def __init__(self, version: str | None, custom_kinds: Iterable[Any]) -> None:
+        self.schema = _schema.schema_for(version or KUBERNETES_VERSION)
+        self.custom_names: set[str] = set()
+        self.custom_pairs: set[tuple[str, str]] = set()
+        for entry in custom_kinds:
+            if isinstance(entry, str):
+                self.custom_names.add(entry)
+            else:
+                group, kind = entry
+                self.custom_pairs.add((group, kind))
+
+    def check_located(self, obj: Any, source: str | None, document: int | None,
+                      prefix: str) -> None:
+        """Check ``obj``; raise InvalidManifest naming the source and document."""
+        try:
+            self.check(obj)
+        except _schema.Fail as e:
+            raise e.to_error(prefix).located(source=source, document=document,
+                                             obj=_label(obj)) from None
+
+    def check(self, obj: Any) -> None:
+        """Check one object; raise :class:`~labsupport.schema.Fail`."""
+        if not isinstance(obj, dict):
+            raise _not_an_object(obj)
+        api, kind = _type_meta(obj)
+        meta = obj.get("metadata")
+        if meta is None:
+            raise _schema.Fail("Required value: every object needs metadata with a name, "
+                               "e.g. metadata: {name: web}", path=["metadata"])
+        if self.is_custom(api, kind):
+            self.schema.walk_metadata(meta)
+        else:
+            self._check_type(api, kind)
+            self.schema.walk(obj)
+        _check_name(kind, meta)
+        if (api.rpartition("/")[0], kind) in _SELECTS_TEMPLATE:
+            _check_selector(kind, obj.get("spec") or {})
+
+    def is_custom(self, api: str, kind: str) -> bool:
+        """True when the caller allowed this custom kind."""
+        group = api.rpartition("/")[0]
+        return (kind in self.custom_names or (group, kind) in self.custom_pairs
+                or (api, kind) in self.custom_pairs)
+
+    def _check_type(self, api: str, kind: str) -> None:
+        s = self.schema
+        if s.serves(api, kind):
+            return
+        served = s.api_versions(kind)
+        group = api.rpartition("/")[0]
+        if served:
+            preferred = type_for_kind(kind).api_version
+            best = preferred if preferred in served else served[0]
+            others = [v for v in served if v != best]
+            also = f" (or {', '.join(others)})" if others else ""
+            raise _schema.Fail(f"{kind} is served as apiVersion {best}{also} in Kubernetes "
+                               f"{s.version}, not {api}", api, f"Set apiVersion: {best}",
+                               path=["apiVersion"])
+        if group in s.groups or group in _OLD_GROUPS:
+            raise _schema.Fail(f"no kind {kind} in Kubernetes {s.version}", kind,
+                               _kind_hint(s, kind), path=["kind"])
+        if "/" not in api:
+            raise _schema.Fail('unknown apiVersion; built-in kinds use "v1" or '
+                               '"group/version" such as "apps/v1"', api,
+                               _kind_hint(s, kind), path=["apiVersion"])
+        raise _schema.Fail(
+            f"{kind} ({api}) is a custom resource, not a built-in Kubernetes kind", kind,
+            f"If its CustomResourceDefinition is installed, accept it with "
+            f"custom_kinds={{(\"{group}\", \"{kind}\")}}", path=["kind"])
+
+    def namespaced(self, obj: dict) -> bool:
+        """True when objects of this kind live in a namespace."""
+        kind = obj["kind"]
+        return kind not in _CLUSTER_SCOPED and type_for_kind(kind).namespaced
+
+    def identity(self, obj: dict, namespace: str | None) -> tuple:
+        """What makes two objects "the same" in one apply."""
+        meta = obj["metadata"]
+        name = meta.get("name") or id(obj)  # generateName: always a new object
+        ns = (meta.get("namespace") or namespace or "") if self.namespaced(obj) else ""
+        return obj["apiVersion"].rpartition("/")[0], obj["kind"], ns, name
+
+
+def _type_meta(obj: dict) -> tuple[str, str]:
+    api = obj.get("apiVersion")
+    kind = obj.get("kind")
+    if api is None or api == "":
+        raise _schema.Fail("Required value: every object needs an apiVersion, e.g. "
+                           "apiVersion: apps/v1 for a Deployment or v1 for a Service",
+                           path=["apiVersion"])
+    if not isinstance(api, str):
+        raise _schema.Fail("must be a string", api, 'e.g. apiVersion: "v1"',
+                           path=["apiVersion"])
+    if kind is None or kind == "":
+        raise _schema.Fail("Required value: every object needs a kind, e.g. kind: Deployment",
+                           path=["kind"])
+    if not isinstance(kind, str):
+        raise _schema.Fail("must be a string", kind, path=["kind"])
+    return api, kind
+
+
+def _kind_hint(s: _schema.Schema, kind: str) -> str | None:
+    kinds = s.kinds()
+    lower = {k.lower(): k for k in kinds}
+    close = ([lower[kind.lower()]] if kind.lower() in lower
+             else difflib.get_close_matches(kind, kinds, n=1, cutoff=0.6))
+    if not close:
+        return None
+    best = close[0]
+    preferred = type_for_kind(best).api_version
+    served = s.api_versions(best)
+    api = preferred if preferred in served else served[0]
+    return f'Did you mean "{best}" (apiVersion: {api})?'
+
+
+def _check_name(kind: str, meta: dict) -> None:
+    if not isinstance(meta, dict):
+        raise _schema.Fail("must be a mapping of fields (name: value lines)", meta,
+                           path=["metadata"])
+    name = meta.get("name")
+    rule = _NAME_RULES.get(kind, _schema.dns1123_subdomain)
+    if name is None or name == "":
+        gen = meta.get("generateName")
+        if not gen:
+            raise _schema.Fail("Required value: name or generateName is required",
+                               path=["name", "metadata"])
+        if not isinstance(gen, str):
+            raise _schema.Fail("must be a string", gen, path=["generateName", "metadata"])
+        problem = rule(gen[:-1] + "a" if gen.endswith("-") else gen)
+        if problem:
+            raise _schema.Fail(problem, gen, path=["generateName", "metadata"])
+        return
+    if not isinstance(name, str):
+        raise _schema.Fail("must be a string", name, f'put it in quotes: "{name}"',
+                           path=["name", "metadata"])
+    problem = rule(name)
+    if problem:
+        fixed = _schema.suggest_name(name, rule)
+        raise _schema.Fail(problem, name, f'Try "{fixed}"' if fixed else None,
+                           path=["name", "metadata"])
+
+
+def _check_selector(kind: str, spec: dict) -> None:
+    selector = spec.get("selector")
+    if selector is None:
+        return  # required where required: the schema already said so
+    labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+    if kind == "ReplicationController":  # a plain label map
+        match_labels, expressions = selector, []
+    else:
+        match_labels = selector.get("matchLabels") or {}
+        expressions = selector.get("matchExpressions") or []
+        if not match_labels and not expressions and kind != "Job":
+            raise _schema.Fail(f"empty selector is invalid for {kind.lower()}", selector,
+                               "Select the Pods by label, e.g. matchLabels: {app: web}",
+                               path=["selector", "spec"])
+    if _selects(match_labels, expressions, labels):
+        return
+    raise _schema.Fail(
+        "selector does not match template labels", labels,
+        f"spec.selector is {json.dumps(selector)}; give the Pod template matching labels "
+        "under spec.template.metadata.labels",
+        path=["labels", "metadata", "template", "spec"])
+
+
+def _selects(match_labels: dict, expressions: list, labels: dict) -> bool:
+    if any(labels.get(k) != v for k, v in match_labels.items()):
+        return False
+    for req in expressions:
+        key, op, values = req.get("key"), req.get("operator"), req.get("values") or []
+        present = key in labels
+        if op == "In" and not (present and labels[key] in values):
+            return False
+        if op == "NotIn" and present and labels[key] in values:
+            return False
+        if op == "Exists" and not present:
+            return False
+        if op == "DoesNotExist" and present:
+            return False
+    return True
+
+
+def _not_an_object(doc: Any) -> _schema.Fail:
+    what = {list: "a list", str: "a string", int: "a number", float: "a number",
+            bool: "a boolean"}.get(type(doc), type(doc).__name__)
+    hint = None
+    if isinstance(doc, list):
+        hint = 'Remove the "- " in front of apiVersion: an object starts at the left margin'
+    elif isinstance(doc, str):
+        hint = ("If this is a file name, check its spelling or pass a pathlib.Path; "
+                "YAML text needs key: value lines")
+    return _schema.Fail(f"this document is {what}, not a Kubernetes object (a mapping with "
+                        "apiVersion, kind and metadata)", hint=hint)
+
+
+def _label(obj: Any) -> str | None:
+    if not isinstance(obj, dict) or not isinstance(obj.get("kind"), str) or not obj["kind"]:
+        return None
+    meta = obj.get("metadata")
+    if isinstance(meta, dict):
+        if isinstance(meta.get("name"), str) and meta["name"]:
+            return f"{obj['kind']}/{meta['name']}"
+        if isinstance(meta.get("generateName"), str) and meta["generateName"]:
+            return f"{obj['kind']}/{meta['generateName']}*"
+    return obj["kind"]
+
+
+def _flatten(doc: Any, source: str | None, number: int | None,
+             prefix: str = "") -> list[tuple[str, Any]]:
+    """``[(field prefix, object)]``: the items of a List, or the document itself."""
+    if not (isinstance(doc, dict) and isinstance(doc.get("kind"), str)
+            and doc["kind"].endswith("List") and isinstance(doc.get("items"), list)):
+        return [(prefix, doc)]
+    out = []
+    for i, item in enumerate(doc["items"]):
+        out += _flatten(item, source, number, f"{prefix}items[{i}]")
+    return out
+
+
+def _where(source: str, number: int) -> str:
+    return f"document {number} of {source}"
+
+
+def _copy(x: Any) -> Any:
+    """A deep copy of JSON-like data (much faster than copy.deepcopy)."""
+    t = type(x)
+    if t is dict:
+        return {k: _copy(v) for k, v in x.items()}
+    if t is list:
+        return [_copy(v) for v in x]
+    if t is str or t is int or t is float or t is bool or x is None:
+        return x
+    import copy
+
+    return copy.deepcopy(x)
+
+
+# ---- reading sources --------------------------------------------------------------------
+
+@dataclass
+class _Unit:
+    """What one file, text or value held: numbered documents, then maybe an error."""
+
+    source: str
+    docs: list[tuple[int, Any, bool]] = field(default_factory=list)
+    error: InvalidManifest | None = None
+    must_have_objects: bool = True
+    borrowed: bool = False  # the documents belong to the caller: copy before returning
+
+
+def _read(source: Any) -> list[_Unit]:
+    if isinstance(source, dict):
+        return [_Unit("<dict>", [(1, source, False)], borrowed=True)]
+    if isinstance(source, (list, tuple)):
+        docs = [(i, doc, False) for i, doc in enumerate(source, 1)]
+        return [_Unit("<dict>", docs, must_have_objects=False, borrowed=True)]
+    if isinstance(source, str) and ("\n" in source or ":" in source or not source.strip()):
+        return [_read_text(source, "<text>")]
+    if isinstance(source, (str, Path)):
+        return _read_path(Path(source).expanduser(), str(source))
+    raise InvalidManifest(
+        f"cannot read Kubernetes objects from a {type(source).__name__}",
+        hint="Pass a file or folder path, YAML text, a dict, or a list of dicts")
+
+
+def _read_path(path: Path, name: str) -> list[_Unit]:
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir()
+                       if p.suffix.lower() in _SUFFIXES and p.is_file())
+        if not files:
+            raise InvalidManifest("this folder has no .yaml, .yml or .json files",
+                                  source=name)
+        units = [_read_file(p, str(p)) for p in files]
+        for unit in units:
+            unit.must_have_objects = False
+        if not any(unit.docs or unit.error for unit in units):
+            raise InvalidManifest("contains no Kubernetes objects", source=name)
+        return units
+    if not path.exists():
+        raise InvalidManifest(f'no such file or folder: "{name}"', source=name,
+                              hint=f"Relative paths start from the current folder, "
+                                   f"{Path.cwd()}")
+    return [_read_file(path, name)]
+
+
+def _read_file(path: Path, name: str) -> _Unit:
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        raise _too_large(name, size)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InvalidManifest(f"is not UTF-8 text (byte {e.start} cannot be read)",
+                              source=name) from None
+    if path.suffix.lower() == ".json":
+        return _read_json(text, name)
+    return _read_text(text, name)
+
+
+def _too_large(name: str, size: int) -> InvalidManifest:
+    return InvalidManifest(
+        f"is {size / 2**20:.1f} MiB; manifests larger than {MAX_BYTES // 2**20} MiB are refused",
+        source=name, hint="Kubernetes keeps each object under about 1.5 MiB; split the "
+                          "file into smaller ones")
+
+
+def _read_json(text: str, name: str) -> _Unit:
+    unit = _Unit(name)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        unit.error = InvalidManifest(
+            f"JSON syntax error at line {e.lineno}, column {e.colno}: {e.msg}",
+            source=name, document=1)
+        return unit
+    docs = data if isinstance(data, list) else [data]
+    unit.docs = [(i, doc, False) for i, doc in enumerate(docs, 1)]
+    return unit
+
+
+def _read_text(text: str, name: str) -> _Unit:
+    if len(text) > MAX_BYTES:
+        raise _too_large(name, len(text.encode("utf-8", "replace")))
+    docs, error = _read_yaml(text, name)
+    return _Unit(name, docs, error)
+
+
+# ---- YAML -------------------------------------------------------------------------------
+#
+# libyaml (through PyYAML's C parser) turns the text into events; the loop
+# below builds the Python values itself. That is about twice as fast as
+# PyYAML's constructor, and it lets us do what Kubernetes does and PyYAML
+# does not: refuse duplicate keys, refuse aliases that expand into millions
+# of values ("billion laughs"), and keep dates as strings. Plain scalars are
+# typed with the YAML 1.1 rules PyYAML uses (yes/no/on/off are booleans).
+
+_NULL = re.compile(r"^(?:~|null|Null|NULL)$")
+_BOOL = re.compile(r"^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE"
+                   r"|on|On|ON|off|Off|OFF)$")
+_INT = re.compile(r"""^(?:[-+]?0b[0-1_]+
+    |[-+]?0[0-7_]+
+    |[-+]?(?:0|[1-9][0-9_]*)
+    |[-+]?0x[0-9a-fA-F_]+
+    |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$""", re.X)
+_FLOAT = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+    |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+    |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""", re.X)
+_MERGE = object()
+
+
+def _to_bool(v: str) -> bool:
+    return v.lower() in ("yes", "true", "on")
+
+
+def _to_int(v: str) -> int:
+    v = v.replace("_", "")
+    sign = -1 if v[0] == "-" else 1
+    v = v.lstrip("+-")
+    if v == "0":
+        return 0
+    if v.startswith("0b"):
+        return sign * int(v[2:], 2)
+    if v.startswith("0x"):
+        return sign * int(v[2:], 16)
+    if v[0] == "0":
+        return sign * int(v, 8)
+    if ":" in v:
+        total = 0
+        for part in v.split(":"):
+            total = total * 60 + int(part)
+        return sign * total
+    return sign * int(v)
+
+
+def _to_float(v: str) -> float:
+    v = v.replace("_", "").lower()
+    sign = -1.0 if v[0] == "-" else 1.0
+    v = v.lstrip("+-")
+    if v == ".inf":
+        return sign * float("inf")
+    if v == ".nan":
+        return float("nan")
+    if ":" in v:
+        total = 0.0
+        for part in v.split(":"):
+            total = total * 60 + float(part)
+        return sign * total
+    return sign * float(v)
+
+
+_PLAIN: dict[str, tuple] = {}
+for _chars, _rule in (("yYnNtTfFoO", (_BOOL, _to_bool)), ("-+0123456789.", (_FLOAT, _to_float)),
+                      ("-+0123456789", (_INT, _to_int)), ("~nN", (_NULL, lambda v: None)),
+                      ("<", (re.compile(r"^<<$"), lambda v: _MERGE))):
+    for _c in _chars:
+        _PLAIN[_c] = _PLAIN.get(_c, ()) + (_rule,)
+
+_TAGGED = {
+    "tag:yaml.org,2002:str": str, "tag:yaml.org,2002:int": _to_int,
+    "tag:yaml.org,2002:float": _to_float, "tag:yaml.org,2002:timestamp": str,
+    "tag:yaml.org,2002:null": lambda v: None,
+    "tag:yaml.org,2002:bool": lambda v: {"true": True, "false": False, "yes": True,
+                                         "no": False, "on": True, "off": False}[v.lower()],
+}
+
+
+def _plain_scalar(v: str) -> Any:
+    """The value of an untagged plain scalar: null, bool, int, float or str.
+
+    Example:
+        >>> [_plain_scalar(v) for v in ("", "yes", "0o7", "010", "1_000", "1.5", "2024-01-02")]
+        [None, True, '0o7', 8, 1000, 1.5, '2024-01-02']
+    """
+    if not v:
+        return None
+    rules = _PLAIN.get(v[0])
+    if rules is not None:
+        for pattern, convert in rules:
+            if pattern.match(v):
+                return convert(v)
+    return v
+
+
+class _YamlProblem(Exception):
+    def __init__(self, message: str, mark: Any, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.mark = mark
+        self.hint = hint
+
+
+def _read_yaml(text: str, source: str) -> tuple[list[tuple[int, Any, bool]],
+                                                 InvalidManifest | None]:
+    """The documents before the first YAML error, and that error (or None)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    docs: list[tuple[int, Any, bool]] = []
+    try:
+        _build(loader, docs)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        problem = (e.problem or "").strip() or str(e)
+        return docs, _yaml_error("YAML syntax error", text, source, mark, problem,
+                                 _syntax_hint(problem, text, mark))
+    except _YamlProblem as e:
+        return docs, _yaml_error("YAML error", text, source, e.mark, e.message, e.hint)
+    finally:
+        loader.dispose()
+    return docs, None
+
+
+def _build(loader: Any, docs: list) -> None:
+    """Turn the parser's events into documents ``(number, value, uses aliases)``."""
+    from yaml import events as ev_types
+
+    scalar, alias = ev_types.ScalarEvent, ev_types.AliasEvent
+    map_start, seq_start = ev_types.MappingStartEvent, ev_types.SequenceStartEvent
+    collection_end = (ev_types.MappingEndEvent, ev_types.SequenceEndEvent)
+    doc_start, stream_end = ev_types.DocumentStartEvent, ev_types.StreamEndEvent
+    get = loader.get_event
+    number = 0
+    # One frame per open collection: [container, key, anchor, values before, merges].
+    stack: list[list] = []
+    anchors: dict[str, Any] = {}
+    sizes: dict[str, int] = {}
+    open_anchors: set[str] = set()
+    values = expanded = 0
+    root: Any = None
+    shared = False
+    while True:
+        ev = get()
+        cls = ev.__class__
+        if cls is scalar:
+            values += 1
+            tag = ev.tag
+            if tag is None or tag == "!":
+                value = _plain_scalar(ev.value) if ev.implicit[0] else ev.value
+            else:
+                value = _tagged(tag, ev)
+            if ev.anchor is not None:
+                anchors[ev.anchor], sizes[ev.anchor] = value, 1
+        elif cls is map_start or cls is seq_start:
+            _check_tag(ev, "map" if cls is map_start else "seq")
+            values += 1
+            if ev.anchor is not None:
+                open_anchors.add(ev.anchor)
+            stack.append([{} if cls is map_start else [], _NO_VALUE, ev.anchor, values, None])
+            continue
+        elif cls in collection_end:
+            frame = stack.pop()
+            value = frame[0]
+            if frame[4]:
+                value = _merge(value, frame[4], ev)
+            if frame[2] is not None:
+                open_anchors.discard(frame[2])
+                anchors[frame[2]], sizes[frame[2]] = value, values - frame[3] + 1
+        elif cls is alias:
+            name = ev.anchor
+            if name in open_anchors:
+                raise _YamlProblem(f"the alias *{name} is inside the value it refers to",
+                                   ev.start_mark, "Kubernetes objects cannot contain themselves")
+            if name not in anchors:
+                raise _YamlProblem(f"the alias *{name} refers to no anchor &{name} above it",
+                                   ev.start_mark)
+            value, shared = anchors[name], True
+            values += sizes[name]
+            expanded += sizes[name]
+            if expanded > _MAX_ALIAS_VALUES:
+                raise _YamlProblem(
+                    f"aliases expand to more than {_MAX_ALIAS_VALUES:,} values; refusing to "
+                    "expand them (this looks like a \"billion laughs\" document)",
+                    ev.start_mark, "Write the values out, or use fewer nested aliases")
+        elif cls is doc_start:
+            number += 1
+            anchors, sizes, root, shared = {}, {}, None, False
+            continue
+        elif cls is stream_end:
+            return
+        else:  # StreamStart, DocumentEnd
+            if cls is ev_types.DocumentEndEvent:
+                docs.append((number, root, shared))
+            continue
+        if not stack:
+            root = value
+            continue
+        frame = stack[-1]
+        container = frame[0]
+        if container.__class__ is list:
+            container.append(value)
+        elif frame[1] is _NO_VALUE:
+            if value.__class__ is dict or value.__class__ is list:
+                raise _YamlProblem("a mapping key must be a plain value, not a mapping or "
+                                   "a list", ev.start_mark)
+            if value is not _MERGE and value in container:
+                raise _YamlProblem(f'the key "{value}" appears twice in the same mapping',
+                                   ev.start_mark, "Each key may appear once; remove or "
+                                                  "merge the duplicate")
+            frame[1] = value
+        else:
+            if frame[1] is _MERGE:
+                frame[4] = (frame[4] or []) + [value]
+            else:
+                container[frame[1]] = value
+            frame[1] = _NO_VALUE
+
+
+def _tagged(tag: str, ev: Any) -> Any:
+    convert = _TAGGED.get(tag)
+    if convert is None:
+        raise _YamlProblem(f"the YAML tag {tag} is not supported in Kubernetes manifests",
+                           ev.start_mark, "Remove the tag (the part starting with !)")
+    try:
+        return convert(ev.value)
+    except (ValueError, KeyError, IndexError):
+        raise _YamlProblem(f'cannot read "{ev.value}" as {tag.rsplit(":", 1)[-1]}',
+                           ev.start_mark) from None
+
+
+def _check_tag(ev: Any, kind: str) -> None:
+    if ev.tag not in (None, "!", f"tag:yaml.org,2002:{kind}"):
+        raise _YamlProblem(f"the YAML tag {ev.tag} is not supported in Kubernetes manifests",
+                           ev.start_mark, "Remove the tag (the part starting with !)")
+
+
+def _merge(mapping: dict, merges: list, ev: Any) -> dict:
+    """Apply ``<<: *base`` merge keys: the mapping's own keys win, then earlier merges."""
+    merged: dict = {}
+    for value in merges:
+        for source in (value if isinstance(value, list) else [value]):
+            if not isinstance(source, dict):
+                raise _YamlProblem("a merge key (<<) needs a mapping or a list of mappings",
+                                   ev.start_mark)
+            for k, v in source.items():
+                merged.setdefault(k, v)
+    merged.update(mapping)
+    return merged
+
+
+_SYNTAX_HINTS = (
+    ("'\\t'", "YAML does not allow tab characters for indentation; indent with spaces"),
+    ("mapping values are not allowed", "Check the indentation of this line and the one "
+     "before it; a value that contains \": \" must be put in quotes"),
+    ("could not find expected ':'", "Each line of a mapping needs \"key: value\", with a "
+     "space after the colon"),
+    ("did not find expected key", "Check the indentation: the fields of one mapping must "
+     "start in the same column"),
+    ("expected <block end>", "Check the indentation: the fields of one mapping must "
+     "start in the same column"),
+    ("did not find expected '-'", "Check the indentation: the items of one list must "
+     "start in the same column"),
+)
+
+
+def _syntax_hint(problem: str, text: str, mark: Any) -> str | None:
+    if mark is not None and "\t" in text.split("\n", mark.line + 1)[mark.line][:mark.column + 1]:
+        return _SYNTAX_HINTS[0][1]
+    for needle, hint in _SYNTAX_HINTS:
+        if needle in problem:
+            return hint
+    return None
+
+
+def _yaml_error(what: str, text: str, source: str, mark: Any, problem: str,
+                hint: str | None) -> InvalidManifest:
+    line = mark.line if mark is not None else 0
+    where = f" at line {line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return InvalidManifest(f"{what}{where}: {problem}", source=source,
+                           document=_document_at(text, line), hint=hint)
+
+
+def _document_at(text: str, line: int) -> int:
+    """The number of the YAML document that holds 0-based ``line``."""
+    number, content = 1, False
+    for i, row in enumerate(text.split("\n")):
+        if i >= line:
+            break
+        if row.startswith("---") and (len(row) == 3 or row[3] in " \t\r"):
+            if content:
+                number += 1
+            content = True  # a leading --- opens the first document
+        elif row.strip() and not row.lstrip().startswith("#"):
+            content = True
+    return number
