@@ -252,7 +252,14 @@ class SimCluster(Cluster):
             self.kubelets[node].handle(pod, deleted=ev.type == "DELETED")
         owner = _controller_ref(pod)
         if owner is not None and owner.get("kind") == "ReplicaSet":
-            self.replicasets.enqueue(f"/registry/replicasets/{meta['namespace']}/{owner['name']}")
+            rs_key = f"/registry/replicasets/{meta['namespace']}/{owner['name']}"
+            self.replicasets.enqueue(rs_key)
+            if ev.type == "DELETED":
+                # The Deployment controller watches pod deletions too (Recreate waits for them).
+                rs = self.store.peek(rs_key)
+                dep = _controller_ref(rs) if rs is not None else None
+                if dep is not None and dep.get("kind") == "Deployment":
+                    self.deployments.enqueue(f"/registry/deployments/{meta['namespace']}/{dep['name']}")
         self.endpoints.pod_changed(pod, ev.old)
         if ev.type == "DELETED":
             self.volumes.forget_pod(pod)

@@ -73,8 +73,12 @@ class Controller:
                 yield self._wake
             yield self.env.timeout(self.latency)
             batch, self._queue = self._queue, {}
-            for key in batch:
+            for key in self.order(list(batch)):
                 self.sync(key)
+
+    def order(self, keys: list[Hashable]) -> list[Hashable]:
+        """The order in which one batch of keys is synced (default: as queued)."""
+        return keys
 
     def sync(self, key: Hashable) -> None:  # pragma: no cover - abstract
         """Reconcile one object."""

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from labsupport.kinds import type_for_kind
 from labsupport.sim.controllers.base import Controller
-from labsupport.sim.controllers.podutil import compact_status, is_active, owner_reference
+from labsupport.sim.controllers.podutil import compact_status, owner_reference
 from labsupport.sim.naming import template_hash
 from labsupport.views import parse_time
 from labsupport.sim.clock import EPOCH, stamp
@@ -147,6 +147,13 @@ class DeploymentController(Controller):
         new = next((rs for rs in rss if (rs["spec"]["template"]["metadata"].get("labels") or {})
                     .get(HASH_LABEL) == h), None)
         olds = [rs for rs in rss if rs is not new]
+        if new is not None:
+            max_rev = max((_revision(rs) for rs in olds), default=0)
+            if _revision(new) <= max_rev:
+                # A rollback reuses an old ReplicaSet: it becomes the newest revision.
+                meta = dict(new["metadata"])
+                meta["annotations"] = dict(meta.get("annotations") or {}, **{REVISION: str(max_rev + 1)})
+                new = self.api.patch(new, COMPONENT, metadata=meta)
         if not d["spec"].get("paused"):
             strategy = (d["spec"].get("strategy") or {}).get("type", "RollingUpdate")
             if strategy == "Recreate":
@@ -170,8 +177,9 @@ class DeploymentController(Controller):
         for rs in olds:
             if rs["spec"].get("replicas", 0):
                 self._scale(d, rs, 0)
-        if any(is_active(p) for rs in olds for p in self.sim.owned(rs["metadata"]["uid"])):
-            return new  # wait until every old pod is gone
+        if any(p["status"].get("phase") not in ("Succeeded", "Failed")
+               for rs in olds for p in self.sim.owned(rs["metadata"]["uid"])):
+            return new  # wait until every old pod is gone, terminating ones included
         if new is None:
             return self._new_rs(d, rss, d["spec"]["replicas"])
         return self._scale(d, new, d["spec"]["replicas"])

@@ -71,6 +71,16 @@ class ReplicaSetController(Controller):
         self.sim = sim
         self.api = sim.api
 
+    def order(self, keys: list) -> list:
+        """Scale-downs first, so pods of a rolling update never exceed maxSurge."""
+        def surplus(key: str) -> int:
+            rs = self.sim.store.peek(key)
+            if rs is None:
+                return 0
+            active = sum(1 for p in self.sim.owned(rs["metadata"]["uid"]) if is_active(p))
+            return 0 if active > rs["spec"].get("replicas", 1) else 1
+        return sorted(keys, key=surplus)
+
     def sync(self, key: str) -> None:
         rs = self.sim.store.peek(key)
         if rs is None or rs["metadata"].get("deletionTimestamp"):
