@@ -232,14 +232,16 @@ class _Checker:
         if not isinstance(obj, dict):
             raise _not_an_object(obj)
         api, kind = _type_meta(obj)
+        custom = self.is_custom(api, kind)
+        if not custom:
+            self._check_type(api, kind)
         meta = obj.get("metadata")
         if meta is None:
             raise _schema.Fail("Required value: every object needs metadata with a name, "
                                "e.g. metadata: {name: web}", path=["metadata"])
-        if self.is_custom(api, kind):
+        if custom:
             self.schema.walk_metadata(meta)
         else:
-            self._check_type(api, kind)
             self.schema.walk(obj)
         _check_name(kind, meta)
         if (api.rpartition("/")[0], kind) in _SELECTS_TEMPLATE:
@@ -272,6 +274,10 @@ class _Checker:
             raise _schema.Fail('unknown apiVersion; built-in kinds use "v1" or '
                                '"group/version" such as "apps/v1"', api,
                                _kind_hint(s, kind), path=["apiVersion"])
+        if group == "kind.x-k8s.io":
+            raise _schema.Fail(
+                "this is a kind cluster configuration, not a Kubernetes object", kind,
+                "Use it with: kind create cluster --config FILE", path=["kind"])
         raise _schema.Fail(
             f"{kind} ({api}) is a custom resource, not a built-in Kubernetes kind", kind,
             f"If its CustomResourceDefinition is installed, accept it with "
@@ -391,7 +397,7 @@ def _selects(match_labels: dict, expressions: list, labels: dict) -> bool:
 
 def _not_an_object(doc: Any) -> _schema.Fail:
     what = {list: "a list", str: "a string", int: "a number", float: "a number",
-            bool: "a boolean"}.get(type(doc), type(doc).__name__)
+            bool: "a boolean", type(None): "empty"}.get(type(doc), type(doc).__name__)
     hint = None
     if isinstance(doc, list):
         hint = 'Remove the "- " in front of apiVersion: an object starts at the left margin'

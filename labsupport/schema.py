@@ -107,7 +107,7 @@ def fail_at(fields: tuple, problem: str, value: Any = _NO_VALUE,
 class _Obj:
     """A compiled object definition: its fields and the rules over them."""
 
-    __slots__ = ("name", "props", "required", "strict", "hook")
+    __slots__ = ("name", "props", "required", "strict", "hook", "spec")
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -115,6 +115,9 @@ class _Obj:
         self.required: tuple[str, ...] = ()
         self.strict = True
         self.hook: Callable[[dict], None] | None = None
+        # A ``spec`` with rules of its own is checked even when left out, as
+        # the API server checks the empty spec (a Pod without spec has no containers).
+        self.spec: Node | None = None
 
     @property
     def short(self) -> str:
@@ -276,6 +279,9 @@ class Schema:
         obj.required = tuple(required)
         obj.strict = d.get("additionalProperties", True) is False
         obj.hook = HOOKS.get(obj.short)
+        spec = obj.props.get("spec")
+        if spec is not None and spec[0] == OBJ and (spec[1].required or spec[1].hook):
+            obj.spec = spec
 
     def _compile(self, s: dict, owner: str, prop: str) -> Node:
         ref = s.get("$ref")
@@ -397,6 +403,12 @@ def _walk_obj(spec: _Obj, obj: dict) -> None:
             raise Fail(required_problem(spec.short, key), path=[key])
     if spec.hook is not None:
         spec.hook(obj)
+    if spec.spec is not None and obj.get("spec") is None:
+        try:
+            walk(spec.spec, {})
+        except Fail as e:
+            e.path.append("spec")
+            raise
 
 
 def _walk_list(item: Node, xs: list) -> None:
@@ -859,7 +871,18 @@ def _hpa_spec_hook(spec: dict) -> None:
                       f"({low or 1})", high)
 
 
+def _claim_spec_hook(spec: dict) -> None:
+    if not spec.get("accessModes"):
+        raise fail_at(("accessModes",), "Required value: at least one access mode, e.g. "
+                      "accessModes: [ReadWriteOnce]")
+    requests = (spec.get("resources") or {}).get("requests") or {}
+    if requests.get("storage") is None:
+        raise fail_at(("resources", "[storage]"), "Required value: how much storage to "
+                      "claim, e.g. resources: {requests: {storage: 1Gi}}")
+
+
 HOOKS: dict[str, Callable[[dict], None]] = {
+    "PersistentVolumeClaimSpec": _claim_spec_hook,
     "PodSpec": _pod_spec_hook,
     "ResourceRequirements": _resources_hook,
     "ServiceSpec": _service_spec_hook,

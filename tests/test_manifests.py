@@ -848,3 +848,37 @@ def test_dump_one_object_and_unicode():
     text = dump(obj)
     assert "grüß dich" in text and "'8080'" in text and "'yes'" in text
     assert load(text) == [obj]
+
+
+@pytest.mark.parametrize("text, field", [
+    ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n", "spec.containers"),
+    ("apiVersion: v1\nkind: Service\nmetadata: {name: s}\n", "spec.ports"),
+    ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n", "spec.selector"),
+    ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n"
+     "  selector: {matchLabels: {a: b}}\n  template: {metadata: {labels: {a: b}}}\n",
+     "spec.template.spec.containers"),
+    ("apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: c}\n", "spec.accessModes"),
+    ("apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: c}\n"
+     "spec: {accessModes: [ReadWriteOnce]}\n", "spec.resources[storage]"),
+])
+def test_a_missing_spec_is_checked_as_an_empty_one(text, field):
+    e = error_of(text)
+    assert e.field == field and "Required value" in str(e)
+
+
+def test_headless_and_external_name_services_need_no_ports():
+    headless = "apiVersion: v1\nkind: Service\nmetadata: {name: db}\nspec: {clusterIP: None}\n"
+    external = ("apiVersion: v1\nkind: Service\nmetadata: {name: ext}\n"
+                "spec: {type: ExternalName, externalName: db.example.com}\n")
+    assert len(load(headless + "---\n" + external)) == 2
+
+
+def test_a_kind_cluster_config_is_not_an_object():
+    text = "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes: [{role: control-plane}]\n"
+    e = error_of(text)
+    assert e.field == "kind" and "kind create cluster --config" in str(e)
+
+
+def test_empty_list_items_are_reported():
+    e = error_of("apiVersion: v1\nkind: List\nitems: [null]\n")
+    assert e.field == "items[0]" and "is empty" in str(e)
