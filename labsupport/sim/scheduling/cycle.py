@@ -111,6 +111,9 @@ class Scheduler:
         #: Where the next Filter walk starts (``sched.nextStartNodeIndex``).
         self.next_start_node_index = 0
         self._static: dict[tuple, pl.StaticFilters] = {}
+        # Per pod request size: NodeResourcesFit + BalancedAllocation score of
+        # every row, and the row's res_version when it was computed.
+        self._resource_scores: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
     def __repr__(self) -> str:
         return (f"<Scheduler {self.scoring_strategy} over {len(self.table)} nodes, "
@@ -133,13 +136,14 @@ class Scheduler:
 
     def _fit_parts(self, slots: np.ndarray, prof: PodProfile) -> tuple[np.ndarray, ...]:
         """NodeResourcesFit fitsRequest: too many pods, insufficient cpu, memory."""
+        # len(pods) + 1 > allowedPodNumber; request > allocatable - requested.
         t = self.table
-        too_many = t.pod_count[slots] + 1 > t.alloc_pods[slots]
+        too_many = t.free_pods[slots] < 1
         none = np.zeros(len(slots), bool)
         if prof.cpu == 0 and prof.memory == 0:  # nothing requested: only the pod count
             return too_many, none, none
-        cpu = (t.alloc_cpu[slots] - t.req_cpu[slots] < prof.cpu) if prof.cpu > 0 else none
-        mem = (t.alloc_mem[slots] - t.req_mem[slots] < prof.memory) if prof.memory > 0 else none
+        cpu = t.free_cpu[slots] < prof.cpu if prof.cpu > 0 else none
+        mem = t.free_mem[slots] < prof.memory if prof.memory > 0 else none
         return too_many, cpu, mem
 
     def _filter(self, slots: np.ndarray, static: pl.StaticFilters, prof: PodProfile,
@@ -162,8 +166,40 @@ class Scheduler:
         return "preemption: " + fit_error_message(
             n_all, {NO_VICTIMS: potential, NOT_HELPFUL: n_all - potential})
 
-    def _scores(self, feasible: np.ndarray, static: pl.StaticFilters,
-                prof: PodProfile) -> dict[str, np.ndarray]:
+    def _resource_score(self, feasible: np.ndarray, prof: PodProfile) -> np.ndarray:
+        """NodeResourcesFit + NodeResourcesBalancedAllocation (weight 1 each).
+
+        These depend only on the node's amounts and the pod's requests, so they
+        are kept per request size and recomputed only for rows whose amounts
+        changed since (``NodeTable.res_version``).
+        """
+        t = self.table
+        key = (prof.cpu, prof.memory, prof.nonzero_cpu, prof.nonzero_memory)
+        entry = self._resource_scores.get(key)
+        if entry is None or len(entry[0]) != t.capacity:
+            if entry is None and len(self._resource_scores) >= self._CACHE_SIZE:
+                self._resource_scores.pop(next(iter(self._resource_scores)))
+            entry = (np.zeros(t.capacity, np.int64), np.full(t.capacity, -1, np.int64))
+            self._resource_scores[key] = entry
+        score, seen = entry
+        stale = feasible[seen[feasible] != t.res_version[feasible]]
+        if 0 < len(stale) <= 8 and self.scoring_strategy != "RequestedToCapacityRatio":
+            for slot in stale.tolist():  # a few rows: plain Python beats numpy's overhead
+                score[slot] = pl.resource_score_one(
+                    self.scoring_strategy,
+                    int(t.nonzero_cpu[slot]) + prof.nonzero_cpu,
+                    int(t.nonzero_mem[slot]) + prof.nonzero_memory,
+                    int(t.req_cpu[slot]) + prof.cpu, int(t.req_mem[slot]) + prof.memory,
+                    int(t.alloc_cpu[slot]), int(t.alloc_mem[slot]))
+            seen[stale] = t.res_version[stale]
+        elif len(stale):
+            parts = self._resource_parts(stale, prof)
+            score[stale] = parts[0] + parts[1]
+            seen[stale] = t.res_version[stale]
+        return score[feasible]
+
+    def _resource_parts(self, feasible: np.ndarray,
+                        prof: PodProfile) -> tuple[np.ndarray, np.ndarray]:
         t = self.table
         a_cpu, a_mem = t.alloc_cpu[feasible], t.alloc_mem[feasible]
         # NodeResourcesFit scores NonZeroRequested + the pod's non-zero request.
@@ -177,6 +213,12 @@ class Scheduler:
             fit = pl.requested_to_capacity_ratio(nz_cpu, a_cpu, nz_mem, a_mem, self.shape)
         balanced = pl.balanced_allocation(t.req_cpu[feasible] + prof.cpu, a_cpu,
                                           t.req_mem[feasible] + prof.memory, a_mem)
+        return fit, balanced
+
+    def _scores(self, feasible: np.ndarray, static: pl.StaticFilters,
+                prof: PodProfile) -> dict[str, np.ndarray]:
+        """Every score plugin's normalized score for the feasible rows."""
+        fit, balanced = self._resource_parts(feasible, prof)
         zeros = np.zeros(len(feasible), np.int64)
         return {
             "TaintToleration": pl.normalize(static.soft_taints[feasible], reverse=True),
@@ -187,6 +229,20 @@ class Scheduler:
             # No image cache is modelled: ImageLocality scores 0 on every node.
             "ImageLocality": zeros,
         }
+
+    def _total(self, feasible: np.ndarray, static: pl.StaticFilters,
+               prof: PodProfile) -> np.ndarray:
+        """The weighted sum of :meth:`_scores`, computed the quick way."""
+        total = self._resource_score(feasible, prof)
+        soft = static.soft_taints[feasible]
+        if soft.any():
+            total = total + pl.WEIGHTS["TaintToleration"] * pl.normalize(soft, reverse=True)
+        else:  # every node scores 100 before the weight
+            total = total + pl.WEIGHTS["TaintToleration"] * pl.MAX_NODE_SCORE
+        if static.preferred is not None:
+            total = total + pl.WEIGHTS["NodeAffinity"] * pl.normalize(
+                static.preferred[feasible], reverse=False)
+        return total
 
     # -- the cycle ------------------------------------------------------------------
     def schedule(self, pod: dict, *, explain: bool = False) -> Decision:
@@ -201,6 +257,7 @@ class Scheduler:
         """
         t = self.table
         prof = t._profile(pod)
+        t._last = (pod, prof)
         meta = pod.get("metadata") or {}
         label = (f"{meta.get('namespace') or 'default'}/{meta['name']}"
                  if meta.get("name") else "")
@@ -267,8 +324,11 @@ class Scheduler:
         elif len(feasible) == 1:
             node, message = t.name_of(int(feasible[0])), ""
         else:
-            scores = self._scores(feasible, static, prof)
-            total = sum(pl.WEIGHTS[p] * s for p, s in scores.items())
+            if explain:
+                scores = self._scores(feasible, static, prof)
+                total = sum(pl.WEIGHTS[p] * s for p, s in scores.items())
+            else:
+                total = self._total(feasible, static, prof)
             ties = np.flatnonzero(total == total.max())
             pick = ties[0] if len(ties) == 1 else ties[self._rng.randrange(len(ties))]
             node, message = t.name_of(int(feasible[pick])), ""

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from labsupport.errors import Invalid
-from labsupport.sim.scheduling.podinfo import PodProfile, ProfileCache, milli_value, value
+from labsupport.sim.scheduling.podinfo import PodProfile, ProfileCache, quantity_at
 
 __all__ = ["NodeTable"]
 
@@ -83,7 +83,15 @@ class NodeTable:
         self.nonzero_cpu = np.zeros(0, np.int64)
         self.nonzero_mem = np.zeros(0, np.int64)
         self.pod_count = np.zeros(0, np.int64)
+        # allocatable - requested, kept up to date for the Filter's fit check.
+        self.free_cpu = np.zeros(0, np.int64)
+        self.free_mem = np.zeros(0, np.int64)
+        self.free_pods = np.zeros(0, np.int64)
         self.unschedulable = np.zeros(0, bool)
+        # Bumped (to a cluster-wide tick) whenever a row's allocatable or requested
+        # amounts change, so cached resource scores know when to recompute.
+        self.res_version = np.zeros(0, np.int64)
+        self._tick = 0
         # Labels: per key, the value id of each slot (-1: no such label).
         self.label_cols: dict[str, np.ndarray] = {}
         self.label_ids: dict[str, dict[str, int]] = {}
@@ -105,6 +113,7 @@ class NodeTable:
         #: (or a node comes or goes); caches of filter results key on it.
         self.static_version = 0
         self._profiles = ProfileCache()
+        self._last: tuple[dict, PodProfile] | None = None
 
     # -- sizing ---------------------------------------------------------------------
     def _grow(self) -> None:
@@ -116,7 +125,8 @@ class NodeTable:
             return np.concatenate([arr, pad])
 
         for attr in ("alloc_cpu", "alloc_mem", "alloc_pods", "req_cpu", "req_mem",
-                     "nonzero_cpu", "nonzero_mem", "pod_count"):
+                     "nonzero_cpu", "nonzero_mem", "pod_count", "res_version",
+                     "free_cpu", "free_mem", "free_pods"):
             setattr(self, attr, ext(getattr(self, attr), 0))
         self.unschedulable = ext(self.unschedulable, False)
         self.taints = ext(self.taints, -1)
@@ -151,16 +161,19 @@ class NodeTable:
                         str(t.get("effect") or "")) for t in spec.get("taints") or ())
         unschedulable = bool(spec.get("unschedulable"))
         resources = status.get("allocatable") or status.get("capacity") or {}
-        cpu = milli_value(resources.get("cpu", 0))
-        mem = value(resources.get("memory", 0))
-        pods = value(resources.get("pods", 0))
+        where = f"node {name}: status.allocatable"
+        cpu = quantity_at(f"{where}.cpu", resources.get("cpu", 0), milli=True)
+        mem = quantity_at(f"{where}.memory", resources.get("memory", 0))
+        pods = quantity_at(f"{where}.pods", resources.get("pods", 0))
 
         slot = self._slot_of.get(name)
         if slot is None:
             slot = self._new_slot(name)
-        self.alloc_cpu[slot] = cpu
-        self.alloc_mem[slot] = mem
-        self.alloc_pods[slot] = pods
+        if (self.alloc_cpu[slot], self.alloc_mem[slot], self.alloc_pods[slot]) != (cpu, mem, pods):
+            self.alloc_cpu[slot] = cpu
+            self.alloc_mem[slot] = mem
+            self.alloc_pods[slot] = pods
+            self._touch(slot)
         static = (labels, taints, unschedulable)
         if self._static[slot] != static:
             self._set_static(slot, labels, taints, unschedulable)
@@ -168,6 +181,14 @@ class NodeTable:
         if self._zone_of[slot] != zone:
             self._leave_zone(slot)
             self._join_zone(slot, zone)
+
+    def _touch(self, slot: int) -> None:
+        """Record that a row's amounts changed."""
+        self._tick += 1
+        self.res_version[slot] = self._tick
+        self.free_cpu[slot] = self.alloc_cpu[slot] - self.req_cpu[slot]
+        self.free_mem[slot] = self.alloc_mem[slot] - self.req_mem[slot]
+        self.free_pods[slot] = self.alloc_pods[slot] - self.pod_count[slot]
 
     def _new_slot(self, name: str) -> int:
         if self._free:
@@ -179,6 +200,7 @@ class NodeTable:
             self._high += 1
         self._slot_of[name] = slot
         self._name_of[slot] = name
+        self._touch(slot)
         self.static_version += 1
         return slot
 
@@ -229,6 +251,7 @@ class NodeTable:
         for arr in (self.alloc_cpu, self.alloc_mem, self.alloc_pods, self.req_cpu,
                     self.req_mem, self.nonzero_cpu, self.nonzero_mem, self.pod_count):
             arr[slot] = 0
+        self._touch(slot)
         for users in self.ports.values():
             users.pop(slot, None)
         self._leave_zone(slot)
@@ -311,7 +334,10 @@ class NodeTable:
         if slot is None:
             raise Invalid(f'node "{node_name}" is not in the NodeTable; add it with '
                           f"upsert_node() before binding pods to it")
-        self._account(self._profile(pod), slot, 1)
+        # The pod just scheduled is usually the one bound: reuse its profile.
+        last, self._last = self._last, None
+        prof = last[1] if last is not None and last[0] is pod else self._profile(pod)
+        self._account(prof, slot, 1)
 
     def remove_pod(self, pod: dict, node_name: str) -> None:
         """Undo :meth:`add_pod` (ignored when the node is already gone)."""
@@ -325,6 +351,7 @@ class NodeTable:
         self.nonzero_cpu[slot] += sign * prof.nonzero_cpu
         self.nonzero_mem[slot] += sign * prof.nonzero_memory
         self.pod_count[slot] += sign
+        self._touch(slot)
         for ip, protocol, port in prof.host_ports:
             users = self.ports.setdefault((protocol, port), {})
             ips = users.setdefault(slot, Counter())

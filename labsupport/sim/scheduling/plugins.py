@@ -351,6 +351,31 @@ def balanced_allocation(req_cpu: np.ndarray, alloc_cpu: np.ndarray,
     return ((1 - std) * float(MAX_NODE_SCORE)).astype(np.int64)
 
 
+def resource_score_one(strategy: str, nz_cpu: int, nz_mem: int, req_cpu: int, req_mem: int,
+                       alloc_cpu: int, alloc_mem: int) -> int:
+    """NodeResourcesFit + BalancedAllocation for one node, in plain Python ints.
+
+    The same formulas as :func:`least_allocated` / :func:`most_allocated` and
+    :func:`balanced_allocation` (tests check they agree); used when only a few
+    nodes changed since the vectorised scores were cached.
+    """
+    total = weights = 0
+    for req, alloc in ((nz_cpu, alloc_cpu), (nz_mem, alloc_mem)):
+        if alloc <= 0:
+            continue
+        if strategy == "LeastAllocated":
+            total += 0 if req > alloc else (alloc - req) * MAX_NODE_SCORE // alloc
+        else:  # MostAllocated
+            total += min(req, alloc) * MAX_NODE_SCORE // alloc
+        weights += 1
+    fit = total // weights if weights else 0
+    if alloc_cpu > 0 and alloc_mem > 0:
+        std = abs((min(req_cpu / alloc_cpu, 1.0) - min(req_mem / alloc_mem, 1.0)) / 2)
+    else:
+        std = 0.0
+    return fit + int((1 - std) * float(MAX_NODE_SCORE))
+
+
 def normalize(raw: np.ndarray, *, reverse: bool) -> np.ndarray:
     """helper.DefaultNormalizeScore (plugins/helper/normalize_score.go).
 

@@ -26,8 +26,8 @@ from labsupport.errors import Invalid
 
 __all__ = [
     "DEFAULT_MILLI_CPU_REQUEST", "DEFAULT_MEMORY_REQUEST", "PodProfile", "Toleration",
-    "Requirement", "Term", "NodeAffinity", "milli_value", "value", "profile_of",
-    "template_key",
+    "Requirement", "Term", "NodeAffinity", "milli_value", "value", "quantity_at",
+    "profile_of", "template_key",
 ]
 
 # pkg/scheduler/util/non_zero.go: DefaultMilliCPURequest = 100 (0.1 core) and
@@ -258,15 +258,23 @@ def _parse_affinity(spec: dict) -> NodeAffinity:
                         required, preferred, node_names)
 
 
-def _requests(container: dict, nonzero: bool) -> tuple[int, int]:
+def quantity_at(field: str, quantity: str | int | float, *, milli: bool = False) -> int:
+    """:func:`milli_value` or :func:`value`, naming the field when it is not a quantity."""
+    try:
+        return milli_value(quantity) if milli else value(quantity)
+    except Invalid as exc:
+        raise Invalid(f"{field}: {exc}") from None
+
+
+def _requests(container: dict, nonzero: bool, where: str) -> tuple[int, int]:
     req = (container.get("resources") or {}).get("requests") or {}
     # applyNonMissing: a request that is absent gets the default; an explicit 0 stays 0.
     if "cpu" in req:
-        cpu = milli_value(req["cpu"])
+        cpu = quantity_at(f"{where}.resources.requests.cpu", req["cpu"], milli=True)
     else:
         cpu = DEFAULT_MILLI_CPU_REQUEST if nonzero else 0
     if "memory" in req:
-        mem = value(req["memory"])
+        mem = quantity_at(f"{where}.resources.requests.memory", req["memory"])
     else:
         mem = DEFAULT_MEMORY_REQUEST if nonzero else 0
     return cpu, mem
@@ -289,13 +297,13 @@ def pod_requests(spec: dict, *, nonzero: bool = False) -> tuple[int, int]:
         (2000, 1073741824)
     """
     cpu = mem = 0
-    for c in spec.get("containers") or ():
-        c_cpu, c_mem = _requests(c, nonzero)
+    for i, c in enumerate(spec.get("containers") or ()):
+        c_cpu, c_mem = _requests(c, nonzero, f"spec.containers[{i}]")
         cpu += c_cpu
         mem += c_mem
     init_cpu = init_mem = side_cpu = side_mem = 0
-    for c in spec.get("initContainers") or ():
-        c_cpu, c_mem = _requests(c, nonzero)
+    for i, c in enumerate(spec.get("initContainers") or ()):
+        c_cpu, c_mem = _requests(c, nonzero, f"spec.initContainers[{i}]")
         if c.get("restartPolicy") == "Always":
             cpu += c_cpu
             mem += c_mem
@@ -310,9 +318,9 @@ def pod_requests(spec: dict, *, nonzero: bool = False) -> tuple[int, int]:
     mem = max(mem, init_mem)
     overhead = spec.get("overhead") or {}
     if "cpu" in overhead:
-        cpu += milli_value(overhead["cpu"])
+        cpu += quantity_at("spec.overhead.cpu", overhead["cpu"], milli=True)
     if "memory" in overhead:
-        mem += value(overhead["memory"])
+        mem += quantity_at("spec.overhead.memory", overhead["memory"])
     return cpu, mem
 
 
