@@ -329,6 +329,8 @@ class Scheduler:
                 total = sum(pl.WEIGHTS[p] * s for p, s in scores.items())
             else:
                 total = self._total(feasible, static, prof)
+            # selectHost keeps each of the k best-scoring nodes with probability 1/k
+            # (reservoir sampling); one seeded uniform draw gives the same odds.
             ties = np.flatnonzero(total == total.max())
             pick = ties[0] if len(ties) == 1 else ties[self._rng.randrange(len(ties))]
             node, message = t.name_of(int(feasible[pick])), ""

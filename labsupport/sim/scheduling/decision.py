@@ -73,6 +73,11 @@ class Decision:
             for nodes that failed a filter, and when only one node passed
             (upstream then skips scoring).
         pod: ``namespace/name`` of the pod, for display.
+
+    Example:
+        >>> d = Decision("node-2", "", nodes_checked=3, feasible=2, pod="default/web-1")
+        >>> d, d.scheduled
+        (<Decision default/web-1 -> node-2 (checked 3 nodes, 2 feasible)>, True)
     """
 
     node: str | None
