@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from labsupport import schema as _schema
-from labsupport.errors import InvalidManifest
+from labsupport.errors import Invalid, InvalidManifest
 from labsupport.kinds import type_for_kind
 
 __all__ = ["KUBERNETES_VERSION", "load", "validate", "dump", "MAX_BYTES"]
@@ -66,7 +66,7 @@ MAX_BYTES = 20 * 2**20
 
 _MAX_ALIAS_VALUES = 1_000_000
 _SUFFIXES = (".yaml", ".yml", ".json")
-_NO_VALUE = _schema._NO_VALUE
+_NO_KEY = object()  # a mapping frame that waits for its next key
 
 # Built-in cluster-scoped kinds that labsupport.kinds does not list.
 _CLUSTER_SCOPED = frozenset({
@@ -92,6 +92,13 @@ _NAME_RULES = {
 # Workloads whose selector must match their Pod template's labels.
 _SELECTS_TEMPLATE = {("apps", "Deployment"), ("apps", "ReplicaSet"), ("apps", "StatefulSet"),
                      ("apps", "DaemonSet"), ("batch", "Job"), ("", "ReplicationController")}
+# Where the Pod spec sits in objects that run Pods; other kinds have none.
+_POD_SPEC_PATHS = {
+    "Pod": ("spec",), "PodTemplate": ("template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+    **{kind: ("spec", "template", "spec") for kind in (
+        "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "ReplicationController")},
+}
 # Groups that Kubernetes used to serve: a kind there is built-in, just out of date.
 _OLD_GROUPS = frozenset({"extensions"})
 
@@ -140,7 +147,6 @@ def load(source: Any, namespace: str | None = None, *, version: str | None = Non
                 checker.check_located(obj, unit.source, number, prefix)
                 obj = _copy(obj) if (shared or unit.borrowed) else obj
                 key = checker.identity(obj, namespace)
-                where = _where(unit.source, number)
                 if key in seen:
                     raise InvalidManifest(
                         f'Duplicate value: "{key[3]}": the same {key[1]} is already defined '
@@ -148,7 +154,7 @@ def load(source: Any, namespace: str | None = None, *, version: str | None = Non
                         source=unit.source, document=number, obj=_label(obj),
                         field="metadata.name",
                         hint="Remove one of them, or give them different names")
-                seen[key] = where
+                seen[key] = f"document {number} of {unit.source}"
                 if namespace and checker.namespaced(obj) and "namespace" not in obj["metadata"]:
                     obj["metadata"]["namespace"] = namespace
                 out.append(obj)
@@ -211,12 +217,15 @@ class _Checker:
         self.schema = _schema.schema_for(version or KUBERNETES_VERSION)
         self.custom_names: set[str] = set()
         self.custom_pairs: set[tuple[str, str]] = set()
-        for entry in custom_kinds:
+        for entry in [custom_kinds] if isinstance(custom_kinds, str) else custom_kinds:
             if isinstance(entry, str):
                 self.custom_names.add(entry)
+            elif isinstance(entry, tuple) and len(entry) == 2:
+                self.custom_pairs.add((str(entry[0]), str(entry[1])))
             else:
-                group, kind = entry
-                self.custom_pairs.add((group, kind))
+                raise Invalid(f"custom_kinds holds kind names such as \"Widget\" or "
+                              f"(group, kind) pairs such as (\"example.com\", \"Widget\"); "
+                              f"got {entry!r}")
 
     def check_located(self, obj: Any, source: str | None, document: int | None,
                       prefix: str) -> None:
@@ -246,6 +255,8 @@ class _Checker:
         _check_name(kind, meta)
         if (api.rpartition("/")[0], kind) in _SELECTS_TEMPLATE:
             _check_selector(kind, obj.get("spec") or {})
+        if not custom:
+            _check_pod_volumes(kind, obj)
 
     def is_custom(self, api: str, kind: str) -> bool:
         """True when the caller allowed this custom kind."""
@@ -378,6 +389,25 @@ def _check_selector(kind: str, spec: dict) -> None:
         path=["labels", "metadata", "template", "spec"])
 
 
+def _check_pod_volumes(kind: str, obj: dict) -> None:
+    path = _POD_SPEC_PATHS.get(kind)
+    if path is None:
+        return
+    pod_spec: Any = obj
+    for step in path:
+        pod_spec = pod_spec.get(step) if isinstance(pod_spec, dict) else None
+    if not isinstance(pod_spec, dict):
+        return
+    claims = tuple(t.get("metadata", {}).get("name") for t in
+                   (obj.get("spec") or {}).get("volumeClaimTemplates") or ()
+                   if isinstance(t, dict)) if kind == "StatefulSet" else ()
+    try:
+        _schema.check_volume_mounts(pod_spec, claims)
+    except _schema.Fail as e:
+        e.path.extend(reversed(path))
+        raise
+
+
 def _selects(match_labels: dict, expressions: list, labels: dict) -> bool:
     if any(labels.get(k) != v for k, v in match_labels.items()):
         return False
@@ -430,10 +460,6 @@ def _flatten(doc: Any, source: str | None, number: int | None,
     for i, item in enumerate(doc["items"]):
         out += _flatten(item, source, number, f"{prefix}items[{i}]")
     return out
-
-
-def _where(source: str, number: int) -> str:
-    return f"document {number} of {source}"
 
 
 def _copy(x: Any) -> Any:
@@ -702,7 +728,7 @@ def _build(loader: Any, docs: list) -> None:
             values += 1
             if ev.anchor is not None:
                 open_anchors.add(ev.anchor)
-            stack.append([{} if cls is map_start else [], _NO_VALUE, ev.anchor, values, None])
+            stack.append([{} if cls is map_start else [], _NO_KEY, ev.anchor, values, None])
             continue
         elif cls in collection_end:
             frame = stack.pop()
@@ -745,7 +771,7 @@ def _build(loader: Any, docs: list) -> None:
         container = frame[0]
         if container.__class__ is list:
             container.append(value)
-        elif frame[1] is _NO_VALUE:
+        elif frame[1] is _NO_KEY:
             if value.__class__ is dict or value.__class__ is list:
                 raise _YamlProblem("a mapping key must be a plain value, not a mapping or "
                                    "a list", ev.start_mark)
@@ -759,7 +785,7 @@ def _build(loader: Any, docs: list) -> None:
                 frame[4] = (frame[4] or []) + [value]
             else:
                 container[frame[1]] = value
-            frame[1] = _NO_VALUE
+            frame[1] = _NO_KEY
 
 
 def _tagged(tag: str, ev: Any) -> Any:

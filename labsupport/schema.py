@@ -811,21 +811,30 @@ def _pod_spec_hook(spec: dict) -> None:
     containers = spec.get("containers")
     if not containers:
         raise fail_at(("containers",), required_problem("PodSpec", "containers"))
-    volumes = {v.get("name") for v in spec.get("volumes") or () if isinstance(v, dict)}
     seen: set[str] = set()
     for group in ("initContainers", "containers"):
         for i, c in enumerate(spec.get(group) or ()):
-            if not isinstance(c, dict):
-                continue
-            name = c.get("name")
+            name = c.get("name") if isinstance(c, dict) else None
             if name in seen:
                 raise fail_at((group, i, "name"), "Duplicate value: container names must be "
                               "unique within a Pod", name)
             seen.add(name)
-            for j, mount in enumerate(c.get("volumeMounts") or ()):
+
+
+def check_volume_mounts(spec: dict, claim_templates: tuple[str, ...] = ()) -> None:
+    """Every volumeMount names a volume of the Pod (or a StatefulSet's claim template).
+
+    Raises:
+        Fail: located inside the Pod spec, e.g. ``containers[0].volumeMounts[1].name``.
+    """
+    volumes = {v.get("name") for v in spec.get("volumes") or () if isinstance(v, dict)}
+    volumes.update(claim_templates)
+    for group in ("initContainers", "containers"):
+        for i, c in enumerate(spec.get(group) or ()):
+            for j, mount in enumerate((c or {}).get("volumeMounts") or ()):
                 if isinstance(mount, dict) and mount.get("name") not in volumes:
                     raise fail_at((group, i, "volumeMounts", j, "name"),
-                                  "Not found: no volume with this name in spec.volumes",
+                                  "Not found: no volume with this name in the Pod's volumes",
                                   mount.get("name"))
 
 

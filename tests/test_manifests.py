@@ -882,3 +882,177 @@ def test_a_kind_cluster_config_is_not_an_object():
 def test_empty_list_items_are_reported():
     e = error_of("apiVersion: v1\nkind: List\nitems: [null]\n")
     assert e.field == "items[0]" and "is empty" in str(e)
+
+
+def test_custom_kinds_argument_forms():
+    text = "apiVersion: stable.example.com/v1\nkind: CronTab\nmetadata: {name: c}\n"
+    assert load(text, custom_kinds="CronTab")  # one name, not its letters
+    with pytest.raises(Invalid, match="custom_kinds holds kind names"):
+        load(text, custom_kinds=[("a", "b", "c")])
+
+
+MANY_KINDS = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: crontabs.stable.example.com
+spec:
+  group: stable.example.com
+  scope: Namespaced
+  names: {plural: crontabs, singular: crontab, kind: CronTab, shortNames: [ct]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            x-kubernetes-preserve-unknown-fields: true
+            properties:
+              cronSpec: {type: string, pattern: '^(\\d+|\\*)(/\\d+)?(\\s+(\\d+|\\*)(/\\d+)?){4}$'}
+              replicas: {type: integer, minimum: 1, maximum: 10, default: 1}
+            required: [cronSpec]
+    additionalPrinterColumns:
+    - {name: Spec, type: string, jsonPath: .spec.cronSpec}
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: report}
+spec:
+  schedule: "*/5 * * * *"
+  concurrencyPolicy: Forbid
+  jobTemplate:
+    spec:
+      backoffLimit: 2
+      template:
+        spec:
+          restartPolicy: OnFailure
+          containers: [{name: report, image: "busybox:1.36", command: ["sh", "-c", "date"]}]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  serviceName: db
+  replicas: 3
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers:
+      - name: postgres
+        image: postgres:16
+        env: [{name: PGDATA, value: /var/lib/postgresql/data/pgdata}]
+        volumeMounts: [{name: data, mountPath: /var/lib/postgresql/data}]
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources: {requests: {storage: 5Gi}}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent, namespace: kube-system}
+spec:
+  selector: {matchLabels: {app: agent}}
+  updateStrategy: {type: RollingUpdate, rollingUpdate: {maxUnavailable: 1}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      tolerations: [{operator: Exists, effect: NoSchedule}]
+      hostNetwork: true
+      containers: [{name: agent, image: "agent:1", resources: {limits: {memory: 200Mi}}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny-all}
+spec:
+  podSelector: {}
+  policyTypes: [Ingress, Egress]
+  ingress:
+  - from: [{podSelector: {matchLabels: {app: web}}}]
+    ports: [{protocol: TCP, port: 8080}]
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: web}
+spec: {minAvailable: "50%", selector: {matchLabels: {app: web}}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: pod-reader}
+rules: [{apiGroups: [""], resources: [pods, pods/log], verbs: [get, list, watch]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: read-pods}
+subjects: [{kind: ServiceAccount, name: web, namespace: default}]
+roleRef: {kind: Role, name: pod-reader, apiGroup: rbac.authorization.k8s.io}
+---
+apiVersion: v1
+kind: ResourceQuota
+metadata: {name: team}
+spec: {hard: {requests.cpu: "4", requests.memory: 8Gi, pods: "20"}}
+---
+apiVersion: v1
+kind: LimitRange
+metadata: {name: defaults}
+spec:
+  limits:
+  - type: Container
+    default: {cpu: 500m, memory: 256Mi}
+    defaultRequest: {cpu: 100m, memory: 128Mi}
+---
+apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {name: high}
+value: 1000000
+globalDefault: false
+description: "for critical pods"
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: debug}
+spec:
+  initContainers: [{name: init, image: "busybox:1.36", command: [sh, -c, "sleep 1"]}]
+  containers:
+  - name: app
+    image: nginx:1.27
+    lifecycle: {preStop: {exec: {command: [sh, -c, "sleep 5"]}}}
+    startupProbe: {exec: {command: [cat, /tmp/ready]}, failureThreshold: 30}
+  affinity:
+    nodeAffinity:
+      requiredDuringSchedulingIgnoredDuringExecution:
+        nodeSelectorTerms:
+        - matchExpressions: [{key: kubernetes.io/os, operator: In, values: [linux]}]
+  topologySpreadConstraints:
+  - maxSkew: 1
+    topologyKey: kubernetes.io/hostname
+    whenUnsatisfiable: DoNotSchedule
+    labelSelector: {matchLabels: {app: web}}
+"""
+
+
+def test_many_builtin_kinds_load():
+    objs = load(MANY_KINDS, namespace="x")
+    assert [(o["kind"], o["metadata"].get("namespace")) for o in objs] == [
+        ("CustomResourceDefinition", None), ("CronJob", "x"), ("StatefulSet", "x"),
+        ("DaemonSet", "kube-system"), ("NetworkPolicy", "x"), ("PodDisruptionBudget", "x"),
+        ("Role", "x"), ("RoleBinding", "x"), ("ResourceQuota", "x"), ("LimitRange", "x"),
+        ("PriorityClass", None), ("Pod", "x")]
+
+
+def test_volume_mounts_are_found_in_every_pod_spec():
+    # A StatefulSet's claim templates count as volumes (MANY_KINDS mounts "data").
+    sts = MANY_KINDS.split("---\n")[2]
+    e = error_of(sts.replace("volumeClaimTemplates:\n  - metadata: {name: data}",
+                             "volumeClaimTemplates:\n  - metadata: {name: other}"))
+    assert e.field == "spec.template.spec.containers[0].volumeMounts[0].name"
+    cron = MANY_KINDS.split("---\n")[1].replace(
+        'command: ["sh", "-c", "date"]', 'volumeMounts: [{name: x, mountPath: /x}]')
+    e = error_of(cron)
+    assert e.field == ("spec.jobTemplate.spec.template.spec.containers[0]"
+                       ".volumeMounts[0].name")
