@@ -11,6 +11,7 @@ small table; the targets are what the course promises on a 2-core laptop:
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -157,6 +158,10 @@ def timed(fn, *args) -> tuple[float, object]:
     return time.perf_counter() - start, result
 
 
+def median_of(runs: int, fn, *args) -> float:
+    return statistics.median(timed(fn, *args)[0] for _ in range(runs))
+
+
 def main() -> None:
     imp = import_time()
     bare = interpreter_time()
@@ -165,24 +170,26 @@ def main() -> None:
 
     text = "---\n".join(deployment(i) for i in range(N))
     compile_s, _ = timed(schema.schema_for, manifests.KUBERNETES_VERSION)
-    load_s, objs = timed(manifests.load, text)
+    first_s, objs = timed(manifests.load, text)
     assert len(objs) == N, "every Deployment should load"
 
     def validate_all(docs: list[dict]) -> None:
         for doc in docs:
             manifests.validate(doc)
 
-    validate_s, _ = timed(validate_all, objs)
-    dicts_s, _ = timed(manifests.load, objs)
+    load_s = median_of(3, manifests.load, text)
+    validate_s = median_of(3, validate_all, objs)
+    dicts_s = median_of(3, manifests.load, objs)
 
     rows = [
         ("import labsupport (fresh process, median of 5)", imp, "< 0.3 s"),
-        ("  for comparison: python -c pass (median of 5)", bare, ""),
+        ("  for comparison: a whole 'python -c pass' process", bare, ""),
         ("schema compile, once (Kubernetes 1.32)", compile_s, ""),
-        (f"load(): {N} Deployments as YAML text", load_s, ""),
-        (f"validate(): {N} Deployment dicts", validate_s, ""),
-        (f"load(): {N} Deployment dicts (with copies)", dicts_s, ""),
-        ("compile + load() of YAML text", compile_s + load_s, "< 2 s"),
+        (f"load(): {N} Deployments as YAML text, first run", first_s, ""),
+        (f"load(): {N} Deployments as YAML text (median of 3)", load_s, ""),
+        (f"validate(): {N} Deployment dicts (median of 3)", validate_s, ""),
+        (f"load(): {N} Deployment dicts, with copies (median of 3)", dicts_s, ""),
+        ("compile + first load() of YAML text", compile_s + first_s, "< 2 s"),
         ("compile + validate() of dicts", compile_s + validate_s, "< 2 s"),
     ]
     width = max(len(r[0]) for r in rows)
@@ -190,9 +197,11 @@ def main() -> None:
     print(f"{'-' * width}  {'-' * 8}  ------")
     for label, seconds, target in rows:
         print(f"{label.ljust(width)}  {seconds:8.3f}  {target}")
-    per_doc = (load_s / N) * 1000
-    print(f"\nper Deployment through load(): {per_doc:.2f} ms "
-          f"(YAML parsing is most of it); through validate(): {validate_s / N * 1000:.3f} ms")
+    print(f"\nper Deployment through load(): {load_s / N * 1000:.2f} ms (YAML parsing is most "
+          f"of it); through validate(): {validate_s / N * 1000:.3f} ms")
+    if hasattr(os, "getloadavg"):
+        print(f"load average while measuring: {os.getloadavg()[0]:.2f} "
+              f"on {os.cpu_count()} CPUs (other work slows every figure)")
 
 
 if __name__ == "__main__":

@@ -241,6 +241,9 @@ class _Checker:
         if not isinstance(obj, dict):
             raise _not_an_object(obj)
         api, kind = _type_meta(obj)
+        if kind == "List":  # reaching here means its items are not a list
+            raise _schema.Fail("must be a list of objects", obj.get("items"),
+                               path=["items"])
         custom = self.is_custom(api, kind)
         if not custom:
             self._check_type(api, kind)

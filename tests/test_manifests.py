@@ -882,6 +882,8 @@ def test_a_kind_cluster_config_is_not_an_object():
 def test_empty_list_items_are_reported():
     e = error_of("apiVersion: v1\nkind: List\nitems: [null]\n")
     assert e.field == "items[0]" and "is empty" in str(e)
+    e = error_of("apiVersion: v1\nkind: List\nitems: {a: b}\n")
+    assert e.field == "items" and "must be a list" in str(e)
 
 
 def test_custom_kinds_argument_forms():
