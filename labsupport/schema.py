@@ -683,8 +683,7 @@ def _resource_name(key: str) -> Fail | None:
                 f'Did you mean "{close[0]}"?' if close else None)
 
 
-_PORT = _port_rule(1)
-_PORT_OR_NAME = _port_rule(1)
+_PORT = _port_rule(1)  # a number 1-65535, or (for int-or-string fields) a port name
 _NON_NEGATIVE = _at_least(0)
 
 FIELD_RULES: dict[tuple[str, str], Callable[[Any], Fail | None]] = {
@@ -698,12 +697,13 @@ FIELD_RULES: dict[tuple[str, str], Callable[[Any], Fail | None]] = {
     ("Volume", "name"): _name_rule(dns1123_label),
     ("ContainerPort", "containerPort"): _PORT,
     ("ContainerPort", "hostPort"): _port_rule(0),
-    ("ContainerPort", "name"): _PORT_OR_NAME,
+    ("ContainerPort", "name"): _PORT,
     ("ServicePort", "port"): _PORT,
-    ("ServicePort", "targetPort"): _PORT_OR_NAME,
+    ("ServicePort", "targetPort"): _PORT,
     ("ServicePort", "nodePort"): _port_rule(0),
-    ("HTTPGetAction", "port"): _PORT_OR_NAME,
-    ("TCPSocketAction", "port"): _PORT_OR_NAME,
+    ("ServicePort", "name"): _name_rule(dns1123_label),
+    ("HTTPGetAction", "port"): _PORT,
+    ("TCPSocketAction", "port"): _PORT,
     ("GRPCAction", "port"): _PORT,
     ("DeploymentSpec", "replicas"): _NON_NEGATIVE,
     ("ReplicaSetSpec", "replicas"): _NON_NEGATIVE,

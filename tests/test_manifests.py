@@ -690,6 +690,8 @@ def test_service_ports():
     assert load(SERVICE.replace("targetPort: 80", "targetPort: http"))
     two = SERVICE + "  - port: 443\n"
     assert error_of(two).field == "spec.ports[0].name"
+    e = error_of(SERVICE.replace("  - port: 80", "  - name: HTTP\n    port: 80"))
+    assert e.field == "spec.ports[0].name" and 'Try "http"' in str(e)
 
 
 def test_unsupported_enum_value():
