@@ -47,9 +47,12 @@ def test_unknown_names_suggest_close_ones():
 
 def test_scope():
     cluster_scoped = {rt.kind for rt in known_types() if not rt.namespaced}
-    assert cluster_scoped == {"Namespace", "Node", "PersistentVolume", "IngressClass",
+    assert cluster_scoped >= {"Namespace", "Node", "PersistentVolume", "IngressClass",
                               "ClusterRole", "ClusterRoleBinding", "StorageClass",
                               "PriorityClass", "CustomResourceDefinition"}
+    for name in ("pod", "deploy", "svc", "cm", "secret", "sa", "pvc", "role", "rolebinding",
+                 "hpa", "ing", "lease", "endpointslice", "job", "cj"):
+        assert resource_type(name).namespaced, name
 
 
 def test_known_types_are_unique_and_served_by_kubernetes():
