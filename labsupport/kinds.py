@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import difflib
+import functools
 from dataclasses import dataclass, field
 
 from labsupport.errors import Invalid
@@ -165,6 +166,7 @@ def resource_type(name: str) -> ResourceType:
     raise Invalid(f'unknown resource type "{name}"{hint}')
 
 
+@functools.lru_cache(maxsize=1024)
 def type_for_kind(kind: str, api_version: str | None = None) -> ResourceType:
     """The ResourceType of an object's ``kind``, or a generic one for other kinds.
 

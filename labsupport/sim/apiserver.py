@@ -18,11 +18,10 @@ Example:
 
 from __future__ import annotations
 
-import copy
 import ipaddress
 import random
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 import simpy
 
@@ -32,6 +31,7 @@ from labsupport.selectors import Selector
 from labsupport.sim.clock import stamp
 from labsupport.sim.defaults import apply_defaults
 from labsupport.sim.events import EventLog
+from labsupport.sim.jsoncopy import json_copy
 from labsupport.sim.naming import new_uid, random_suffix
 from labsupport.sim.quota import check_quota, qos_class
 from labsupport.sim.store import Store, WatchEvent, registry_key
@@ -383,7 +383,7 @@ class APIServer:
 
     def copy(self, obj: dict) -> dict:
         """A deep copy for people (what ``kubectl get -o yaml`` would show)."""
-        return copy.deepcopy(obj)
+        return json_copy(obj)
 
 
 

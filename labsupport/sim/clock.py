@@ -19,7 +19,16 @@ __all__ = ["EPOCH", "stamp"]
 EPOCH = datetime(2025, 1, 1, tzinfo=timezone.utc).timestamp()
 
 
+_STAMPS: dict[int, str] = {}
+
+
 def stamp(now: float) -> str:
     """RFC 3339 time (whole seconds, as Kubernetes writes it) of virtual time ``now``."""
-    return datetime.fromtimestamp(EPOCH + int(now), tz=timezone.utc).strftime(
-        "%Y-%m-%dT%H:%M:%SZ")
+    second = int(now)
+    text = _STAMPS.get(second)
+    if text is None:
+        if len(_STAMPS) > 100_000:
+            _STAMPS.clear()
+        text = _STAMPS[second] = datetime.fromtimestamp(
+            EPOCH + second, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return text

@@ -31,7 +31,6 @@ Example:
 
 from __future__ import annotations
 
-import copy
 import random
 from collections.abc import Iterator
 from typing import Any
@@ -57,6 +56,7 @@ from labsupport.sim.controllers.podutil import controller_uid
 from labsupport.sim.controllers.replicaset import ReplicaSetController
 from labsupport.sim.controllers.volumes import VolumeBinder
 from labsupport.sim.events import EventLog
+from labsupport.sim.jsoncopy import json_copy
 from labsupport.sim.kubelet import Kubelet
 from labsupport.sim.schedqueue import SchedulingQueue
 from labsupport.sim.store import Store, WatchEvent
@@ -229,7 +229,7 @@ class SimCluster(Cluster):
         elif kind == "Deployment":
             self.deployments.enqueue(key)
         elif kind == "Service":
-            self.endpoints.enqueue((meta.get("namespace", "default"), meta["name"]))
+            self.endpoints.service_changed(obj, ev.type == "DELETED")
         elif kind == "Node":
             self.scheduler.on_node(ev)
         elif kind == "PersistentVolumeClaim" and ev.type == "ADDED":
@@ -329,7 +329,7 @@ class SimCluster(Cluster):
         obj = self.api.get(rt, namespace, name)
         if obj is None:
             raise ObjectNotFound(rt.singular, name, namespace if rt.namespaced else None)
-        obj = copy.deepcopy(obj)
+        obj = json_copy(obj)
         if rt.kind == "Lease" and namespace == "kube-node-lease" and name in self.kubelets:
             obj["spec"]["renewTime"] = stamp(self.node_lifecycle.last_renewal(name))
         return obj
@@ -342,7 +342,7 @@ class SimCluster(Cluster):
         if rt.kind == "Event":
             return [e for e in self.event_log.objects(namespace)
                     if sel.matches(e["metadata"].get("labels"))]
-        return [copy.deepcopy(o) for o in self.api.list(rt, namespace, sel)]
+        return [json_copy(o) for o in self.api.list(rt, namespace, sel)]
 
     def delete(self, ref: str, namespace: str = "default") -> None:
         """Delete an object (pods terminate gracefully); see :meth:`Cluster.delete`."""
@@ -470,7 +470,7 @@ class SimCluster(Cluster):
         rt, name = parse_ref(ref)
         d = self.api.get(rt, namespace, name)
         rs = self.api.get(type_for_kind("ReplicaSet"), namespace, match[0]["replicaset"])
-        template = copy.deepcopy(rs["spec"]["template"])
+        template = json_copy(rs["spec"]["template"])
         template["metadata"].get("labels", {}).pop(HASH_LABEL, None)
         self.api.patch(d, "kubectl", spec=dict(d["spec"], template=template))
 
@@ -501,7 +501,7 @@ def _merge_for_apply(current: dict, applied: dict) -> dict:
     are kept; ``spec.replicas`` left out of the manifest keeps its live value
     (so an autoscaler's choice survives a re-apply).
     """
-    new = copy.deepcopy(applied)
+    new = json_copy(applied)
     meta = new["metadata"]
     cur_meta = current["metadata"]
     for field in ("labels", "annotations"):

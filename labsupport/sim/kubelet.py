@@ -90,6 +90,7 @@ class PodWorker:
         self.spec = pod["spec"]
         self.pod = pod
         self.ip = kubelet.allocate_ip()
+        self.qos = pod["status"].get("qosClass") or qos_class(self.spec)
         self.start_time = stamp(self.env.now)
         self.inits = [ContainerState(c, True) for c in self.spec.get("initContainers") or ()]
         self.apps = [ContainerState(c, False) for c in self.spec.get("containers") or ()]
@@ -151,6 +152,7 @@ class PodWorker:
         self.spec = pod["spec"]
         self.pod = pod
         self.ip = kubelet.allocate_ip()
+        self.qos = pod["status"].get("qosClass") or qos_class(self.spec)
         self.start_time = stamp(self.env.now)
         self.inits = [ContainerState(c, True) for c in self.spec.get("initContainers") or ()]
         self.apps = [ContainerState(c, False) for c in self.spec.get("containers") or ()]
@@ -208,7 +210,7 @@ class PodWorker:
         st = {"phase": self.phase, "conditions": self._conditions(),
               "hostIP": self.kubelet.host_ip, "hostIPs": [{"ip": self.kubelet.host_ip}],
               "podIP": self.ip, "podIPs": [{"ip": self.ip}], "startTime": self.start_time,
-              "qosClass": qos_class(self.spec),
+              "qosClass": self.qos,
               "containerStatuses": [c.status() for c in self.apps]}
         if self.inits:
             st["initContainerStatuses"] = [c.status() for c in self.inits]

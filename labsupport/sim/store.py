@@ -8,7 +8,7 @@ revision and receive every change after it, until old history is compacted,
 after which etcd answers "410 Gone" and the client must list again.
 
 Example:
-    >>> from labsupport.sim.store import Store
+from labsupport.sim.store import Store
     >>> s = Store()
     >>> s.put("/registry/pods/default/a", {"metadata": {"name": "a"}})
     1
@@ -22,13 +22,13 @@ Example:
 
 from __future__ import annotations
 
-import copy
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from labsupport.errors import ResourceExpired
+from labsupport.sim.jsoncopy import json_copy
 
 __all__ = ["Store", "WatchEvent", "registry_key"]
 
@@ -128,7 +128,7 @@ class Store:
         obj = self._data.get(key)
         if obj is None or not copy_:
             return obj
-        return copy.deepcopy(obj)
+        return json_copy(obj)
 
     def peek(self, key: str) -> dict | None:
         """The stored object itself, for the simulator's components (read-only)."""

@@ -9,7 +9,7 @@ or, with the Recreate strategy, removes all old pods first. Old ReplicaSets
 are kept at zero replicas for rollback, up to ``revisionHistoryLimit``.
 
 Example:
-    >>> from labsupport.sim.controllers.deployment import resolve_fenceposts
+from labsupport.sim.controllers.deployment import resolve_fenceposts
     >>> resolve_fenceposts("25%", "25%", 10)      # surge rounds up, unavailable down
     (3, 2)
     >>> resolve_fenceposts(0, 0, 3)               # both zero: unavailable becomes 1
@@ -18,16 +18,16 @@ Example:
 
 from __future__ import annotations
 
-import copy
 import math
 from typing import TYPE_CHECKING
 
 from labsupport.kinds import type_for_kind
+from labsupport.sim.clock import EPOCH, stamp
 from labsupport.sim.controllers.base import Controller
 from labsupport.sim.controllers.podutil import compact_status, owner_reference
+from labsupport.sim.jsoncopy import json_copy
 from labsupport.sim.naming import template_hash
 from labsupport.views import parse_time
-from labsupport.sim.clock import EPOCH, stamp
 
 if TYPE_CHECKING:
     from labsupport.sim.cluster import SimCluster
@@ -65,7 +65,7 @@ def _revision(rs: dict) -> int:
 
 
 def _template_without_hash(template: dict) -> dict:
-    t = copy.deepcopy(template)
+    t = json_copy(template)
     labels = (t.get("metadata") or {}).get("labels") or {}
     labels.pop(HASH_LABEL, None)
     return t
@@ -120,7 +120,7 @@ class DeploymentController(Controller):
                 return rs
         name = f"{d['metadata']['name']}-{h}"
         template.setdefault("metadata", {}).setdefault("labels", {})[HASH_LABEL] = h
-        selector = copy.deepcopy(d["spec"]["selector"])
+        selector = json_copy(d["spec"]["selector"])
         selector.setdefault("matchLabels", {})[HASH_LABEL] = h
         labels = dict(template["metadata"]["labels"])
         surge, _ = resolve_fenceposts(*self._strategy_values(d), d["spec"]["replicas"])

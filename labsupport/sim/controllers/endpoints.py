@@ -68,19 +68,37 @@ class EndpointsController(Controller):
         super().__init__(sim.env)
         self.sim = sim
         self.api = sim.api
+        self._selectors: dict[str, dict[str, Selector]] = {}
+
+    def service_changed(self, svc: dict, deleted: bool) -> None:
+        """Keep the per-namespace index of Service selectors, and sync the Service."""
+        ns = svc["metadata"].get("namespace", "default")
+        name = svc["metadata"]["name"]
+        selectors = self._selectors.setdefault(ns, {})
+        sel = (svc.get("spec") or {}).get("selector")
+        if deleted or not sel:
+            selectors.pop(name, None)
+        else:
+            selectors[name] = Selector.from_map(sel)
+        self.enqueue((ns, name))
 
     def pod_changed(self, pod: dict, old: dict | None) -> None:
-        """Enqueue the Services whose selector matches the pod (before or after)."""
+        """Enqueue the Services whose selector matches the pod (before or after).
+
+        Only changes that can move an address matter: the pod's IP, readiness,
+        labels, phase and deletion.
+        """
         ns = pod["metadata"].get("namespace", "default")
+        selectors = self._selectors.get(ns)
+        if not selectors:
+            return
+        if old is not None and _relevant(old) == _relevant(pod):
+            return
         labels = pod["metadata"].get("labels") or {}
         old_labels = (old or {}).get("metadata", {}).get("labels") or {}
-        for svc in self.api.list(_SVC, ns):
-            sel = svc["spec"].get("selector")
-            if not sel:
-                continue
-            s = Selector.from_map(sel)
+        for name, s in selectors.items():
             if s.matches(labels) or (old is not None and s.matches(old_labels)):
-                self.enqueue((ns, svc["metadata"]["name"]))
+                self.enqueue((ns, name))
 
     def sync(self, key: tuple[str, str]) -> None:
         ns, name = key
@@ -134,6 +152,13 @@ class EndpointsController(Controller):
             new = dict(current, metadata=meta, subsets=subsets)
             self.sim.store.put(self.api.key_of(new), new)
             self.api._record(COMPONENT, "update", self.api.key_of(new))
+
+
+def _relevant(pod: dict) -> tuple:
+    st = pod.get("status") or {}
+    return (st.get("podIP"), is_ready(pod), st.get("phase") in ("Succeeded", "Failed"),
+            bool(pod["metadata"].get("deletionTimestamp")),
+            tuple(sorted((pod["metadata"].get("labels") or {}).items())))
 
 
 def _ip_key(ip: str) -> tuple[int, ...]:

@@ -20,7 +20,6 @@ Example:
 
 from __future__ import annotations
 
-import copy
 from typing import TYPE_CHECKING
 
 from labsupport.errors import Forbidden, LabSupportError
@@ -34,6 +33,7 @@ from labsupport.sim.controllers.podutil import (
     owner_reference,
     ready_since,
 )
+from labsupport.sim.jsoncopy import json_copy
 
 if TYPE_CHECKING:
     from labsupport.sim.cluster import SimCluster
@@ -58,7 +58,7 @@ def pod_from_template(owner: dict, template: dict, name_prefix: str) -> dict:
     if tmeta.get("annotations"):
         meta["annotations"] = dict(tmeta["annotations"])
     return {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
-            "spec": copy.deepcopy(template.get("spec") or {}), "status": {"phase": "Pending"}}
+            "spec": json_copy(template.get("spec") or {}), "status": {"phase": "Pending"}}
 
 
 class ReplicaSetController(Controller):
