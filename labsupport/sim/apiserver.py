@@ -34,7 +34,7 @@ from labsupport.sim.events import EventLog
 from labsupport.sim.jsoncopy import json_copy
 from labsupport.sim.naming import new_uid, random_suffix
 from labsupport.sim.quota import check_quota, qos_class
-from labsupport.sim.store import Store, WatchEvent, registry_key
+from labsupport.sim.store import Store, WatchEvent
 
 __all__ = ["APIServer", "SYSTEM_NAMESPACES"]
 
@@ -64,6 +64,7 @@ class APIServer:
         self.rng = rng
         # (time, component, action, key, detail): every write and event, for traces.
         self.audit: deque[tuple[float, str, str, str, str]] = deque(maxlen=200_000)
+        self._prefixes: dict[str, tuple[str, bool]] = {}
         self._node_ports: set[int] = set()
         self._cluster_ips: set[str] = set()
 
@@ -75,13 +76,21 @@ class APIServer:
 
     def key(self, rt: ResourceType, namespace: str | None, name: str) -> str:
         """The etcd key of an object of type ``rt``."""
-        return registry_key(rt.registry, namespace if rt.namespaced else None, name)
+        if rt.namespaced and namespace:
+            return f"/registry/{rt.registry}/{namespace}/{name}"
+        return f"/registry/{rt.registry}/{name}"
 
     def key_of(self, obj: dict) -> str:
         """The etcd key of an object dict."""
-        rt = type_for_kind(obj["kind"], obj.get("apiVersion"))
+        kind = obj["kind"]
+        entry = self._prefixes.get(kind)
+        if entry is None:
+            rt = type_for_kind(kind, obj.get("apiVersion"))
+            entry = self._prefixes[kind] = (f"/registry/{rt.registry}/", rt.namespaced)
         meta = obj["metadata"]
-        return self.key(rt, meta.get("namespace"), meta["name"])
+        prefix, namespaced = entry
+        ns = meta.get("namespace") if namespaced else None
+        return f"{prefix}{ns}/{meta['name']}" if ns else prefix + meta["name"]
 
     def get(self, rt: ResourceType, namespace: str | None, name: str) -> dict | None:
         """The stored object, or None (read-only)."""
@@ -376,10 +385,10 @@ class APIServer:
               host: str = "") -> None:
         """Record an event about ``obj``."""
         meta = obj["metadata"]
-        self.events.record(self.env.now, type_, reason,
-                           (obj["kind"], meta.get("namespace", ""), meta["name"]),
+        now = self.env.now
+        self.events.record(now, type_, reason, (obj["kind"], meta.get("namespace", ""), meta["name"]),
                            message, component, host)
-        self._record(component, reason, self.key_of(obj), message)
+        self.audit.append((now, component, reason, self.key_of(obj), message))
 
     def copy(self, obj: dict) -> dict:
         """A deep copy for people (what ``kubectl get -o yaml`` would show)."""

@@ -32,7 +32,6 @@ Example:
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from typing import Any
 
 import simpy
@@ -210,14 +209,16 @@ class SimCluster(Cluster):
         key = ev.key
         if ev.type == "DELETED":
             self.uids.pop(uid, None)
-        else:
+        elif ev.type == "ADDED":
             self.uids[uid] = key
-        for ref in meta.get("ownerReferences") or ():
-            owners = self._owned.setdefault(ref.get("uid"), set())
-            if ev.type == "DELETED":
-                owners.discard(key)
-            else:
-                owners.add(key)
+        refs = meta.get("ownerReferences")
+        if refs and (ev.old is None or ev.old["metadata"].get("ownerReferences") is not refs):
+            for ref in refs:
+                owners = self._owned.setdefault(ref.get("uid"), set())
+                if ev.type == "DELETED":
+                    owners.discard(key)
+                else:
+                    owners.add(key)
         kind = obj["kind"]
         if kind == "Pod":
             self._pod_event(ev)

@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
 
 from labsupport.sim.clock import stamp
@@ -32,23 +33,31 @@ ObjectRef = tuple[str, str, str]
 class EventLog:
     """All events of a simulated cluster, in the order they first happened."""
 
+    #: Distinct recent events remembered for counting repeats, like the
+    #: EventCorrelator's LRU cache in client-go (maxLruCacheEntries = 4096).
+    CACHE_SIZE = 4096
+
     def __init__(self) -> None:
         # [first, last, type, reason, kind, namespace, name, message, component, count, host]
         self._rows: list[list] = []
-        self._index: dict[tuple, int] = {}
+        self._index: OrderedDict[tuple, int] = OrderedDict()
         self._listeners: list = []
 
     def record(self, now: float, type_: str, reason: str, obj: ObjectRef, message: str,
                component: str, host: str = "") -> None:
         """Record one event (or count a repeat of the last identical one)."""
         key = (obj, reason, message, component)
-        at = self._index.get(key)
+        index = self._index
+        at = index.get(key)
         if at is not None:
+            index.move_to_end(key)
             row = self._rows[at]
             row[1] = now
             row[9] += 1
         else:
-            self._index[key] = len(self._rows)
+            index[key] = len(self._rows)
+            if len(index) > self.CACHE_SIZE:
+                index.popitem(last=False)
             row = [now, now, type_, reason, obj[0], obj[1], obj[2], message, component, 1, host]
             self._rows.append(row)
         for fn in self._listeners:

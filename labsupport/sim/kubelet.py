@@ -91,6 +91,8 @@ class PodWorker:
         self.pod = pod
         self.ip = kubelet.allocate_ip()
         self.qos = pod["status"].get("qosClass") or qos_class(self.spec)
+        self._cond_state: tuple | None = None
+        self._cond_cache: list[dict] = []
         self.start_time = stamp(self.env.now)
         self.inits = [ContainerState(c, True) for c in self.spec.get("initContainers") or ()]
         self.apps = [ContainerState(c, False) for c in self.spec.get("containers") or ()]
@@ -106,8 +108,11 @@ class PodWorker:
 
     # --- status ---------------------------------------------------------------
     def _conditions(self) -> list[dict]:
-        now = stamp(self.env.now)
         ready = bool(self.apps) and all(c.ready for c in self.apps) and not self.stopping
+        state = (self.initialized, ready)
+        if state == self._cond_state:
+            return self._cond_cache
+        now = stamp(self.env.now)
         sandbox = True
 
         def cond(t: str, ok: bool, reason: str | None = None) -> dict:
@@ -127,83 +132,8 @@ class PodWorker:
             prev = old.get(c["type"])
             if prev is not None and prev.get("status") == c["status"]:
                 c["lastTransitionTime"] = prev.get("lastTransitionTime", now)
+        self._cond_state, self._cond_cache = state, new
         return new
-
-    def status(self) -> dict:
-        st = {"name": self.name, "image": self.image, "imageID": "", "ready": self.ready,
-              "restartCount": self.restart_count, "started": self.started,
-              "state": self.state, "lastState": self.last_state}
-        if self.id:
-            st["containerID"] = self.id
-            st["imageID"] = f"docker.io/library/{self.image}"
-        return st
-
-
-class PodWorker:
-    """Runs one pod on one node."""
-
-    def __init__(self, kubelet: Kubelet, pod: dict) -> None:
-        self.kubelet = kubelet
-        self.sim = kubelet.sim
-        self.env = kubelet.env
-        self.key = kubelet.sim.api.key_of(pod)
-        meta = pod["metadata"]
-        self.name, self.namespace, self.uid = meta["name"], meta.get("namespace", "default"), meta["uid"]
-        self.spec = pod["spec"]
-        self.pod = pod
-        self.ip = kubelet.allocate_ip()
-        self.qos = pod["status"].get("qosClass") or qos_class(self.spec)
-        self.start_time = stamp(self.env.now)
-        self.inits = [ContainerState(c, True) for c in self.spec.get("initContainers") or ()]
-        self.apps = [ContainerState(c, False) for c in self.spec.get("containers") or ()]
-        for c in self.apps:
-            c.state = {"waiting": {"reason": "ContainerCreating"}} if not self.inits else c.state
-        self.initialized = not self.inits
-        self.phase = "Pending"
-        self.ready_since: float | None = None
-        self.stopping = False
-        self.procs: list[simpy.Process] = []
-        self.done = False
-        self.main = self.env.process(self._run())
-
-    # --- status ---------------------------------------------------------------
-    def _conditions(self) -> list[dict]:
-        now = stamp(self.env.now)
-        ready = bool(self.apps) and all(c.ready for c in self.apps) and not self.stopping
-        sandbox = True
-
-        def cond(t: str, ok: bool, reason: str | None = None) -> dict:
-            c = {"type": t, "status": "True" if ok else "False", "lastProbeTime": None,
-                 "lastTransitionTime": now}
-            if reason and not ok:
-                c["reason"] = reason
-            return c
-
-        old = {c["type"]: c for c in (self.pod.get("status") or {}).get("conditions") or ()}
-        new = [cond("PodReadyToStartContainers", sandbox),
-               cond("Initialized", self.initialized, "ContainersNotInitialized"),
-               cond("Ready", ready, "ContainersNotReady"),
-               cond("ContainersReady", ready, "ContainersNotReady"),
-               cond("PodScheduled", True)]
-        for c in new:  # keep transition times of unchanged conditions
-            prev = old.get(c["type"])
-            if prev is not None and prev.get("status") == c["status"]:
-                c["lastTransitionTime"] = prev.get("lastTransitionTime", now)
-        return new
-
-    def _qos(self) -> str:
-        reqs = lims = 0
-        guaranteed = True
-        for c in self.spec.get("containers") or ():
-            res = c.get("resources") or {}
-            r, lim = res.get("requests") or {}, res.get("limits") or {}
-            reqs += len(r)
-            lims += len(lim)
-            if not all(k in lim and lim.get(k) == r.get(k, lim.get(k)) for k in ("cpu", "memory")):
-                guaranteed = False
-        if reqs == 0 and lims == 0:
-            return "BestEffort"
-        return "Guaranteed" if guaranteed else "Burstable"
 
     def status(self) -> dict:
         """The pod status the kubelet reports now."""
@@ -241,10 +171,12 @@ class PodWorker:
                     self.sync()
                     return
             self.initialized = True
-            self.phase = "Running" if self.apps else "Succeeded"
-            for c in self.apps:
-                c.state = {"waiting": {"reason": "ContainerCreating"}}
-            self.sync()
+            if not self.apps:
+                self.phase = "Succeeded"
+            if self.inits:
+                for c in self.apps:
+                    c.state = {"waiting": {"reason": "ContainerCreating"}}
+                self.sync()
             for c in self.apps:
                 self.procs.append(self.env.process(self._run_app(c)))
         except (_Stop, simpy.Interrupt):
@@ -287,6 +219,8 @@ class PodWorker:
         self.event("Normal", "Started", f"Started container {c.name}")
         now = self.env.now
         c.state = {"running": {"startedAt": stamp(now)}}
+        if not c.init and self.phase == "Pending":
+            self.phase = "Running"  # at least one app container runs
         return now
 
     def _terminated(self, c: ContainerState, code: int, started: float, reason: str | None = None) -> dict:

@@ -25,7 +25,6 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from labsupport.errors import ResourceExpired
 from labsupport.sim.jsoncopy import json_copy
@@ -49,7 +48,7 @@ def registry_key(resource: str, namespace: str | None, name: str) -> str:
     return f"/registry/{resource}/{name}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WatchEvent:
     """One change: ``type`` is ADDED, MODIFIED or DELETED.
 
@@ -80,7 +79,7 @@ class Store:
     people.
     """
 
-    def __init__(self, history: int = 50_000) -> None:
+    def __init__(self, history: int = 20_000) -> None:
         self.revision = 0
         self._data: dict[str, dict] = {}
         self._tables: dict[str, dict[str, dict]] = {}
@@ -100,8 +99,12 @@ class Store:
         meta["resourceVersion"] = str(rev)
         old = self._data.get(key)
         self._data[key] = obj
-        self._tables.setdefault(_table(key), {})[key] = obj
-        self._emit(WatchEvent("MODIFIED" if old is not None else "ADDED", key, rev, obj, old))
+        if old is None:
+            self._tables.setdefault(_table(key), {})[key] = obj
+            self._emit(WatchEvent("ADDED", key, rev, obj))
+        else:
+            self._tables[_table(key)][key] = obj
+            self._emit(WatchEvent("MODIFIED", key, rev, obj, old))
         return rev
 
     def delete(self, key: str) -> int | None:
@@ -115,9 +118,12 @@ class Store:
         return self.revision
 
     def _emit(self, event: WatchEvent) -> None:
-        if len(self._history) == self._history.maxlen:
-            self._compacted = self._history[0].revision
-        self._history.append(event)
+        history = self._history
+        if len(history) == history.maxlen:
+            self._compacted = history[0].revision
+        # The history keeps the new state only: the old one would double what it holds.
+        history.append(event if event.old is None else
+                       WatchEvent(event.type, event.key, event.revision, event.object))
         for prefix, fn in self._watchers:
             if event.key.startswith(prefix):
                 fn(event)
@@ -214,9 +220,10 @@ class Store:
 
 def _table(key: str) -> str:
     # "/registry/services/specs/default/web" -> "services/specs"; "/registry/pods/ns/x" -> "pods"
-    parts = key.split("/")
-    if len(parts) > 3 and parts[2] == "services":
-        return "services/" + parts[3]
-    return parts[2]
+    end = key.index("/", 10)
+    table = key[10:end]
+    if table == "services":
+        return key[10:key.index("/", end + 1)]
+    return table
 
 

@@ -7,6 +7,8 @@ they wait, so a burst of changes to one object costs one sync.
 
 Example:
     >>> import simpy
+
+from labsupport.errors import LabSupportError
     >>> from labsupport.sim.controllers.base import Controller
     >>> class Echo(Controller):
     ...     name = "echo"
@@ -27,6 +29,8 @@ from collections.abc import Hashable
 
 import simpy
 
+from labsupport.errors import LabSupportError
+
 __all__ = ["Controller"]
 
 
@@ -43,11 +47,15 @@ class Controller:
     """
 
     name = "controller"
+    #: Seconds before a failed sync is tried again.
+    retry_delay = 5.0
 
     def __init__(self, env: simpy.Environment, latency: float = 0.01) -> None:
         self.env = env
         self.latency = latency
         self._queue: dict[Hashable, None] = {}
+        #: (time, key, message) of syncs that failed and were retried.
+        self.errors: list[tuple[float, Hashable, str]] = []
         self._wake = env.event()
         self._proc = env.process(self._loop())
 
@@ -74,7 +82,12 @@ class Controller:
             yield self.env.timeout(self.latency)
             batch, self._queue = self._queue, {}
             for key in self.order(list(batch)):
-                self.sync(key)
+                try:
+                    self.sync(key)
+                except LabSupportError as err:
+                    # A real controller logs the error and retries with back-off.
+                    self.errors.append((self.env.now, key, str(err)))
+                    self.enqueue(key, delay=self.retry_delay)
 
     def order(self, keys: list[Hashable]) -> list[Hashable]:
         """The order in which one batch of keys is synced (default: as queued)."""

@@ -80,6 +80,7 @@ class DeploymentController(Controller):
         super().__init__(sim.env)
         self.sim = sim
         self.api = sim.api
+        self._collisions: dict[str, int] = {}
 
     # --- helpers ---------------------------------------------------------------
     def _replicasets(self, d: dict) -> list[dict]:
@@ -112,13 +113,22 @@ class DeploymentController(Controller):
         h = template_hash(template)
         max_rev = max((_revision(rs) for rs in rss), default=0)
         for rs in rss:
-            if (rs["spec"]["template"]["metadata"].get("labels") or {}).get(HASH_LABEL) == h:
+            if _template_without_hash(rs["spec"]["template"]) == template:
                 if _revision(rs) != max_rev or max_rev == 0:
                     meta = dict(rs["metadata"])
                     meta["annotations"] = dict(meta.get("annotations") or {}, **{REVISION: str(max_rev + 1)})
                     rs = self.api.patch(rs, COMPONENT, metadata=meta)
                 return rs
+        collisions = (d.get("status") or {}).get("collisionCount", 0)
         name = f"{d['metadata']['name']}-{h}"
+        while self.api.get(_RS, d["metadata"]["namespace"], name) is not None:
+            # A ReplicaSet of that name belongs to someone else (say, a deleted
+            # Deployment not yet garbage-collected): hash again with collisionCount.
+            collisions += 1
+            h = template_hash(template, collisions)
+            name = f"{d['metadata']['name']}-{h}"
+        if collisions:
+            self._collisions[self.api.key_of(d)] = collisions
         template.setdefault("metadata", {}).setdefault("labels", {})[HASH_LABEL] = h
         selector = json_copy(d["spec"]["selector"])
         selector.setdefault("matchLabels", {})[HASH_LABEL] = h
@@ -143,9 +153,7 @@ class DeploymentController(Controller):
         if d is None or d["metadata"].get("deletionTimestamp"):
             return
         rss = self._replicasets(d)
-        h = template_hash(_template_without_hash(d["spec"]["template"]))
-        new = next((rs for rs in rss if (rs["spec"]["template"]["metadata"].get("labels") or {})
-                    .get(HASH_LABEL) == h), None)
+        new = self._find_new(d, rss)
         olds = [rs for rs in rss if rs is not new]
         if new is not None:
             max_rev = max((_revision(rs) for rs in olds), default=0)
@@ -243,16 +251,24 @@ class DeploymentController(Controller):
                 budget -= down
         return new
 
+    def _find_new(self, d: dict, rss: list[dict]) -> dict | None:
+        """The ReplicaSet whose template is the Deployment's (whatever its collision count)."""
+        want = _template_without_hash(d["spec"]["template"])
+        for rs in rss:
+            if _template_without_hash(rs["spec"]["template"]) == want:
+                return rs
+        return None
+
     def _cleanup(self, key: str) -> None:
         d = self.sim.store.peek(key)
         if d is None:
             return
         limit = d["spec"].get("revisionHistoryLimit", 10)
-        h = template_hash(_template_without_hash(d["spec"]["template"]))
-        idle = [rs for rs in self._replicasets(d)
+        rss = self._replicasets(d)
+        new = self._find_new(d, rss)
+        idle = [rs for rs in rss
                 if rs["spec"].get("replicas", 0) == 0
-                and not (rs.get("status") or {}).get("replicas")
-                and (rs["spec"]["template"]["metadata"].get("labels") or {}).get(HASH_LABEL) != h]
+                and not (rs.get("status") or {}).get("replicas") and rs is not new]
         idle.sort(key=_revision)
         for rs in idle[: max(0, len(idle) - limit)]:
             self.api.delete(_RS, rs["metadata"]["namespace"], rs["metadata"]["name"],
@@ -263,9 +279,7 @@ class DeploymentController(Controller):
         if d is None:
             return
         rss = self._replicasets(d)
-        h = template_hash(_template_without_hash(d["spec"]["template"]))
-        new = next((rs for rs in rss if (rs["spec"]["template"]["metadata"].get("labels") or {})
-                    .get(HASH_LABEL) == h), None)
+        new = self._find_new(d, rss)
         st = lambda rs, k: (rs.get("status") or {}).get(k, 0)  # noqa: E731
         replicas = d["spec"]["replicas"]
         _, unavailable = resolve_fenceposts(*self._strategy_values(d), replicas)
@@ -322,6 +336,9 @@ class DeploymentController(Controller):
                 conds.append(c)
                 self.enqueue(key, delay=deadline + 0.01)
         status["conditions"] = conds
+        collisions = self._collisions.get(key) or (d.get("status") or {}).get("collisionCount")
+        if collisions:
+            status["collisionCount"] = collisions
         status = compact_status(status, keep=("observedGeneration", "replicas"))
         if (d.get("status") or {}) != status:
             self.api.update_status(d, status, COMPONENT)

@@ -113,7 +113,6 @@ class EndpointsController(Controller):
         if not selector:
             return  # Endpoints of a Service without selector are managed by people.
         pods = self.api.list(_POD, ns, Selector.from_map(selector))
-        ready, not_ready = [], []
         ports_of: dict[tuple, list] = {}
         for pod in pods:
             ip = pod["status"].get("podIP")
