@@ -111,6 +111,7 @@ class LeadNode:
         self.finished_at: float | None = None
         self.finished = env.event()
         self._tasks: dict[int, Task] = {}
+        self._moved: set[int] = set()  # tasks put back in the queue at least once
         self._link = simpy.Resource(env, capacity=1)
         network.attach(name, self._receive)
         env.process(self._run())
@@ -151,7 +152,10 @@ class LeadNode:
                 raise Invalid(f"the policy handed out {task!r}, which is not waiting "
                               "(pending tasks can be given out once each)")
             waiting.discard(task.id)
-            self.pending.remove(task)
+            if self.pending and self.pending[0] is task:
+                self.pending.popleft()
+            else:
+                self.pending.remove(task)
             self.assigned[worker].add(task.id)
             self.load[worker] = len(self.assigned[worker])
             self.env.process(self._send(task, worker))
@@ -182,10 +186,11 @@ class LeadNode:
             self.log(self.name, f"task {tid} from {msg.src} was already done elsewhere; ignored")
         else:
             self.done.add(tid)
-            if tid in self._tasks and self._tasks[tid] in self.pending:
-                self.pending.remove(self._tasks[tid])
-            for others in self.assigned.values():
-                others.discard(tid)
+            if tid in self._moved:  # it may wait in the queue or run elsewhere too
+                if any(t.id == tid for t in self.pending):
+                    self.pending.remove(self._tasks[tid])
+                for others in self.assigned.values():
+                    others.discard(tid)
             if len(self.done) == len(self._tasks) and self.finished_at is None:
                 self.finished_at = self.env.now
                 self.log(self.name, f"all {len(self._tasks)} tasks done")
@@ -215,6 +220,7 @@ class LeadNode:
         lost = sorted(self.assigned[worker] - self.done)
         self.assigned[worker] = set()
         for tid in reversed(lost):
+            self._moved.add(tid)
             self.pending.appendleft(self._tasks[tid])
             self.reassigned.append((now, tid, worker))
         moved = f"; its tasks {lost} go back in the queue" if lost else ""

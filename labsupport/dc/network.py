@@ -175,9 +175,10 @@ class Network:
         if kind in self.log_kinds:
             self.log.append(msg)
         if delay is not None:
-            self.env.process(self._deliver(msg, delay))
+            arrival = self.env.timeout(delay, value=msg)
+            arrival.callbacks.append(self._deliver)
         return msg
 
-    def _deliver(self, msg: Message, delay: float) -> Any:
-        yield self.env.timeout(delay)
+    def _deliver(self, event: Any) -> None:
+        msg = event.value
         self._receivers[msg.dst](msg)

@@ -1,0 +1,373 @@
+"""Grade a folder of submissions: each in its own process, judged by the grader's own checks.
+
+A submission is a notebook file, or a folder holding one (and maybe data
+files). Every entry of the folder gets a gradebook row, whatever it is:
+
+1. the grader reads the notebook itself (:mod:`labsupport.grading.notebook`);
+   a file that is not a notebook is ``invalid`` and never runs;
+2. the code cells run in a child process with limits
+   (:mod:`labsupport.grading.sandbox`), which writes down what each answer
+   does on the checks' inputs, as JSON, as it goes;
+3. the grader judges those observations with the checks it imported before
+   any submission ran, public and hidden cases alike.
+
+Cells tagged ``skip-grading`` (pictures: matplotlib alone costs seconds per
+submission) are not run. Statuses: ``ok`` (the notebook ran to its end, even if some cells raised),
+``timeout``, ``memory``, ``crashed`` (the process ended early: ``os._exit``,
+a signal...) and ``invalid`` (not a gradable notebook). Whatever a submission
+produced before it stopped is graded.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import sys
+import threading
+import time
+import unicodedata
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from labsupport.errors import GradingError
+from labsupport.grading.checks import Exercise, exercise, exercises
+from labsupport.grading.notebook import Notebook, NotebookError, load_notebook
+from labsupport.grading.results import CheckResult
+from labsupport.grading.sandbox import ChildRun, Limits, run_in_child
+
+__all__ = ["Submission", "Graded", "discover", "grade_submission", "grade_folder", "STATUSES"]
+
+STATUSES = ("ok", "timeout", "memory", "crashed", "invalid")
+#: Cells with this tag only draw pictures; the batch grader does not run them.
+SKIP_TAG = "skip-grading"
+_SKIP_DIRS = {".ipynb_checkpoints", "__MACOSX", "__pycache__"}
+_CHECK_CALL = re.compile(r"""["'](ex\d{2})\.q\d+["']""")
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One entry of the submissions folder.
+
+    Attributes:
+        student: the student's id: the file name without ``.ipynb``, or the folder name.
+        path: the file or folder as found.
+        notebook: the notebook to grade, or None when there is none.
+        problem: why it cannot be graded, when known before reading it.
+    """
+
+    student: str
+    path: Path
+    notebook: Path | None
+    problem: str | None = None
+
+
+@dataclass
+class Graded:
+    """The grade of one submission.
+
+    Attributes:
+        student: the student's id.
+        file: the submission's name inside the folder.
+        exercise: ``"ex02"``, or None when unknown.
+        status: one of :data:`STATUSES`.
+        message: what happened, in a sentence or a few.
+        results: one :class:`~labsupport.grading.results.CheckResult` per check.
+        points: the most points the exercise gives.
+        seconds: wall-clock time spent on it.
+        output: the head of what the notebook printed.
+        cell_errors: ``cell N: Error: message`` for cells that raised.
+    """
+
+    student: str
+    file: str
+    exercise: str | None
+    status: str
+    message: str
+    results: list[CheckResult] = field(default_factory=list)
+    points: float = 0.0
+    seconds: float = 0.0
+    output: str = ""
+    cell_errors: list[str] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        """Points earned."""
+        return round(sum(r.score for r in self.results), 2)
+
+
+def discover(root: Path) -> list[Submission]:
+    """Every submission in ``root``, sorted by name (hidden files skipped)."""
+    subs = []
+    for entry in sorted(root.iterdir(), key=lambda p: p.name):
+        if entry.name.startswith(".") or entry.name in _SKIP_DIRS:
+            continue
+        if entry.is_dir():
+            subs.append(_folder_submission(entry))
+        elif entry.suffix.lower() == ".ipynb":
+            subs.append(Submission(entry.stem, entry, entry))
+        else:
+            subs.append(Submission(entry.stem or entry.name, entry, None,
+                                   f"not a notebook: {entry.name!r} is not an .ipynb file; "
+                                   "submit the exercise notebook itself"))
+    return subs
+
+
+def _folder_submission(folder: Path) -> Submission:
+    found = [p for p in sorted(folder.rglob("*.ipynb"))
+             if not any(part in _SKIP_DIRS or part.startswith(".")
+                        for part in p.relative_to(folder).parts)]
+    if not found:
+        return Submission(folder.name, folder, None,
+                          "the folder holds no notebook (.ipynb file)")
+    if len(found) > 1:
+        named = [p for p in found if re.match(r"ex\d{2}_", p.name)]
+        if len(named) != 1:
+            names = ", ".join(str(p.relative_to(folder)) for p in found[:5])
+            return Submission(folder.name, folder, None,
+                              f"the folder holds {len(found)} notebooks ({names}); keep only "
+                              "the exercise notebook")
+        found = named
+    return Submission(folder.name, folder, found[0])
+
+
+def _which_exercise(nb: Notebook, sub: Submission, forced: str | None) -> str:
+    if forced:
+        return forced
+    if nb.exercise:
+        return nb.exercise
+    seen = {m.group(1) for c in nb.code_cells() for m in _CHECK_CALL.finditer(c.source)}
+    if len(seen) == 1:
+        return seen.pop()
+    match = re.match(r"(ex\d{2})_", sub.notebook.name if sub.notebook else "")
+    if match:
+        return match.group(1)
+    raise NotebookError("cannot tell which exercise this notebook is: it has no exercise in "
+                        "its metadata and no check(\"exNN.qM\", ...) calls. Start from the "
+                        "exercise notebook you were given.")
+
+
+def _structure_notes(nb: Notebook, ex: Exercise) -> list[str]:
+    notes = []
+    for name in ex.answers:
+        cells = nb.answer_cells(name)
+        if not cells:
+            notes.append(f"the answer cell for {name} is missing (deleted?)")
+        elif len(cells) > 1:
+            where = ", ".join(str(c.index) for c in cells)
+            notes.append(f"the answer cell for {name} appears {len(cells)} times (cells "
+                         f"{where}); the one that ran last counts")
+    return notes
+
+
+def _questions(ex: Exercise) -> list[dict[str, Any]]:
+    return [{"check": c.name, "answer": c.answer, "probe": c.probe,
+             "inputs": c.inputs(hidden=True)} for c in ex.checks]
+
+
+def _status(run: ChildRun, limits: Limits) -> tuple[str, str]:
+    events = [r["event"] for r in run.records]
+    cells = [r.get("index") for r in run.records if r["event"] == "cell"]
+    where = f" while running cell {cells[-1]}" if cells else " before the first cell"
+    memory_hit = "memory" in events
+    near_limit = bool(limits.memory_mb) and run.max_rss_mb >= 0.7 * limits.memory_mb
+    said_memory = "MemoryError" in run.output or "Cannot allocate memory" in run.output
+    if run.timed_out:
+        return "timeout", (f"stopped after {limits.timeout:g} s{where} (an endless loop or a "
+                           "very slow cell); answers produced before that were graded")
+    finished = "done" in events and run.exit_code == 0
+    if not finished and (near_limit or said_memory or memory_hit):
+        return "memory", (f"ran out of memory (limit {limits.memory_mb} MB){where}; answers "
+                          "produced before that were graded")
+    if not finished:
+        how = (f"was killed by signal {run.signal} ({_signal_name(run.signal)})"
+               if run.signal is not None else f"exited with code {run.exit_code}")
+        return "crashed", (f"the notebook ended the grader's process{where} (it {how}: "
+                           "os._exit, os.kill or a crash); answers produced before that "
+                           "were graded")
+    if memory_hit:
+        cell = next(r.get("index") for r in run.records if r["event"] == "memory")
+        return "memory", (f"cell {cell} ran out of memory (limit {limits.memory_mb} MB); the "
+                          "other cells ran and were graded")
+    return "ok", "ran to the end"
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return "unknown"
+
+
+def _judge(ex: Exercise, run: ChildRun | None, why_missing: dict[str, str]) -> list[CheckResult]:
+    latest: dict[str, dict[str, Any]] = {}
+    for record in (run.records if run else []):
+        if record.get("event") == "probe" and isinstance(record.get("check"), str):
+            latest[record["check"]] = record
+    results = []
+    for chk in ex.checks:
+        record = latest.get(chk.name)
+        obs = record.get("obs") if record else None
+        if isinstance(obs, list) and all(isinstance(o, dict) for o in obs):
+            results.append(chk.grade(obs, hidden=True))
+        else:
+            reason = (record.get("failed") if record and isinstance(record.get("failed"), str)
+                      else why_missing.get(chk.answer)
+                      or f"no answer: the notebook never defined {chk.answer}")
+            results.append(chk.grade(None, hidden=True, missing=reason[:300]))
+    return results
+
+
+def grade_submission(sub: Submission, *, limits: Limits, forced: str | None = None,
+                     prepared: dict[str, Exercise] | None = None) -> Graded:
+    """Grade one submission; never raises for anything the submission did."""
+    start = time.monotonic()
+    file = sub.path.name
+    if sub.problem or sub.notebook is None:
+        return Graded(sub.student, file, forced, "invalid", sub.problem or "no notebook")
+    try:
+        nb = load_notebook(sub.notebook)
+        name = _which_exercise(nb, sub, forced)
+        ex = (prepared or {}).get(name) or exercise(name)
+    except GradingError as exc:
+        return Graded(sub.student, file, forced, "invalid", str(exc),
+                      seconds=time.monotonic() - start)
+    notes = _structure_notes(nb, ex)
+    cells = [{"index": c.index, "source": c.python} for c in nb.code_cells()
+             if SKIP_TAG not in c.tags]
+    extras = sub.path if sub.path.is_dir() else None
+    run, copy_notes = run_in_child(cells, _questions(ex), limits, extras=extras,
+                                   notebook=sub.notebook)
+    status, what = _status(run, limits)
+    defined_by_cell = {}
+    reached = max((r.get("index") or 0 for r in run.records if r["event"] == "cell"), default=0)
+    for c in nb.code_cells():
+        for n in c.answers:
+            defined_by_cell.setdefault(n, c.index)
+    why_missing = {}
+    for answer in ex.answers:
+        cell = defined_by_cell.get(answer)
+        if status != "ok" and cell is not None and cell > reached:
+            why_missing[answer] = (f"no answer: the notebook stopped ({status}) before cell "
+                                   f"{cell}, which defines {answer}")
+        elif not nb.answer_cells(answer):
+            why_missing[answer] = (f"no answer: the answer cell for {answer} is missing and "
+                                   "nothing else defines it")
+    results = _judge(ex, run, why_missing)
+    errors = [f"cell {r.get('index')}: {r.get('error')}" for r in run.records
+              if r["event"] in ("error", "exit", "memory")]
+    parts = [what] + notes + copy_notes
+    exits = [r for r in run.records if r["event"] == "exit"]
+    if exits:
+        parts.append(f"cell {exits[0].get('index')} called sys.exit(); the grader went on "
+                     "with the next cell, as Jupyter does")
+    plain = [e for e in errors if "SystemExit" not in e]
+    if plain:
+        more = f" and {len(plain) - 2} more" if len(plain) > 2 else ""
+        parts.append("errors: " + "; ".join(plain[:2]) + more)
+    if run.output_bytes > limits.output_kb * 1024:
+        parts.append(f"printed {run.output_bytes / 2**20:.1f} MB of output; only the first "
+                     f"{limits.output_kb} KB were kept")
+    stuck = sorted({r["failed"] for r in run.records
+                    if r["event"] == "probe" and isinstance(r.get("failed"), str)})
+    parts.extend(s[:200] for s in stuck[:2])
+    if run.bad_lines:
+        parts.append(f"ignored {run.bad_lines} line(s) in the results that this submission's "
+                     "grading process did not write (something else tampered with the file)")
+    return Graded(sub.student, file, ex.name, status, "; ".join(parts), results, ex.points,
+                  time.monotonic() - start, run.output, errors)
+
+
+def _prepare(subs: Sequence[Submission], forced: str | None) -> dict[str, Exercise]:
+    """Import and warm every exercise's checks before any submission runs."""
+    names = {forced} if forced else set(exercises())
+    prepared = {}
+    for name in sorted(n for n in names if n):
+        ex = exercise(name)
+        ex.prepare()
+        prepared[name] = ex
+    return prepared
+
+
+def grade_folder(root: str | Path, *, limits: Limits | None = None, jobs: int = 1,
+                 exercise_name: str | None = None,
+                 progress: Callable[[str], None] | None = None) -> list[Graded]:
+    """Grade every submission in ``root``, ``jobs`` at a time.
+
+    Args:
+        root: the submissions folder.
+        limits: time, memory and output limits per submission.
+        jobs: how many submissions run at once.
+        exercise_name: grade every submission as this exercise (``"ex02"``)
+            instead of reading it from each notebook.
+        progress: called with one line per finished submission.
+
+    Returns:
+        one :class:`Graded` per submission, in the folder's order.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise GradingError(f"no submissions folder at {root}")
+    limits = limits or Limits()
+    subs = discover(root)
+    prepared = _prepare(subs, exercise_name)
+    out: list[Graded | None] = [None] * len(subs)
+    lock = threading.Lock()
+    done = 0
+
+    def one(i: int) -> Graded:
+        try:
+            return grade_submission(subs[i], limits=limits, forced=exercise_name,
+                                    prepared=prepared)
+        except Exception as exc:  # noqa: BLE001 - one broken submission never stops the batch
+            return Graded(subs[i].student, subs[i].path.name, exercise_name, "crashed",
+                          f"the grader failed on this submission: {type(exc).__name__}: {exc}")
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {pool.submit(one, i): i for i in range(len(subs))}
+        for fut in as_completed(futures):
+            i = futures[fut]
+            graded = fut.result()
+            out[i] = graded
+            with lock:
+                done += 1
+                if progress:
+                    progress(f"[{done}/{len(subs)}] {graded.student}: {graded.status}, "
+                             f"{graded.score:g}/{graded.points:g} points "
+                             f"({graded.seconds:.1f} s)")
+    graded = [g for g in out if g is not None]
+    _fill_invalid(graded, prepared, exercise_name)
+    return graded
+
+
+def _fill_invalid(graded: list[Graded], prepared: dict[str, Exercise], forced: str | None) -> None:
+    """Give unreadable submissions the batch's exercise, so their row shows 0 of its points."""
+    seen = {g.exercise for g in graded if g.exercise}
+    name = forced or (seen.pop() if len(seen) == 1 else None)
+    ex = prepared.get(name) if name else None
+    if ex is None:
+        return
+    for g in graded:
+        if g.status == "invalid" and not g.results:
+            g.exercise = ex.name
+            g.points = ex.points
+            g.results = [c.grade(None, hidden=True, missing="not graded: the submission is "
+                                 "not a gradable notebook") for c in ex.checks]
+
+
+def safe_name(student: str) -> str:
+    """A file name for a student's feedback: letters (any script), digits, ``-_.``.
+
+    Example:
+        >>> safe_name("Zoë Ølsen / 3"), safe_name("..")
+        ('Zoë_Ølsen_3', 'student')
+    """
+    text = unicodedata.normalize("NFC", student)
+    text = re.sub(r"[^\w.-]+", "_", text).strip("._")
+    return text[:100] or "student"
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)

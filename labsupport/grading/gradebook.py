@@ -1,0 +1,119 @@
+"""The gradebook (one CSV row per submission) and a feedback file per student.
+
+Columns: ``student``, ``file``, ``exercise``, ``status``, one column per
+check (``ex02.q1``...), ``total``, ``max`` and ``message``. Text that came
+from a submission (names, error messages) is made safe for spreadsheets: a
+cell never starts with ``=``, ``+``, ``-`` or ``@``, so it cannot be read as
+a formula.
+
+The feedback file is Markdown: the status, a table of points, and for each
+check the cases with what went wrong. Hidden cases show their label (what
+situation they test) and whether they passed, not their data.
+
+Example:
+    >>> spreadsheet_safe("=HYPERLINK(1)"), spreadsheet_safe("-3"), spreadsheet_safe("ok")
+    ("'=HYPERLINK(1)", "'-3", 'ok')
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+
+from labsupport.grading.batch import Graded, safe_name
+
+__all__ = ["write_gradebook", "write_feedback", "feedback_markdown", "spreadsheet_safe"]
+
+
+def spreadsheet_safe(text: str) -> str:
+    """Text a spreadsheet will not run as a formula, on one line."""
+    text = " ".join(str(text).split())
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def _num(x: float) -> str:
+    return f"{x:.2f}".rstrip("0").rstrip(".")
+
+
+def write_gradebook(graded: Sequence[Graded], path: str | Path) -> Path:
+    """Write the CSV gradebook, one row per submission, and return its path."""
+    path = Path(path)
+    columns: list[str] = []
+    for g in graded:
+        for r in g.results:
+            if r.name not in columns:
+                columns.append(r.name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["student", "file", "exercise", "status", *columns, "total", "max",
+                         "message"])
+        for g in graded:
+            scores = {r.name: _num(r.score) for r in g.results}
+            writer.writerow([spreadsheet_safe(g.student), spreadsheet_safe(g.file),
+                             g.exercise or "", g.status,
+                             *[scores.get(c, "0" if g.results else "") for c in columns],
+                             _num(g.score), _num(g.points), spreadsheet_safe(g.message[:1000])])
+    return path
+
+
+def feedback_markdown(g: Graded) -> str:
+    """The feedback for one submission, as Markdown."""
+    lines = [f"# Feedback for {g.student}", "",
+             f"- submission: `{g.file}`",
+             f"- exercise: {g.exercise or 'unknown'}",
+             f"- status: **{g.status}**: {g.message}",
+             f"- points: **{_num(g.score)} / {_num(g.points)}**", ""]
+    if g.results:
+        lines += ["| check | what | points |", "|---|---|---|"]
+        lines += [f"| {r.name} | {_cell(r.title)} | {_num(r.score)} / {_num(r.points)} |"
+                  for r in g.results]
+        lines.append("")
+    for r in g.results:
+        lines.append(f"## {r.name}: {r.title} ({_num(r.score)} / {_num(r.points)})")
+        if r.note:
+            lines.append(f"{r.note}")
+        lines.append("")
+        for o in r.outcomes:
+            mark = "passed" if o.passed else "failed"
+            if o.hidden:
+                lines.append(f"- {mark}: {o.label} *(hidden case)*")
+            elif o.passed:
+                lines.append(f"- {mark}: {o.label}")
+            else:
+                lines.append(f"- {mark}: {o.label}: {o.message}")
+        lines.append("")
+    if g.cell_errors:
+        lines += ["## Cells that raised an error", ""]
+        lines += [f"- {_cell(e)}" for e in g.cell_errors[:20]]
+        lines.append("")
+    if g.output.strip():
+        text = g.output if len(g.output) <= 4000 else g.output[:4000] + "\n..."
+        lines += ["## What the notebook printed (start)", "", "```", text.replace("```", "'''"),
+                  "```", ""]
+    return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def write_feedback(graded: Sequence[Graded], folder: str | Path) -> list[Path]:
+    """Write ``folder/<student>.md`` for each submission and return the paths."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    used: set[str] = set()
+    for g in graded:
+        base = safe_name(g.student)
+        name = base
+        k = 2
+        while name.lower() in used:
+            name = f"{base}-{k}"
+            k += 1
+        used.add(name.lower())
+        path = folder / f"{name}.md"
+        path.write_text(feedback_markdown(g), encoding="utf-8")
+        paths.append(path)
+    return paths

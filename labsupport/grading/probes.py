@@ -1,0 +1,165 @@
+"""Probes: run a learner's answer on a check's inputs and write down what happened.
+
+A probe never decides anything; it only observes, and what it observes is
+plain JSON (see :mod:`labsupport.grading.jsonable`). One observation per
+input, each either ``{"value": ...}`` or ``{"error": "...", "type": "..."}``.
+
+- ``"value"``: the answer itself (a number, a list, a dict);
+- ``"call"``: call the answer (a function) with each input's ``args`` and
+  ``kwargs``;
+- ``"detector"``: build the answer (a failure-detector class) with each
+  input's ``timeout``, feed it heartbeats and ask it for suspects.
+
+Inputs are JSON too; ``{"$job": {...}}`` inside ``args`` becomes a
+:class:`labsupport.dc.Job`, so a check can call a function with a job.
+
+Example:
+    >>> def ratio(a, b):
+    ...     return a / b
+    >>> seen = observe("call", ratio, [{"args": [1, 2]}, {"args": [1, 0]}])
+    >>> seen[0]
+    {'value': 0.5}
+    >>> seen[1]["error"]
+    'ratio(1, 0) raised ZeroDivisionError: division by zero'
+    >>> observe("value", (1, 2), [None])
+    [{'value': [1, 2]}]
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from labsupport.errors import GradingError
+from labsupport.grading.jsonable import to_jsonable
+
+__all__ = ["observe", "PROBES", "describe_call"]
+
+
+def observe(kind: str, answer: Any, inputs: list[Any]) -> list[dict[str, Any]]:
+    """Observe ``answer`` on each input with the probe called ``kind``."""
+    probe = PROBES.get(kind)
+    if probe is None:
+        raise GradingError(f"unknown probe {kind!r}; probes are {sorted(PROBES)}")
+    return probe(answer, inputs)
+
+
+def _value(answer: Any, inputs: list[Any]) -> list[dict[str, Any]]:
+    seen = {"value": to_jsonable(answer)}
+    return [seen for _ in inputs]
+
+
+def _name(answer: Any) -> str:
+    name = getattr(answer, "__name__", None)
+    return name if isinstance(name, str) else type(answer).__name__
+
+
+def describe_call(name: str, args: list[Any], kwargs: dict[str, Any] | None = None) -> str:
+    """How a call looks in a message: ``amdahl_speedup(0.5, 2)``.
+
+    Example:
+        >>> describe_call("f", [1, "a"], {"seed": 2})
+        "f(1, 'a', seed=2)"
+    """
+    parts = [_short(a) for a in args] + [f"{k}={_short(v)}" for k, v in (kwargs or {}).items()]
+    return f"{name}({', '.join(parts)})"
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, dict) and "$job" in value:
+        fields = value["$job"]
+        inner = ", ".join(f"{k}={v!r}" for k, v in fields.items())
+        return f"Job({inner})"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if isinstance(value, dict):
+        if set(value) == {"$job"}:
+            from labsupport.dc.job import Job
+
+            return Job(**value["$job"])
+        return {k: _decode(v) for k, v in value.items()}
+    return value
+
+
+def _error(what: str, exc: BaseException) -> dict[str, Any]:
+    text = str(exc)
+    if len(text) > 300:
+        text = text[:297] + "..."
+    return {"error": f"{what} raised {type(exc).__name__}: {text}".rstrip(": "),
+            "type": type(exc).__name__}
+
+
+def _origin(answer: Any) -> dict[str, str]:
+    """Where a function or class comes from, when it is the course library's own."""
+    module = getattr(answer, "__module__", None)
+    if not (isinstance(module, str) and module.startswith("labsupport.")):
+        return {}
+    home = sys.modules.get(module)
+    if home is None or getattr(home, _name(answer), None) is not answer:
+        return {}
+    return {"origin": f"{module}.{_name(answer)}"}
+
+
+def _call(answer: Any, inputs: list[Any]) -> list[dict[str, Any]]:
+    name = _name(answer)
+    if answer is Ellipsis:
+        return [{"value": to_jsonable(answer)} for _ in inputs]
+    if not callable(answer):
+        msg = {"error": f"{name} should be a function, but it is {_short(answer)}",
+               "type": "NotCallable"}
+        return [msg for _ in inputs]
+    out = []
+    for spec in inputs:
+        args = list((spec or {}).get("args", []))
+        kwargs = dict((spec or {}).get("kwargs", {}))
+        what = describe_call(name, args, kwargs)
+        try:
+            result = answer(*_decode(args), **_decode(kwargs))
+        except Exception as exc:  # noqa: BLE001 - a learner's function may raise anything
+            out.append(_error(what, exc))
+            continue
+        out.append({"value": to_jsonable(result), **_origin(answer)})
+    return out
+
+
+def _detector(answer: Any, inputs: list[Any]) -> list[dict[str, Any]]:
+    name = _name(answer)
+    if answer is Ellipsis:
+        return [{"value": to_jsonable(answer)} for _ in inputs]
+    if not callable(answer):
+        msg = {"error": f"{name} should be a class, but it is {_short(answer)}",
+               "type": "NotCallable"}
+        return [msg for _ in inputs]
+    out = []
+    for spec in inputs:
+        timeout = spec["timeout"]
+        try:
+            detector = answer(timeout)
+        except Exception as exc:  # noqa: BLE001
+            out.append(_error(f"{name}({timeout!r})", exc))
+            continue
+        answers: list[Any] = []
+        failed = None
+        for event in spec["events"]:
+            try:
+                if event[0] == "hb":
+                    detector.heartbeat(event[1], event[2])
+                else:
+                    answers.append(to_jsonable(detector.suspects(event[1])))
+            except Exception as exc:  # noqa: BLE001
+                call = (f"heartbeat({event[1]!r}, {event[2]!r})" if event[0] == "hb"
+                        else f"suspects({event[1]!r})")
+                failed = _error(f"{call} (after {len(answers)} earlier questions)", exc)
+                break
+        out.append(failed if failed else {"value": answers, **_origin(answer)})
+    return out
+
+
+PROBES: dict[str, Callable[[Any, list[Any]], list[dict[str, Any]]]] = {
+    "value": _value, "call": _call, "detector": _detector}
