@@ -103,8 +103,10 @@ class SimCluster(Cluster):
         self.event_log = EventLog()
         self.api = APIServer(self.env, self.store, self.event_log, self.rng)
         self.uids: dict[str, str] = {}
-        self._owned: dict[str, set[str]] = {}
-        self._on_node: dict[str, set[str]] = {}
+        # Indexes keep insertion order (dicts, not sets): iteration must not
+        # depend on string hashing, or the same seed would not give the same run.
+        self._owned: dict[str, dict[str, None]] = {}
+        self._on_node: dict[str, dict[str, None]] = {}
         self.kubelets: dict[str, Kubelet] = {}
         self.scheduler = SchedulingQueue(self, percentage_of_nodes_to_score=percentage_of_nodes_to_score,
                                          scoring_strategy=scoring_strategy)
@@ -214,11 +216,11 @@ class SimCluster(Cluster):
         refs = meta.get("ownerReferences")
         if refs and (ev.old is None or ev.old["metadata"].get("ownerReferences") is not refs):
             for ref in refs:
-                owners = self._owned.setdefault(ref.get("uid"), set())
+                owners = self._owned.setdefault(ref.get("uid"), {})
                 if ev.type == "DELETED":
-                    owners.discard(key)
+                    owners.pop(key, None)
                 else:
-                    owners.add(key)
+                    owners[key] = None
         kind = obj["kind"]
         if kind == "Pod":
             self._pod_event(ev)
@@ -243,11 +245,11 @@ class SimCluster(Cluster):
         meta = pod["metadata"]
         node = pod["spec"].get("nodeName")
         if node:
-            on = self._on_node.setdefault(node, set())
+            on = self._on_node.setdefault(node, {})
             if ev.type == "DELETED":
-                on.discard(ev.key)
+                on.pop(ev.key, None)
             else:
-                on.add(ev.key)
+                on[ev.key] = None
         self.scheduler.on_pod(ev)
         if node and node in self.kubelets:
             self.kubelets[node].handle(pod, deleted=ev.type == "DELETED")
@@ -268,7 +270,7 @@ class SimCluster(Cluster):
     def owned(self, uid: str, controller_only: bool = True) -> list[dict]:
         """Objects whose ownerReferences name ``uid`` (read-only, for controllers)."""
         out = []
-        for key in sorted(self._owned.get(uid, ())):
+        for key in list(self._owned.get(uid, ())):
             obj = self.store.peek(key)
             if obj is None:
                 continue
@@ -279,7 +281,7 @@ class SimCluster(Cluster):
 
     def pods_on(self, node: str) -> list[dict]:
         """The pods bound to ``node`` (read-only)."""
-        return [p for k in sorted(self._on_node.get(node, ())) if (p := self.store.peek(k))]
+        return [p for k in list(self._on_node.get(node, ())) if (p := self.store.peek(k))]
 
     def pvc_bound(self, namespace: str, claim: str) -> bool:
         """Whether a PersistentVolumeClaim is Bound (the kubelet waits for it)."""

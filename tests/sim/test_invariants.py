@@ -155,3 +155,27 @@ def test_same_seed_same_event_log():
 
     assert log(7) == log(7)
     assert log(7) != log(8)  # names and placement depend on the seed
+
+
+def test_same_seed_same_run_in_fresh_processes():
+    """Nothing may depend on string hashing, which changes from process to process."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    code = (
+        "import sys; sys.path.insert(0, %r)\n"
+        "import labsupport as ls\n"
+        "from test_invariants import SCENARIO, run_step\n"
+        "c = ls.connect('sim', nodes=3, seed=5)\n"
+        "for step in SCENARIO: run_step(c, step)\n"
+        "print([(e.time, e.reason, e.object, e.message) for e in c.events()])\n"
+        "print([(p.name, p.node, p.ip) for p in c.pods()])\n" % str(here))
+    outs = []
+    for hashseed in ("1", "2"):
+        env = dict(os.environ, PYTHONHASHSEED=hashseed)
+        outs.append(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                                   text=True, check=True).stdout)
+    assert outs[0] == outs[1] and len(outs[0]) > 1000
