@@ -177,8 +177,11 @@ class PodWorker:
                 for c in self.apps:
                     c.state = {"waiting": {"reason": "ContainerCreating"}}
                 self.sync()
-            for c in self.apps:
+            # Containers run side by side; the last one runs in this process.
+            for c in self.apps[:-1]:
                 self.procs.append(self.env.process(self._run_app(c)))
+            if self.apps:
+                yield from self._run_app(self.apps[-1])
         except (_Stop, simpy.Interrupt):
             return
 

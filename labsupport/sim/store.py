@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from labsupport.errors import ResourceExpired
 from labsupport.sim.jsoncopy import json_copy
@@ -48,12 +48,12 @@ def registry_key(resource: str, namespace: str | None, name: str) -> str:
     return f"/registry/{resource}/{name}"
 
 
-@dataclass(frozen=True, slots=True)
-class WatchEvent:
+class WatchEvent(NamedTuple):
     """One change: ``type`` is ADDED, MODIFIED or DELETED.
 
     ``object`` is the object after the change (before it, for DELETED) and
-    ``old`` the object before a MODIFIED change.
+    ``old`` the object before a MODIFIED change (only for live watchers; the
+    kept history holds new states only).
     """
 
     type: str
