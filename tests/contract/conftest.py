@@ -49,6 +49,5 @@ def cluster(backend):
     if reason:
         pytest.skip(reason)
     c = ls.connect("kind", name=KIND_CLUSTER)
-    ns = f"contract-{os.getpid()}"
     yield c
     c.close()
