@@ -23,17 +23,19 @@ from __future__ import annotations
 import re
 import signal
 import sys
+import tempfile
 import threading
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from labsupport.errors import GradingError
 from labsupport.grading.checks import Exercise, exercise, exercises
+from labsupport.grading.guard import FileGuard, private_library
 from labsupport.grading.notebook import Notebook, NotebookError, load_notebook
 from labsupport.grading.results import CheckResult
 from labsupport.grading.sandbox import ChildRun, Limits, run_in_child
@@ -98,6 +100,17 @@ class Graded:
         return round(sum(r.score for r in self.results), 2)
 
 
+def printable(name: str) -> str:
+    r"""A file name as text that can be written anywhere (undecodable bytes become ``?``).
+
+    Example:
+        >>> printable("caf\udce9")
+        'caf?'
+    """
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace").replace(
+        "\ufffd", "?")
+
+
 def discover(root: Path) -> list[Submission]:
     """Every submission in ``root``, sorted by name (hidden files skipped)."""
     subs = []
@@ -107,30 +120,30 @@ def discover(root: Path) -> list[Submission]:
         if entry.is_dir():
             subs.append(_folder_submission(entry))
         elif entry.suffix.lower() == ".ipynb":
-            subs.append(Submission(entry.stem, entry, entry))
+            subs.append(Submission(printable(entry.stem), entry, entry))
         else:
-            subs.append(Submission(entry.stem or entry.name, entry, None,
-                                   f"not a notebook: {entry.name!r} is not an .ipynb file; "
-                                   "submit the exercise notebook itself"))
+            subs.append(Submission(printable(entry.stem or entry.name), entry, None,
+                                   f"not a notebook: {printable(entry.name)!r} is not an "
+                                   ".ipynb file; submit the exercise notebook itself"))
     return subs
 
 
 def _folder_submission(folder: Path) -> Submission:
+    student = printable(folder.name)
     found = [p for p in sorted(folder.rglob("*.ipynb"))
              if not any(part in _SKIP_DIRS or part.startswith(".")
                         for part in p.relative_to(folder).parts)]
     if not found:
-        return Submission(folder.name, folder, None,
-                          "the folder holds no notebook (.ipynb file)")
+        return Submission(student, folder, None, "the folder holds no notebook (.ipynb file)")
     if len(found) > 1:
         named = [p for p in found if re.match(r"ex\d{2}_", p.name)]
         if len(named) != 1:
-            names = ", ".join(str(p.relative_to(folder)) for p in found[:5])
-            return Submission(folder.name, folder, None,
+            names = ", ".join(printable(str(p.relative_to(folder))) for p in found[:5])
+            return Submission(student, folder, None,
                               f"the folder holds {len(found)} notebooks ({names}); keep only "
                               "the exercise notebook")
         found = named
-    return Submission(folder.name, folder, found[0])
+    return Submission(student, folder, found[0])
 
 
 def _which_exercise(nb: Notebook, sub: Submission, forced: str | None) -> str:
@@ -221,10 +234,11 @@ def _judge(ex: Exercise, run: ChildRun | None, why_missing: dict[str, str]) -> l
 
 
 def grade_submission(sub: Submission, *, limits: Limits, forced: str | None = None,
-                     prepared: dict[str, Exercise] | None = None) -> Graded:
+                     prepared: dict[str, Exercise] | None = None,
+                     library: Path | None = None) -> Graded:
     """Grade one submission; never raises for anything the submission did."""
     start = time.monotonic()
-    file = sub.path.name
+    file = printable(sub.path.name)
     if sub.problem or sub.notebook is None:
         return Graded(sub.student, file, forced, "invalid", sub.problem or "no notebook")
     try:
@@ -239,7 +253,7 @@ def grade_submission(sub: Submission, *, limits: Limits, forced: str | None = No
              if SKIP_TAG not in c.tags]
     extras = sub.path if sub.path.is_dir() else None
     run, copy_notes = run_in_child(cells, _questions(ex), limits, extras=extras,
-                                   notebook=sub.notebook)
+                                   notebook=sub.notebook, library=library)
     status, what = _status(run, limits)
     defined_by_cell = {}
     reached = max((r.get("index") or 0 for r in run.records if r["event"] == "cell"), default=0)
@@ -313,33 +327,72 @@ def grade_folder(root: str | Path, *, limits: Limits | None = None, jobs: int = 
     limits = limits or Limits()
     subs = discover(root)
     prepared = _prepare(subs, exercise_name)
-    out: list[Graded | None] = [None] * len(subs)
-    lock = threading.Lock()
-    done = 0
-
-    def one(i: int) -> Graded:
-        try:
-            return grade_submission(subs[i], limits=limits, forced=exercise_name,
-                                    prepared=prepared)
-        except Exception as exc:  # noqa: BLE001 - one broken submission never stops the batch
-            return Graded(subs[i].student, subs[i].path.name, exercise_name, "crashed",
-                          f"the grader failed on this submission: {type(exc).__name__}: {exc}")
-
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(one, i): i for i in range(len(subs))}
-        for fut in as_completed(futures):
-            i = futures[fut]
-            graded = fut.result()
-            out[i] = graded
-            with lock:
-                done += 1
-                if progress:
-                    progress(f"[{done}/{len(subs)}] {graded.student}: {graded.status}, "
-                             f"{graded.score:g}/{graded.points:g} points "
-                             f"({graded.seconds:.1f} s)")
-    graded = [g for g in out if g is not None]
+    with tempfile.TemporaryDirectory(prefix="labsupport-batch-") as tmp:
+        library = private_library(Path(tmp) / "lib")
+        guard = FileGuard(library)
+        batch = _Batch(subs, limits, exercise_name, prepared, library, guard, progress)
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            list(pool.map(batch.grade, range(len(subs))))
+        # Whoever ran while the library was changed is graded again, alone:
+        # an innocent neighbour now gets a clean grade, the culprit is caught.
+        for i in sorted(batch.suspects):
+            batch.grade(i, again=True)
+    graded = [g for g in batch.out if g is not None]
     _fill_invalid(graded, prepared, exercise_name)
     return graded
+
+
+class _Batch:
+    """Shared state of one batch: results, progress, and the library guard."""
+
+    def __init__(self, subs: list[Submission], limits: Limits, forced: str | None,
+                 prepared: dict[str, Exercise], library: Path, guard: FileGuard,
+                 progress: Callable[[str], None] | None) -> None:
+        self.subs = subs
+        self.limits = limits
+        self.forced = forced
+        self.prepared = prepared
+        self.library = library
+        self.guard = guard
+        self.progress = progress
+        self.out: list[Graded | None] = [None] * len(subs)
+        self.suspects: set[int] = set()
+        self.lock = threading.Lock()
+        self.epoch = 0
+        self.done = 0
+
+    def grade(self, i: int, again: bool = False) -> None:
+        sub = self.subs[i]
+        with self.lock:
+            started = self.epoch
+        try:
+            graded = grade_submission(sub, limits=self.limits, forced=self.forced,
+                                      prepared=self.prepared, library=self.library)
+        except Exception as exc:  # noqa: BLE001 - one broken submission never stops the batch
+            graded = Graded(sub.student, printable(sub.path.name), self.forced, "crashed",
+                            f"the grader failed on this submission: {type(exc).__name__}: "
+                            f"{exc}")
+        with self.lock:
+            changed = self.guard.check_and_restore()
+            if changed:
+                self.epoch += 1
+            if (changed or started != self.epoch) and not again:
+                self.suspects.add(i)
+            elif changed:
+                files = ", ".join(changed[:3]) + (" ..." if len(changed) > 3 else "")
+                graded = Graded(sub.student, graded.file, graded.exercise, "invalid",
+                                "the submission changed the grader's library files "
+                                f"({files}); they were put back, and it gets no points",
+                                points=graded.points, seconds=graded.seconds,
+                                output=graded.output, cell_errors=graded.cell_errors)
+            self.out[i] = graded
+            if i in self.suspects and not again:
+                return
+            self.done += 1
+            if self.progress:
+                self.progress(f"[{self.done}/{len(self.subs)}] {graded.student}: "
+                              f"{graded.status}, {graded.score:g}/{graded.points:g} points "
+                              f"({graded.seconds:.1f} s)")
 
 
 def _fill_invalid(graded: list[Graded], prepared: dict[str, Exercise], forced: str | None) -> None:

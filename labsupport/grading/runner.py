@@ -1,7 +1,8 @@
 """The child process that runs one submission: cells in order, then probes, as JSON lines.
 
-The batch grader starts ``python -I -m labsupport.grading.runner JOB_FILE``
-in an empty temporary folder with a scrubbed environment. This module:
+The batch grader starts this module (``python -I -B``, with the batch's
+private copy of the library first on ``sys.path``) with a job file, in an
+empty temporary folder with a scrubbed environment. This module:
 
 1. reads a secret key from its standard input, then its job (cells to run,
    answers to probe, where to write), deletes the job file and sets its own
@@ -59,7 +60,10 @@ def _set_limits(memory_mb: int, cpu_seconds: int, file_mb: int) -> None:
         soft, hard = resource.getrlimit(which)
         if hard != resource.RLIM_INFINITY:
             value = min(value, hard)
-        resource.setrlimit(which, (value, hard))
+        try:
+            resource.setrlimit(which, (value, hard))
+        except (ValueError, OSError):  # e.g. RLIMIT_AS on macOS
+            pass
     # A file that grows too big fails the write (OSError) instead of killing us.
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 

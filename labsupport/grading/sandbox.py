@@ -200,9 +200,21 @@ def _kill_group(pid: int) -> None:
         pass
 
 
+_BOOT = ("import sys, runpy; sys.path.insert(0, sys.argv.pop(1)); "
+         "runpy.run_module('labsupport.grading.runner', run_name='__main__', alter_sys=True)")
+
+
+def child_command(job: Path, library: Path | None) -> list[str]:
+    """How the child starts: isolated mode, no bytecode writes, maybe a private library."""
+    if library is None:
+        return [sys.executable, "-I", "-B", "-m", "labsupport.grading.runner", str(job)]
+    return [sys.executable, "-I", "-B", "-c", _BOOT, str(library), str(job)]
+
+
 def run_in_child(cells: list[dict[str, Any]], questions: list[dict[str, Any]],
                  limits: Limits, *, extras: Path | None = None,
-                 notebook: Path | None = None) -> tuple[ChildRun, list[str]]:
+                 notebook: Path | None = None,
+                 library: Path | None = None) -> tuple[ChildRun, list[str]]:
     """Run cells in a fresh child process and return what happened.
 
     Args:
@@ -212,6 +224,8 @@ def run_in_child(cells: list[dict[str, Any]], questions: list[dict[str, Any]],
         extras: a submission folder whose other files are copied next to the
             notebook's working folder.
         notebook: the notebook inside ``extras`` (not copied).
+        library: a private copy of ``labsupport`` to import instead of the
+            installed one (see :mod:`labsupport.grading.guard`).
 
     Returns:
         the :class:`ChildRun` and notes about files not copied.
@@ -233,9 +247,8 @@ def run_in_child(cells: list[dict[str, Any]], questions: list[dict[str, Any]],
             "cpu_seconds": int(limits.timeout) + 5, "probe_seconds": limits.probe_seconds,
         }), encoding="utf-8")
         key = secrets.token_bytes(32)
-        run = _supervise([sys.executable, "-I", "-m", "labsupport.grading.runner", str(job)],
-                         cwd=work, env=scrubbed_env(str(work), str(scratch)), limits=limits,
-                         key=key)
+        run = _supervise(child_command(job, library), cwd=work,
+                         env=scrubbed_env(str(work), str(scratch)), limits=limits, key=key)
         run.records, run.bad_lines = _read_records(results, key)
         return run, notes
     finally:
@@ -263,7 +276,10 @@ def _supervise(cmd: list[str], *, cwd: Path, env: dict[str, str], limits: Limits
 
     def _wait() -> None:
         try:
-            os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+            if hasattr(os, "waitid"):
+                os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+            else:  # macOS: no waitid; the group may then outlive its leader
+                os.waitpid(proc.pid, 0)
         except ChildProcessError:
             pass
         exited.set()
@@ -279,7 +295,7 @@ def _supervise(cmd: list[str], *, cwd: Path, env: dict[str, str], limits: Limits
     _kill_group(proc.pid)
     try:
         _, status, usage = os.wait4(proc.pid, 0)
-    except ChildProcessError:
+    except ChildProcessError:  # already reaped (the macOS path above)
         status, usage = 0, None
     proc.returncode = os.waitstatus_to_exitcode(status)
     drainer.join(timeout=2)

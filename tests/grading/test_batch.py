@@ -121,6 +121,9 @@ def _build_corpus(root: Path) -> dict[str, str]:
         "def amdahl_speedup(p, n):\n    while True:\n        pass")),
         "an answer function that never returns")
     add("Zoë Ølsen 李 (final version)", ref, "spaces and unicode in the name")
+    (root / "caf\xe9-latin1.ipynb".encode("latin-1").decode("utf-8", "surrogateescape")
+     ).write_text(json.dumps(ref), encoding="utf-8")
+    corpus["caf?-latin1"] = "a file name that is not UTF-8"
     add("=HYPERLINK(evil)", blank, "a name that is a spreadsheet formula")
     folder = root / "carol"
     write(folder / "ex02_speedup.ipynb",
@@ -174,6 +177,16 @@ def _build_corpus(root: Path) -> dict[str, str]:
         "        fh.write('\\n'.join(json.dumps(x) for x in fake) + '\\n')\n"
         "open('grades.csv', 'w').write('student,total\\nme,10\\n')\n")),
         "writes its own results files")
+    add("snoops", with_cell_first(blank, code(
+        "import os, pathlib, sys, labsupport\n"
+        "lib = pathlib.Path(labsupport.__file__).resolve().parents[1]\n"
+        "places = [lib / 'solutions', lib.parent / 'solutions', pathlib.Path.cwd() / 'solutions',\n"
+        "          pathlib.Path.cwd().parent / 'solutions']\n"
+        "print('FOUND:', [str(p) for p in places if p.exists()])\n"
+        "print('ENV:', sorted(os.environ))\n"
+        "print('CWD:', os.getcwd(), os.listdir('.'))\n"
+        "print('ARGV:', sys.argv, 'STDIN:', repr(sys.stdin.read()))\n")),
+        "looks for the solutions and the environment")
     add("prints-fake", with_cell_first(blank, code(
         "print('ex02.q1: 2/2 points\\nTOTAL: 10/10\\n{\"status\": \"ok\", \"score\": 10}')")),
         "prints fake results")
@@ -309,6 +322,7 @@ def test_a_broken_cell_or_a_hanging_answer_costs_only_itself(corpus):
 
 def test_names_folders_and_missing_metadata(corpus):
     assert _scores(_row(corpus, "Zoë Ølsen 李 (final version)")) == FULL
+    assert _scores(_row(corpus, "caf?-latin1")) == FULL
     carol = _row(corpus, "carol")
     assert carol.status == "ok" and carol.file == "carol" and _scores(carol) == FULL
     bare = _row(corpus, "stripped-metadata")
@@ -320,7 +334,16 @@ def test_names_folders_and_missing_metadata(corpus):
 
 
 TAMPERING = ["redefines-check", "patches-grading", "fake-results", "prints-fake",
-             "liar-objects", "=HYPERLINK(evil)"]
+             "liar-objects", "=HYPERLINK(evil)", "snoops"]
+
+
+def test_a_submission_sees_no_solutions_no_secrets_and_an_empty_folder(corpus):
+    out = _row(corpus, "snoops").output
+    assert "FOUND: []" in out
+    env = out.split("ENV: ")[1].splitlines()[0]
+    assert "LABSUPPORT_GRADER" in env and "PYTHONPATH" not in env and "VIRTUAL_ENV" not in env
+    assert "CWD:" in out and "[]" in out.split("CWD: ")[1].splitlines()[0]
+    assert "STDIN: ''" in out
 
 
 @pytest.mark.parametrize("student", TAMPERING)
@@ -374,3 +397,56 @@ def test_the_command_line(tmp_path):
                               str(tmp_path / "nowhere"), "--out", str(out)],
                              capture_output=True, text=True, cwd=tmp_path)
     assert missing.returncode == 1 and "no submissions folder" in missing.stderr
+
+
+TAMPER_LIBRARY = code(
+    "import pathlib, labsupport.grading.probes as probes\n"
+    "path = pathlib.Path(probes.__file__)\n"
+    "path.write_text(path.read_text() + '\\nPROBES[\"value\"] = lambda answer, inputs: '\n"
+    "                '[{\"value\": 3.5} for _ in inputs]\\n')\n")
+
+
+def test_rewriting_the_library_would_fool_later_submissions_without_the_guard(tmp_path):
+    from labsupport.grading.batch import discover, grade_submission
+    from labsupport.grading.guard import private_library
+
+    write(tmp_path / "subs" / "a-tamper.ipynb", with_cell_first(untouched(SPEEDUP),
+                                                                TAMPER_LIBRARY))
+    write(tmp_path / "subs" / "b-blank.ipynb", untouched(SPEEDUP))
+    library = private_library(tmp_path / "lib")
+    subs = discover(tmp_path / "subs")
+    first = grade_submission(subs[0], limits=LIMITS, library=library)
+    victim = grade_submission(subs[1], limits=LIMITS, library=library)
+    assert first.score == 0
+    assert _scores(victim)["ex02.q5"] == 2     # the attack is real: a false pass
+    assert "PROBES" in (library / "labsupport/grading/probes.py").read_text()
+
+
+def test_the_guard_undoes_library_changes_and_catches_the_culprit(tmp_path):
+    subs = tmp_path / "subs"
+    write(subs / "a-tamper.ipynb", with_cell_first(untouched(SPEEDUP), TAMPER_LIBRARY))
+    write(subs / "b-blank.ipynb", untouched(SPEEDUP))
+    write(subs / "c-reference.ipynb", reference(SPEEDUP))
+    write(subs / "d-blank.ipynb", untouched(SPEEDUP))
+    lines: list[str] = []
+    graded = {g.student: g for g in grade_folder(subs, limits=LIMITS, jobs=2,
+                                                 progress=lines.append)}
+    culprit = graded["a-tamper"]
+    assert culprit.status == "invalid" and culprit.score == 0
+    assert "changed the grader's library files (labsupport/grading/probes.py" in culprit.message
+    assert graded["b-blank"].score == 0 and graded["b-blank"].status == "ok"
+    assert graded["d-blank"].score == 0 and graded["d-blank"].status == "ok"
+    assert graded["c-reference"].score == 10
+    assert len(lines) == 4
+
+
+def test_an_unmarked_notebook_needs_the_exercise_named(tmp_path):
+    bare = {"cells": [code("def amdahl_speedup(p, n):\n    return 1 / ((1 - p) + p / n)\n"),
+                      code("predicted_hours = 10 / amdahl_speedup(0.99, 10)")],
+            "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    write(tmp_path / "homework.ipynb", bare)
+    [guess] = grade_folder(tmp_path, limits=LIMITS)
+    assert guess.status == "invalid" and "cannot tell which exercise" in guess.message
+    [named] = grade_folder(tmp_path, limits=LIMITS, exercise_name="ex02")
+    assert named.status == "ok" and named.score == 3
+    assert "answer cell for amdahl_speedup is missing" in named.message
