@@ -124,3 +124,12 @@ def test_unknown_names_are_refused():
         dc.run_job(JOB, workers=2, kill={"worker-9": 1.0})
     with pytest.raises(Invalid):
         dc.run_job(JOB, workers=0)
+
+
+def test_static_deal_also_recovers_a_dead_workers_whole_queue():
+    run = dc.run_job(JOB, workers=4, policy="static", kill={"worker-1": 500.0}, seed=2)
+    assert run.finished
+    moved = [task for _, task, source in run.reassigned if source == "worker-1"]
+    assert len(moved) > 1      # its queued tasks, not only the one it was computing
+    finished = {t for w, t, _, e in run.history if w != "worker-1" or e <= 500.0}
+    assert finished == set(range(JOB.tasks))
