@@ -48,6 +48,8 @@ _LAZY = {
     "check": "labsupport.grading",
     "check_all": "labsupport.grading",
 }
+# Subpackages reached as attributes (``ls.dc``), imported on first use.
+_SUBPACKAGES = {"dc": "labsupport.dc", "viz": "labsupport.viz"}
 
 __all__ = [
     "connect",
@@ -61,6 +63,8 @@ __all__ = [
     "validate",
     "check",
     "check_all",
+    "dc",
+    "viz",
     "LabSupportError",
     "InvalidManifest",
     "Invalid",
@@ -76,6 +80,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        value = importlib.import_module(_SUBPACKAGES[name])
+        globals()[name] = value
+        return value
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'labsupport' has no attribute {name!r}")
