@@ -46,6 +46,7 @@ from labsupport.sim.clock import EPOCH, stamp
 from labsupport.sim.controllers.deployment import DeploymentController
 from labsupport.sim.controllers.endpoints import EndpointsController
 from labsupport.sim.controllers.gc import GarbageCollector
+from labsupport.sim.controllers.hpa import HorizontalPodAutoscalerController
 from labsupport.sim.controllers.nodelifecycle import (
     LEASE_DURATION_SECONDS,
     NODE_MONITOR_GRACE_PERIOD,
@@ -116,6 +117,7 @@ class SimCluster(Cluster):
         self.gc = GarbageCollector(self)
         self.node_lifecycle = NodeLifecycleController(self, node_monitor_grace_period)
         self.volumes = VolumeBinder(self)
+        self.hpa = HorizontalPodAutoscalerController(self)
         self.max_pods = max_pods
         self.store.watch("/registry/", self._dispatch)
         for ns in SYSTEM_NAMESPACES:
@@ -235,6 +237,8 @@ class SimCluster(Cluster):
             self.endpoints.service_changed(obj, ev.type == "DELETED")
         elif kind == "Node":
             self.scheduler.on_node(ev)
+        elif kind == "HorizontalPodAutoscaler":
+            self.hpa.hpa_changed(ev)
         elif kind == "PersistentVolumeClaim" and ev.type == "ADDED":
             self.volumes.claim_created(obj)
         if ev.type == "DELETED" and self._owned.get(uid):

@@ -200,6 +200,18 @@ def _namespace(obj: dict) -> None:
 def _hpa(obj: dict) -> None:
     spec = obj.setdefault("spec", {})
     spec.setdefault("minReplicas", 1)
+    if obj.get("apiVersion") == "autoscaling/v1":
+        return
+    from labsupport.sim.controllers.hpascaling import default_behavior, scaling_rules
+
+    # pkg/apis/autoscaling/v2/defaults.go: CPU at 80% when no metric is given, and a
+    # given behavior filled in (scaling_rules checks it as the API server's validation).
+    if not spec.get("metrics"):
+        spec["metrics"] = [{"type": "Resource", "resource": {"name": "cpu", "target": {
+            "type": "Utilization", "averageUtilization": 80}}}]
+    if spec.get("behavior") is not None:
+        scaling_rules(spec["behavior"])
+        spec["behavior"] = default_behavior(spec["behavior"])
 
 
 def _pvc(obj: dict) -> None:
