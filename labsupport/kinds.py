@@ -72,8 +72,17 @@ def _t(kind: str, plural: str, api: str = "v1", namespaced: bool = True,
     return ResourceType(kind, plural, api, namespaced, short, etcd)
 
 
-# Short names as `kubectl api-resources` lists them.
+# Every built-in type that Kubernetes 1.32 serves, grouped by API group, with
+# its preferred apiVersion, scope and short names as `kubectl api-resources`
+# lists them. Alpha and beta groups are listed at the version 1.32 serves.
+_RBAC = "rbac.authorization.k8s.io/v1"
+_STORAGE = "storage.k8s.io/v1"
+_ADMISSION = "admissionregistration.k8s.io/v1"
+_FLOW = "flowcontrol.apiserver.k8s.io/v1"
+_AUTHZ = "authorization.k8s.io/v1"
+_DRA = "resource.k8s.io/v1beta1"
 _TYPES: tuple[ResourceType, ...] = (
+    # core (v1)
     _t("Pod", "pods", short=("po",)),
     _t("Service", "services", short=("svc",), etcd="services/specs"),
     _t("Endpoints", "endpoints", short=("ep",), etcd="services/endpoints"),
@@ -89,6 +98,10 @@ _TYPES: tuple[ResourceType, ...] = (
     _t("Event", "events", short=("ev",)),
     _t("ReplicationController", "replicationcontrollers", short=("rc",),
        etcd="controllers"),
+    _t("PodTemplate", "podtemplates"),
+    _t("Binding", "bindings"),
+    _t("ComponentStatus", "componentstatuses", namespaced=False, short=("cs",)),
+    # workloads
     _t("Deployment", "deployments", "apps/v1", short=("deploy",)),
     _t("ReplicaSet", "replicasets", "apps/v1", short=("rs",)),
     _t("StatefulSet", "statefulsets", "apps/v1", short=("sts",)),
@@ -98,23 +111,71 @@ _TYPES: tuple[ResourceType, ...] = (
     _t("CronJob", "cronjobs", "batch/v1", short=("cj",)),
     _t("HorizontalPodAutoscaler", "horizontalpodautoscalers", "autoscaling/v2",
        short=("hpa",)),
+    _t("PodDisruptionBudget", "poddisruptionbudgets", "policy/v1", short=("pdb",)),
+    _t("PriorityClass", "priorityclasses", "scheduling.k8s.io/v1", namespaced=False,
+       short=("pc",)),
+    _t("RuntimeClass", "runtimeclasses", "node.k8s.io/v1", namespaced=False),
+    # networking
     _t("Ingress", "ingresses", "networking.k8s.io/v1", short=("ing",)),
     _t("IngressClass", "ingressclasses", "networking.k8s.io/v1", namespaced=False),
     _t("NetworkPolicy", "networkpolicies", "networking.k8s.io/v1", short=("netpol",)),
+    _t("IPAddress", "ipaddresses", "networking.k8s.io/v1beta1", namespaced=False,
+       short=("ip",)),
+    _t("ServiceCIDR", "servicecidrs", "networking.k8s.io/v1beta1", namespaced=False),
     _t("EndpointSlice", "endpointslices", "discovery.k8s.io/v1"),
-    _t("PodDisruptionBudget", "poddisruptionbudgets", "policy/v1", short=("pdb",)),
-    _t("Role", "roles", "rbac.authorization.k8s.io/v1"),
-    _t("RoleBinding", "rolebindings", "rbac.authorization.k8s.io/v1"),
-    _t("ClusterRole", "clusterroles", "rbac.authorization.k8s.io/v1", namespaced=False),
-    _t("ClusterRoleBinding", "clusterrolebindings", "rbac.authorization.k8s.io/v1",
+    # storage
+    _t("StorageClass", "storageclasses", _STORAGE, namespaced=False, short=("sc",)),
+    _t("CSIDriver", "csidrivers", _STORAGE, namespaced=False),
+    _t("CSINode", "csinodes", _STORAGE, namespaced=False),
+    _t("CSIStorageCapacity", "csistoragecapacities", _STORAGE),
+    _t("VolumeAttachment", "volumeattachments", _STORAGE, namespaced=False),
+    _t("VolumeAttributesClass", "volumeattributesclasses", "storage.k8s.io/v1beta1",
+       namespaced=False, short=("vac",)),
+    # access control
+    _t("Role", "roles", _RBAC),
+    _t("RoleBinding", "rolebindings", _RBAC),
+    _t("ClusterRole", "clusterroles", _RBAC, namespaced=False),
+    _t("ClusterRoleBinding", "clusterrolebindings", _RBAC, namespaced=False),
+    _t("TokenReview", "tokenreviews", "authentication.k8s.io/v1", namespaced=False),
+    _t("SelfSubjectReview", "selfsubjectreviews", "authentication.k8s.io/v1",
        namespaced=False),
-    _t("StorageClass", "storageclasses", "storage.k8s.io/v1", namespaced=False,
-       short=("sc",)),
-    _t("PriorityClass", "priorityclasses", "scheduling.k8s.io/v1", namespaced=False,
-       short=("pc",)),
-    _t("Lease", "leases", "coordination.k8s.io/v1"),
+    _t("SubjectAccessReview", "subjectaccessreviews", _AUTHZ, namespaced=False),
+    _t("SelfSubjectAccessReview", "selfsubjectaccessreviews", _AUTHZ, namespaced=False),
+    _t("SelfSubjectRulesReview", "selfsubjectrulesreviews", _AUTHZ, namespaced=False),
+    _t("LocalSubjectAccessReview", "localsubjectaccessreviews", _AUTHZ),
+    _t("CertificateSigningRequest", "certificatesigningrequests", "certificates.k8s.io/v1",
+       namespaced=False, short=("csr",)),
+    _t("ClusterTrustBundle", "clustertrustbundles", "certificates.k8s.io/v1alpha1",
+       namespaced=False),
+    # extending and running the API server
     _t("CustomResourceDefinition", "customresourcedefinitions",
        "apiextensions.k8s.io/v1", namespaced=False, short=("crd", "crds")),
+    _t("APIService", "apiservices", "apiregistration.k8s.io/v1", namespaced=False),
+    _t("ValidatingWebhookConfiguration", "validatingwebhookconfigurations", _ADMISSION,
+       namespaced=False),
+    _t("MutatingWebhookConfiguration", "mutatingwebhookconfigurations", _ADMISSION,
+       namespaced=False),
+    _t("ValidatingAdmissionPolicy", "validatingadmissionpolicies", _ADMISSION,
+       namespaced=False),
+    _t("ValidatingAdmissionPolicyBinding", "validatingadmissionpolicybindings", _ADMISSION,
+       namespaced=False),
+    _t("MutatingAdmissionPolicy", "mutatingadmissionpolicies",
+       "admissionregistration.k8s.io/v1alpha1", namespaced=False),
+    _t("MutatingAdmissionPolicyBinding", "mutatingadmissionpolicybindings",
+       "admissionregistration.k8s.io/v1alpha1", namespaced=False),
+    _t("FlowSchema", "flowschemas", _FLOW, namespaced=False),
+    _t("PriorityLevelConfiguration", "prioritylevelconfigurations", _FLOW, namespaced=False),
+    _t("Lease", "leases", "coordination.k8s.io/v1"),
+    _t("LeaseCandidate", "leasecandidates", "coordination.k8s.io/v1alpha2"),
+    _t("StorageVersion", "storageversions", "internal.apiserver.k8s.io/v1alpha1",
+       namespaced=False),
+    _t("StorageVersionMigration", "storageversionmigrations",
+       "storagemigration.k8s.io/v1alpha1", namespaced=False),
+    # dynamic resource allocation
+    _t("DeviceClass", "deviceclasses", _DRA, namespaced=False),
+    _t("ResourceSlice", "resourceslices", _DRA, namespaced=False),
+    _t("ResourceClaim", "resourceclaims", _DRA),
+    _t("ResourceClaimTemplate", "resourceclaimtemplates", _DRA),
 )
 
 _BY_NAME: dict[str, ResourceType] = {}
@@ -170,9 +231,9 @@ def resource_type(name: str) -> ResourceType:
 def type_for_kind(kind: str, api_version: str | None = None) -> ResourceType:
     """The ResourceType of an object's ``kind``, or a generic one for other kinds.
 
-    Kinds that labsupport does not list (a custom resource, a rarely used
-    built-in) are still stored: they get a lower-case plural and are
-    namespaced unless known otherwise.
+    Every built-in kind is listed, with its scope. Other kinds (custom
+    resources) are still stored: they get a lower-case plural and are
+    namespaced. Cached: the simulator calls this for every object it stores.
 
     Example:
         >>> type_for_kind("Widget", "example.com/v1").plural

@@ -7,6 +7,12 @@ course's Kubernetes release before anything is returned: one bad document
 and :func:`load` raises :class:`~labsupport.errors.InvalidManifest`, so the
 caller applies nothing.
 
+The work is shared out: :mod:`labsupport.yamlread` reads YAML safely,
+:mod:`labsupport.schema` checks fields and types against the release's
+schema, :mod:`labsupport.rules` adds the API server's own checks (names,
+ports, allowed values), and :mod:`labsupport.kinds` says which kinds are
+namespaced.
+
 Errors read like Kubernetes' own and say where to look::
 
     web.yaml, document 2 (Deployment/web): spec.replicas: Invalid value: "three":
@@ -46,7 +52,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +60,8 @@ from typing import Any
 from labsupport import schema as _schema
 from labsupport.errors import Invalid, InvalidManifest
 from labsupport.kinds import type_for_kind
+from labsupport.rules import Fail, check_name, check_volume_mounts
+from labsupport.yamlread import read_yaml
 
 __all__ = ["KUBERNETES_VERSION", "load", "validate", "dump", "MAX_BYTES"]
 
@@ -64,31 +71,8 @@ KUBERNETES_VERSION = "1.32"
 MAX_BYTES = 20 * 2**20
 """Files and texts larger than this are refused before they are read."""
 
-_MAX_ALIAS_VALUES = 1_000_000
 _SUFFIXES = (".yaml", ".yml", ".json")
-_NO_KEY = object()  # a mapping frame that waits for its next key
 
-# Built-in cluster-scoped kinds that labsupport.kinds does not list.
-_CLUSTER_SCOPED = frozenset({
-    "APIService", "CertificateSigningRequest", "ClusterTrustBundle", "ComponentStatus",
-    "CSIDriver", "CSINode", "DeviceClass", "FlowSchema", "IPAddress",
-    "MutatingWebhookConfiguration", "PriorityLevelConfiguration", "ResourceSlice",
-    "RuntimeClass", "SelfSubjectAccessReview", "SelfSubjectReview",
-    "SelfSubjectRulesReview", "ServiceCIDR", "StorageVersion", "StorageVersionMigration",
-    "SubjectAccessReview", "TokenReview", "ValidatingAdmissionPolicy",
-    "ValidatingAdmissionPolicyBinding", "ValidatingWebhookConfiguration",
-    "VolumeAttachment", "VolumeAttributesClass", "MutatingAdmissionPolicy",
-    "MutatingAdmissionPolicyBinding",
-})
-# Object names follow DNS-1123 subdomain rules, except for these kinds.
-_NAME_RULES = {
-    "Namespace": _schema.dns1123_label,
-    "Service": _schema.dns1035_label,
-    "Role": _schema.path_segment_name,
-    "ClusterRole": _schema.path_segment_name,
-    "RoleBinding": _schema.path_segment_name,
-    "ClusterRoleBinding": _schema.path_segment_name,
-}
 # Workloads whose selector must match their Pod template's labels.
 _SELECTS_TEMPLATE = {("apps", "Deployment"), ("apps", "ReplicaSet"), ("apps", "StatefulSet"),
                      ("apps", "DaemonSet"), ("batch", "Job"), ("", "ReplicationController")}
@@ -232,30 +216,29 @@ class _Checker:
         """Check ``obj``; raise InvalidManifest naming the source and document."""
         try:
             self.check(obj)
-        except _schema.Fail as e:
+        except Fail as e:
             raise e.to_error(prefix).located(source=source, document=document,
                                              obj=_label(obj)) from None
 
     def check(self, obj: Any) -> None:
-        """Check one object; raise :class:`~labsupport.schema.Fail`."""
+        """Check one object; raise :class:`~labsupport.rules.Fail`."""
         if not isinstance(obj, dict):
             raise _not_an_object(obj)
         api, kind = _type_meta(obj)
         if kind == "List":  # reaching here means its items are not a list
-            raise _schema.Fail("must be a list of objects", obj.get("items"),
-                               path=["items"])
+            raise Fail("must be a list of objects", obj.get("items"), path=["items"])
         custom = self.is_custom(api, kind)
         if not custom:
             self._check_type(api, kind)
         meta = obj.get("metadata")
         if meta is None:
-            raise _schema.Fail("Required value: every object needs metadata with a name, "
-                               "e.g. metadata: {name: web}", path=["metadata"])
+            raise Fail("Required value: every object needs metadata with a name, "
+                       "e.g. metadata: {name: web}", path=["metadata"])
         if custom:
             self.schema.walk_metadata(meta)
         else:
             self.schema.walk(obj)
-        _check_name(kind, meta)
+        check_name(kind, meta)
         if (api.rpartition("/")[0], kind) in _SELECTS_TEMPLATE:
             _check_selector(kind, obj.get("spec") or {})
         if not custom:
@@ -278,29 +261,28 @@ class _Checker:
             best = preferred if preferred in served else served[0]
             others = [v for v in served if v != best]
             also = f" (or {', '.join(others)})" if others else ""
-            raise _schema.Fail(f"{kind} is served as apiVersion {best}{also} in Kubernetes "
-                               f"{s.version}, not {api}", api, f"Set apiVersion: {best}",
-                               path=["apiVersion"])
+            raise Fail(f"{kind} is served as apiVersion {best}{also} in Kubernetes "
+                       f"{s.version}, not {api}", api, f"Set apiVersion: {best}",
+                       path=["apiVersion"])
         if group in s.groups or group in _OLD_GROUPS:
-            raise _schema.Fail(f"no kind {kind} in Kubernetes {s.version}", kind,
-                               _kind_hint(s, kind), path=["kind"])
+            raise Fail(f"no kind {kind} in Kubernetes {s.version}", kind,
+                       _kind_hint(s, kind), path=["kind"])
         if "/" not in api:
-            raise _schema.Fail('unknown apiVersion; built-in kinds use "v1" or '
-                               '"group/version" such as "apps/v1"', api,
-                               _kind_hint(s, kind), path=["apiVersion"])
+            raise Fail('unknown apiVersion; built-in kinds use "v1" or '
+                       '"group/version" such as "apps/v1"', api,
+                       _kind_hint(s, kind), path=["apiVersion"])
         if group == "kind.x-k8s.io":
-            raise _schema.Fail(
+            raise Fail(
                 "this is a kind cluster configuration, not a Kubernetes object", kind,
                 "Use it with: kind create cluster --config FILE", path=["kind"])
-        raise _schema.Fail(
+        raise Fail(
             f"{kind} ({api}) is a custom resource, not a built-in Kubernetes kind", kind,
             f"If its CustomResourceDefinition is installed, accept it with "
             f"custom_kinds={{(\"{group}\", \"{kind}\")}}", path=["kind"])
 
     def namespaced(self, obj: dict) -> bool:
-        """True when objects of this kind live in a namespace."""
-        kind = obj["kind"]
-        return kind not in _CLUSTER_SCOPED and type_for_kind(kind).namespaced
+        """True when objects of this kind live in a namespace (see :mod:`labsupport.kinds`)."""
+        return type_for_kind(obj["kind"]).namespaced
 
     def identity(self, obj: dict, namespace: str | None) -> tuple:
         """What makes two objects "the same" in one apply."""
@@ -314,17 +296,16 @@ def _type_meta(obj: dict) -> tuple[str, str]:
     api = obj.get("apiVersion")
     kind = obj.get("kind")
     if api is None or api == "":
-        raise _schema.Fail("Required value: every object needs an apiVersion, e.g. "
-                           "apiVersion: apps/v1 for a Deployment or v1 for a Service",
-                           path=["apiVersion"])
+        raise Fail("Required value: every object needs an apiVersion, e.g. "
+                   "apiVersion: apps/v1 for a Deployment or v1 for a Service",
+                   path=["apiVersion"])
     if not isinstance(api, str):
-        raise _schema.Fail("must be a string", api, 'e.g. apiVersion: "v1"',
-                           path=["apiVersion"])
+        raise Fail("must be a string", api, 'e.g. apiVersion: "v1"', path=["apiVersion"])
     if kind is None or kind == "":
-        raise _schema.Fail("Required value: every object needs a kind, e.g. kind: Deployment",
-                           path=["kind"])
+        raise Fail("Required value: every object needs a kind, e.g. kind: Deployment",
+                   path=["kind"])
     if not isinstance(kind, str):
-        raise _schema.Fail("must be a string", kind, path=["kind"])
+        raise Fail("must be a string", kind, path=["kind"])
     return api, kind
 
 
@@ -342,33 +323,6 @@ def _kind_hint(s: _schema.Schema, kind: str) -> str | None:
     return f'Did you mean "{best}" (apiVersion: {api})?'
 
 
-def _check_name(kind: str, meta: dict) -> None:
-    if not isinstance(meta, dict):
-        raise _schema.Fail("must be a mapping of fields (name: value lines)", meta,
-                           path=["metadata"])
-    name = meta.get("name")
-    rule = _NAME_RULES.get(kind, _schema.dns1123_subdomain)
-    if name is None or name == "":
-        gen = meta.get("generateName")
-        if not gen:
-            raise _schema.Fail("Required value: name or generateName is required",
-                               path=["name", "metadata"])
-        if not isinstance(gen, str):
-            raise _schema.Fail("must be a string", gen, path=["generateName", "metadata"])
-        problem = rule(gen[:-1] + "a" if gen.endswith("-") else gen)
-        if problem:
-            raise _schema.Fail(problem, gen, path=["generateName", "metadata"])
-        return
-    if not isinstance(name, str):
-        raise _schema.Fail("must be a string", name, f'put it in quotes: "{name}"',
-                           path=["name", "metadata"])
-    problem = rule(name)
-    if problem:
-        fixed = _schema.suggest_name(name, rule)
-        raise _schema.Fail(problem, name, f'Try "{fixed}"' if fixed else None,
-                           path=["name", "metadata"])
-
-
 def _check_selector(kind: str, spec: dict) -> None:
     selector = spec.get("selector")
     if selector is None:
@@ -380,12 +334,12 @@ def _check_selector(kind: str, spec: dict) -> None:
         match_labels = selector.get("matchLabels") or {}
         expressions = selector.get("matchExpressions") or []
         if not match_labels and not expressions and kind != "Job":
-            raise _schema.Fail(f"empty selector is invalid for {kind.lower()}", selector,
-                               "Select the Pods by label, e.g. matchLabels: {app: web}",
-                               path=["selector", "spec"])
+            raise Fail(f"empty selector is invalid for {kind.lower()}", selector,
+                       "Select the Pods by label, e.g. matchLabels: {app: web}",
+                       path=["selector", "spec"])
     if _selects(match_labels, expressions, labels):
         return
-    raise _schema.Fail(
+    raise Fail(
         "selector does not match template labels", labels,
         f"spec.selector is {json.dumps(selector)}; give the Pod template matching labels "
         "under spec.template.metadata.labels",
@@ -405,8 +359,8 @@ def _check_pod_volumes(kind: str, obj: dict) -> None:
                    (obj.get("spec") or {}).get("volumeClaimTemplates") or ()
                    if isinstance(t, dict)) if kind == "StatefulSet" else ()
     try:
-        _schema.check_volume_mounts(pod_spec, claims)
-    except _schema.Fail as e:
+        check_volume_mounts(pod_spec, claims)
+    except Fail as e:
         e.path.extend(reversed(path))
         raise
 
@@ -428,7 +382,7 @@ def _selects(match_labels: dict, expressions: list, labels: dict) -> bool:
     return True
 
 
-def _not_an_object(doc: Any) -> _schema.Fail:
+def _not_an_object(doc: Any) -> Fail:
     what = {list: "a list", str: "a string", int: "a number", float: "a number",
             bool: "a boolean", type(None): "empty"}.get(type(doc), type(doc).__name__)
     hint = None
@@ -437,8 +391,8 @@ def _not_an_object(doc: Any) -> _schema.Fail:
     elif isinstance(doc, str):
         hint = ("If this is a file name, check its spelling or pass a pathlib.Path; "
                 "YAML text needs key: value lines")
-    return _schema.Fail(f"this document is {what}, not a Kubernetes object (a mapping with "
-                        "apiVersion, kind and metadata)", hint=hint)
+    return Fail(f"this document is {what}, not a Kubernetes object (a mapping with "
+                "apiVersion, kind and metadata)", hint=hint)
 
 
 def _label(obj: Any) -> str | None:
@@ -565,306 +519,5 @@ def _read_json(text: str, name: str) -> _Unit:
 def _read_text(text: str, name: str) -> _Unit:
     if len(text) > MAX_BYTES:
         raise _too_large(name, len(text.encode("utf-8", "replace")))
-    docs, error = _read_yaml(text, name)
+    docs, error = read_yaml(text, name)
     return _Unit(name, docs, error)
-
-
-# ---- YAML -------------------------------------------------------------------------------
-#
-# libyaml (through PyYAML's C parser) turns the text into events; the loop
-# below builds the Python values itself. That is about twice as fast as
-# PyYAML's constructor, and it lets us do what Kubernetes does and PyYAML
-# does not: refuse duplicate keys, refuse aliases that expand into millions
-# of values ("billion laughs"), and keep dates as strings. Plain scalars are
-# typed with the YAML 1.1 rules PyYAML uses (yes/no/on/off are booleans).
-
-_NULL = re.compile(r"^(?:~|null|Null|NULL)$")
-_BOOL = re.compile(r"^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE"
-                   r"|on|On|ON|off|Off|OFF)$")
-_INT = re.compile(r"""^(?:[-+]?0b[0-1_]+
-    |[-+]?0[0-7_]+
-    |[-+]?(?:0|[1-9][0-9_]*)
-    |[-+]?0x[0-9a-fA-F_]+
-    |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$""", re.X)
-_FLOAT = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
-    |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
-    |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
-    |[-+]?\.(?:inf|Inf|INF)
-    |\.(?:nan|NaN|NAN))$""", re.X)
-_MERGE = object()
-
-
-def _to_bool(v: str) -> bool:
-    return v.lower() in ("yes", "true", "on")
-
-
-def _to_int(v: str) -> int:
-    v = v.replace("_", "")
-    sign = -1 if v[0] == "-" else 1
-    v = v.lstrip("+-")
-    if v == "0":
-        return 0
-    if v.startswith("0b"):
-        return sign * int(v[2:], 2)
-    if v.startswith("0x"):
-        return sign * int(v[2:], 16)
-    if v[0] == "0":
-        return sign * int(v, 8)
-    if ":" in v:
-        total = 0
-        for part in v.split(":"):
-            total = total * 60 + int(part)
-        return sign * total
-    return sign * int(v)
-
-
-def _to_float(v: str) -> float:
-    v = v.replace("_", "").lower()
-    sign = -1.0 if v[0] == "-" else 1.0
-    v = v.lstrip("+-")
-    if v == ".inf":
-        return sign * float("inf")
-    if v == ".nan":
-        return float("nan")
-    if ":" in v:
-        total = 0.0
-        for part in v.split(":"):
-            total = total * 60 + float(part)
-        return sign * total
-    return sign * float(v)
-
-
-_PLAIN: dict[str, tuple] = {}
-for _chars, _rule in (("yYnNtTfFoO", (_BOOL, _to_bool)), ("-+0123456789.", (_FLOAT, _to_float)),
-                      ("-+0123456789", (_INT, _to_int)), ("~nN", (_NULL, lambda v: None)),
-                      ("<", (re.compile(r"^<<$"), lambda v: _MERGE))):
-    for _c in _chars:
-        _PLAIN[_c] = _PLAIN.get(_c, ()) + (_rule,)
-
-_TAGGED = {
-    "tag:yaml.org,2002:str": str, "tag:yaml.org,2002:int": _to_int,
-    "tag:yaml.org,2002:float": _to_float, "tag:yaml.org,2002:timestamp": str,
-    "tag:yaml.org,2002:null": lambda v: None,
-    "tag:yaml.org,2002:bool": lambda v: {"true": True, "false": False, "yes": True,
-                                         "no": False, "on": True, "off": False}[v.lower()],
-}
-
-
-def _plain_scalar(v: str) -> Any:
-    """The value of an untagged plain scalar: null, bool, int, float or str.
-
-    Example:
-        >>> [_plain_scalar(v) for v in ("", "yes", "0o7", "010", "1_000", "1.5", "2024-01-02")]
-        [None, True, '0o7', 8, 1000, 1.5, '2024-01-02']
-    """
-    if not v:
-        return None
-    rules = _PLAIN.get(v[0])
-    if rules is not None:
-        for pattern, convert in rules:
-            if pattern.match(v):
-                return convert(v)
-    return v
-
-
-class _YamlProblem(Exception):
-    def __init__(self, message: str, mark: Any, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.mark = mark
-        self.hint = hint
-
-
-def _read_yaml(text: str, source: str) -> tuple[list[tuple[int, Any, bool]],
-                                                 InvalidManifest | None]:
-    """The documents before the first YAML error, and that error (or None)."""
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
-    docs: list[tuple[int, Any, bool]] = []
-    try:
-        _build(loader, docs)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        problem = (e.problem or "").strip() or str(e)
-        return docs, _yaml_error("YAML syntax error", text, source, mark, problem,
-                                 _syntax_hint(problem, text, mark))
-    except _YamlProblem as e:
-        return docs, _yaml_error("YAML error", text, source, e.mark, e.message, e.hint)
-    finally:
-        loader.dispose()
-    return docs, None
-
-
-def _build(loader: Any, docs: list) -> None:
-    """Turn the parser's events into documents ``(number, value, uses aliases)``."""
-    from yaml import events as ev_types
-
-    scalar, alias = ev_types.ScalarEvent, ev_types.AliasEvent
-    map_start, seq_start = ev_types.MappingStartEvent, ev_types.SequenceStartEvent
-    collection_end = (ev_types.MappingEndEvent, ev_types.SequenceEndEvent)
-    doc_start, stream_end = ev_types.DocumentStartEvent, ev_types.StreamEndEvent
-    get = loader.get_event
-    number = 0
-    # One frame per open collection: [container, key, anchor, values before, merges].
-    stack: list[list] = []
-    anchors: dict[str, Any] = {}
-    sizes: dict[str, int] = {}
-    open_anchors: set[str] = set()
-    values = expanded = 0
-    root: Any = None
-    shared = False
-    while True:
-        ev = get()
-        cls = ev.__class__
-        if cls is scalar:
-            values += 1
-            tag = ev.tag
-            if tag is None or tag == "!":
-                value = _plain_scalar(ev.value) if ev.implicit[0] else ev.value
-            else:
-                value = _tagged(tag, ev)
-            if ev.anchor is not None:
-                anchors[ev.anchor], sizes[ev.anchor] = value, 1
-        elif cls is map_start or cls is seq_start:
-            _check_tag(ev, "map" if cls is map_start else "seq")
-            values += 1
-            if ev.anchor is not None:
-                open_anchors.add(ev.anchor)
-            stack.append([{} if cls is map_start else [], _NO_KEY, ev.anchor, values, None])
-            continue
-        elif cls in collection_end:
-            frame = stack.pop()
-            value = frame[0]
-            if frame[4]:
-                value = _merge(value, frame[4], ev)
-            if frame[2] is not None:
-                open_anchors.discard(frame[2])
-                anchors[frame[2]], sizes[frame[2]] = value, values - frame[3] + 1
-        elif cls is alias:
-            name = ev.anchor
-            if name in open_anchors:
-                raise _YamlProblem(f"the alias *{name} is inside the value it refers to",
-                                   ev.start_mark, "Kubernetes objects cannot contain themselves")
-            if name not in anchors:
-                raise _YamlProblem(f"the alias *{name} refers to no anchor &{name} above it",
-                                   ev.start_mark)
-            value, shared = anchors[name], True
-            values += sizes[name]
-            expanded += sizes[name]
-            if expanded > _MAX_ALIAS_VALUES:
-                raise _YamlProblem(
-                    f"aliases expand to more than {_MAX_ALIAS_VALUES:,} values; refusing to "
-                    "expand them (this looks like a \"billion laughs\" document)",
-                    ev.start_mark, "Write the values out, or use fewer nested aliases")
-        elif cls is doc_start:
-            number += 1
-            anchors, sizes, root, shared = {}, {}, None, False
-            continue
-        elif cls is stream_end:
-            return
-        else:  # StreamStart, DocumentEnd
-            if cls is ev_types.DocumentEndEvent:
-                docs.append((number, root, shared))
-            continue
-        if not stack:
-            root = value
-            continue
-        frame = stack[-1]
-        container = frame[0]
-        if container.__class__ is list:
-            container.append(value)
-        elif frame[1] is _NO_KEY:
-            if value.__class__ is dict or value.__class__ is list:
-                raise _YamlProblem("a mapping key must be a plain value, not a mapping or "
-                                   "a list", ev.start_mark)
-            if value is not _MERGE and value in container:
-                raise _YamlProblem(f'the key "{value}" appears twice in the same mapping',
-                                   ev.start_mark, "Each key may appear once; remove or "
-                                                  "merge the duplicate")
-            frame[1] = value
-        else:
-            if frame[1] is _MERGE:
-                frame[4] = (frame[4] or []) + [value]
-            else:
-                container[frame[1]] = value
-            frame[1] = _NO_KEY
-
-
-def _tagged(tag: str, ev: Any) -> Any:
-    convert = _TAGGED.get(tag)
-    if convert is None:
-        raise _YamlProblem(f"the YAML tag {tag} is not supported in Kubernetes manifests",
-                           ev.start_mark, "Remove the tag (the part starting with !)")
-    try:
-        return convert(ev.value)
-    except (ValueError, KeyError, IndexError):
-        raise _YamlProblem(f'cannot read "{ev.value}" as {tag.rsplit(":", 1)[-1]}',
-                           ev.start_mark) from None
-
-
-def _check_tag(ev: Any, kind: str) -> None:
-    if ev.tag not in (None, "!", f"tag:yaml.org,2002:{kind}"):
-        raise _YamlProblem(f"the YAML tag {ev.tag} is not supported in Kubernetes manifests",
-                           ev.start_mark, "Remove the tag (the part starting with !)")
-
-
-def _merge(mapping: dict, merges: list, ev: Any) -> dict:
-    """Apply ``<<: *base`` merge keys: the mapping's own keys win, then earlier merges."""
-    merged: dict = {}
-    for value in merges:
-        for source in (value if isinstance(value, list) else [value]):
-            if not isinstance(source, dict):
-                raise _YamlProblem("a merge key (<<) needs a mapping or a list of mappings",
-                                   ev.start_mark)
-            for k, v in source.items():
-                merged.setdefault(k, v)
-    merged.update(mapping)
-    return merged
-
-
-_SYNTAX_HINTS = (
-    ("'\\t'", "YAML does not allow tab characters for indentation; indent with spaces"),
-    ("mapping values are not allowed", "Check the indentation of this line and the one "
-     "before it; a value that contains \": \" must be put in quotes"),
-    ("could not find expected ':'", "Each line of a mapping needs \"key: value\", with a "
-     "space after the colon"),
-    ("did not find expected key", "Check the indentation: the fields of one mapping must "
-     "start in the same column"),
-    ("expected <block end>", "Check the indentation: the fields of one mapping must "
-     "start in the same column"),
-    ("did not find expected '-'", "Check the indentation: the items of one list must "
-     "start in the same column"),
-)
-
-
-def _syntax_hint(problem: str, text: str, mark: Any) -> str | None:
-    if mark is not None and "\t" in text.split("\n", mark.line + 1)[mark.line][:mark.column + 1]:
-        return _SYNTAX_HINTS[0][1]
-    for needle, hint in _SYNTAX_HINTS:
-        if needle in problem:
-            return hint
-    return None
-
-
-def _yaml_error(what: str, text: str, source: str, mark: Any, problem: str,
-                hint: str | None) -> InvalidManifest:
-    line = mark.line if mark is not None else 0
-    where = f" at line {line + 1}, column {mark.column + 1}" if mark is not None else ""
-    return InvalidManifest(f"{what}{where}: {problem}", source=source,
-                           document=_document_at(text, line), hint=hint)
-
-
-def _document_at(text: str, line: int) -> int:
-    """The number of the YAML document that holds 0-based ``line``."""
-    number, content = 1, False
-    for i, row in enumerate(text.split("\n")):
-        if i >= line:
-            break
-        if row.startswith("---") and (len(row) == 3 or row[3] in " \t\r"):
-            if content:
-                number += 1
-            content = True  # a leading --- opens the first document
-        elif row.strip() and not row.lstrip().startswith("#"):
-            content = True
-    return number

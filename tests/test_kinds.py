@@ -33,6 +33,8 @@ def test_every_name_of_a_deployment(name):
     ("hpa", "HorizontalPodAutoscaler"), ("ing", "Ingress"), ("netpol", "NetworkPolicy"),
     ("pdb", "PodDisruptionBudget"), ("sc", "StorageClass"), ("pc", "PriorityClass"),
     ("crd", "CustomResourceDefinition"), ("crds", "CustomResourceDefinition"),
+    ("cs", "ComponentStatus"), ("csr", "CertificateSigningRequest"), ("ip", "IPAddress"),
+    ("vac", "VolumeAttributesClass"),
 ])
 def test_kubectl_short_names(short, kind):
     assert resource_type(short).kind == kind
@@ -53,6 +55,66 @@ def test_scope():
     for name in ("pod", "deploy", "svc", "cm", "secret", "sa", "pvc", "role", "rolebinding",
                  "hpa", "ing", "lease", "endpointslice", "job", "cj"):
         assert resource_type(name).namespaced, name
+
+
+@pytest.mark.parametrize("name, kind, api_version", [
+    ("runtimeclass", "RuntimeClass", "node.k8s.io/v1"),
+    ("csidrivers", "CSIDriver", "storage.k8s.io/v1"),
+    ("CSINode", "CSINode", "storage.k8s.io/v1"),
+    ("volumeattachment", "VolumeAttachment", "storage.k8s.io/v1"),
+    ("validatingwebhookconfigurations", "ValidatingWebhookConfiguration",
+     "admissionregistration.k8s.io/v1"),
+    ("mutatingwebhookconfiguration", "MutatingWebhookConfiguration",
+     "admissionregistration.k8s.io/v1"),
+    ("validatingadmissionpolicy", "ValidatingAdmissionPolicy",
+     "admissionregistration.k8s.io/v1"),
+    ("apiservices.apiregistration.k8s.io", "APIService", "apiregistration.k8s.io/v1"),
+    ("csr", "CertificateSigningRequest", "certificates.k8s.io/v1"),
+    ("flowschemas", "FlowSchema", "flowcontrol.apiserver.k8s.io/v1"),
+    ("prioritylevelconfiguration", "PriorityLevelConfiguration",
+     "flowcontrol.apiserver.k8s.io/v1"),
+    ("ingressclass", "IngressClass", "networking.k8s.io/v1"),
+    ("cs", "ComponentStatus", "v1"),
+    ("tokenreviews", "TokenReview", "authentication.k8s.io/v1"),
+])
+def test_cluster_scoped_built_ins(name, kind, api_version):
+    rt = resource_type(name)
+    assert (rt.kind, rt.api_version, rt.namespaced) == (kind, api_version, False)
+    assert type_for_kind(kind) is rt
+    assert not type_for_kind(kind, api_version).namespaced
+
+
+@pytest.mark.parametrize("name, plural", [
+    ("podtemplate", "podtemplates"), ("CSIStorageCapacity", "csistoragecapacities"),
+    ("localsubjectaccessreview", "localsubjectaccessreviews"),
+    ("resourceclaim", "resourceclaims"), ("resourceclaimtemplates", "resourceclaimtemplates"),
+])
+def test_namespaced_built_ins(name, plural):
+    rt = resource_type(name)
+    assert (rt.plural, rt.namespaced) == (plural, True)
+
+
+def test_every_built_in_kind_is_listed():
+    listed = {rt.kind for rt in known_types()}
+    not_objects = {"Eviction", "Scale", "Status", "TokenRequest"}  # subresources, replies
+    served = {k for k in schema_for("1.32").kinds() if not k.endswith("List")}
+    assert served - not_objects <= listed
+
+
+def test_every_name_resolves_to_one_type():
+    owner: dict[str, ResourceType] = {}
+    for rt in known_types():
+        for name in {rt.kind.lower(), rt.singular, rt.plural, *rt.short_names}:
+            assert owner.setdefault(name, rt) is rt, (name, rt, owner[name])
+        assert type_for_kind(rt.kind) is rt
+
+
+def test_preferred_version_is_the_most_stable_one_served():
+    schema = schema_for("1.32")
+    # The table prefers autoscaling/v2 and core Events; elsewhere the most stable version.
+    for rt in known_types():
+        if rt.kind not in ("HorizontalPodAutoscaler", "Event"):
+            assert rt.api_version == schema.api_versions(rt.kind)[0], rt
 
 
 def test_known_types_are_unique_and_served_by_kubernetes():

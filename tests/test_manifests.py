@@ -19,6 +19,7 @@ from labsupport import manifests
 from labsupport.errors import Invalid, InvalidManifest
 from labsupport.manifests import KUBERNETES_VERSION, dump, load, validate
 from labsupport.schema import available_versions, schema_for
+from labsupport.yamlread import read_yaml
 
 DATA = Path(__file__).parent / "data"
 DEMO = DATA / "microservices-demo.yaml"
@@ -134,6 +135,34 @@ handler: runsc
 """
     objs = load(text, namespace="shop")
     assert all("namespace" not in o["metadata"] for o in objs)
+
+
+def test_scope_comes_from_the_kinds_table():
+    text = """\
+apiVersion: certificates.k8s.io/v1
+kind: CertificateSigningRequest
+metadata: {name: alice}
+spec: {request: LS0t, signerName: kubernetes.io/kube-apiserver-client, usages: [client auth]}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: policy}
+---
+apiVersion: flowcontrol.apiserver.k8s.io/v1
+kind: FlowSchema
+metadata: {name: labs}
+spec: {priorityLevelConfiguration: {name: workload-low}}
+---
+apiVersion: v1
+kind: PodTemplate
+metadata: {name: tmpl}
+template:
+  spec:
+    containers: [{name: app, image: "nginx:1.27"}]
+"""
+    scope = {o["kind"]: o["metadata"].get("namespace") for o in load(text, namespace="shop")}
+    assert scope == {"CertificateSigningRequest": None, "ValidatingWebhookConfiguration": None,
+                     "FlowSchema": None, "PodTemplate": "shop"}
 
 
 def test_explicit_namespace_is_kept():
@@ -772,7 +801,7 @@ def test_plain_scalars_read_as_pyyaml_reads_them(value):
         expected = yaml.safe_load(text)
     except (yaml.YAMLError, ValueError):
         expected = None
-    docs, error = manifests._read_yaml(text, "<text>")
+    docs, error = read_yaml(text, "<text>")
     if expected is None or isinstance(expected.get("k") if isinstance(expected, dict)
                                       else None, (datetime.date, datetime.datetime)):
         return  # PyYAML failed, or read a date (we keep dates as strings)
@@ -795,7 +824,7 @@ JSONISH = st.recursive(
 @given(st.lists(JSONISH, min_size=1, max_size=3))
 def test_structures_read_as_pyyaml_reads_them(values):
     text = yaml.safe_dump_all(values)
-    docs, error = manifests._read_yaml(text, "<text>")
+    docs, error = read_yaml(text, "<text>")
     assert error is None
     assert [d for _, d, _ in docs] == list(yaml.safe_load_all(text))
 

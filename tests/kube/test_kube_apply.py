@@ -95,25 +95,34 @@ def test_the_servers_refusal_names_the_object_and_field(connect, fake_api):
 
 
 def test_kinds_labsupport_does_not_list_are_found_by_discovery(connect, fake_api):
-    fake_api.on("GET", "/apis/apiregistration.k8s.io/v1", {
-        "kind": "APIResourceList", "groupVersion": "apiregistration.k8s.io/v1",
-        "resources": [{"name": "apiservices", "kind": "APIService", "namespaced": False},
-                      {"name": "apiservices/status", "kind": "APIService",
-                       "namespaced": False}]})
+    fake_api.on("GET", CRDS, {"items": [{"spec": {"group": "example.com",
+                                                  "names": {"kind": "Gadget"}}}]})
+    fake_api.on("GET", "/apis/example.com/v1", {
+        "kind": "APIResourceList", "groupVersion": "example.com/v1",
+        "resources": [{"name": "gadgets", "kind": "Gadget", "namespaced": False},
+                      {"name": "gadgets/status", "kind": "Gadget", "namespaced": False}]})
     c = connect()
+    gadget = {"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "g1"}}
+    c.apply(gadget, namespace="kube-system")
+    c.apply(gadget)                       # the answer of discovery is remembered
+    assert [(r.method, r.path) for r in fake_api.requests if r.path != CRDS] == [
+        ("GET", "/apis/example.com/v1"),
+        ("PATCH", "/apis/example.com/v1/gadgets/g1"),
+        ("PATCH", "/apis/example.com/v1/gadgets/g1"),
+    ]
+    assert "namespace" not in fake_api.seen("PATCH")[0].body["metadata"]
+
+
+def test_listed_cluster_scoped_kinds_need_no_discovery(connect, fake_api):
     api_service = {"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
                    "metadata": {"name": "v1beta1.metrics.k8s.io"},
                    "spec": {"group": "metrics.k8s.io", "version": "v1beta1",
                             "groupPriorityMinimum": 100, "versionPriority": 100,
                             "service": {"name": "metrics-server", "namespace": "kube-system"}}}
-    c.apply(api_service, namespace="kube-system")
-    c.apply(api_service)                  # the answer of discovery is remembered
+    connect().apply(api_service, namespace="kube-system")
     assert [(r.method, r.path) for r in fake_api.requests] == [
-        ("GET", "/apis/apiregistration.k8s.io/v1"),
-        ("PATCH", "/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io"),
-        ("PATCH", "/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io"),
-    ]
-    assert "namespace" not in fake_api.requests[1].body["metadata"]
+        ("PATCH", "/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io")]
+    assert "namespace" not in fake_api.requests[0].body["metadata"]
 
 
 def test_the_metrics_server_manifest_applies(connect, fake_api):
