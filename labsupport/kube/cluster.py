@@ -204,8 +204,8 @@ class KubeCluster(Cluster):
             return self._types[key]
         rt = type_for_kind(kind, api_version)
         if kind not in _known_kinds():
-            # A kind the table does not know (an APIService, a custom
-            # resource): ask the server for its plural and scope.
+            # A kind the table does not know (a custom resource):
+            # ask the server for its plural and scope.
             rt = self._discover(api_version, kind) or rt
         self._types[key] = rt
         return rt
