@@ -1,0 +1,46 @@
+"""Pictures of a cluster and its metrics, and a live dashboard.
+
+Every function returns a :class:`matplotlib.figure.Figure` (which shows
+itself in a notebook) and works headless: nothing here uses pyplot, chooses
+a matplotlib backend or changes global settings. ``import labsupport``
+does not import this package; ``ls.viz`` does, on first use.
+
+=========================  =================================================
+``cluster_graph(c)``       nodes, their pods coloured by state, Services
+``pod_timeline(c)``        each pod's states over time
+``replicas_plot(c, ref)``  desired and ready replicas of a Deployment
+``metric_plot(c, name)``   one time series of the simulator's metrics
+``latency_histogram(r)``   latencies of a traffic run, with p50/p95/p99
+``scheduling_table(d)``    the scheduler's filter and score table
+``dashboard(c)``           buttons to let time pass and fail nodes, live
+=========================  =================================================
+
+Example:
+    >>> import labsupport as ls
+    >>> c = ls.connect(seed=0)
+    >>> type(ls.viz.cluster_graph(c)).__mro__[1].__name__
+    'Figure'
+"""
+
+from __future__ import annotations
+
+from labsupport.viz.dashboard import Dashboard, dashboard
+from labsupport.viz.figures import STATE_COLOURS, STATES, LabFigure, pod_state
+from labsupport.viz.graph import cluster_graph
+from labsupport.viz.plots import latency_histogram, metric_plot, scheduling_table
+from labsupport.viz.timeline import pod_timeline, replicas_plot
+
+__all__ = [
+    "cluster_graph",
+    "pod_timeline",
+    "replicas_plot",
+    "metric_plot",
+    "latency_histogram",
+    "scheduling_table",
+    "dashboard",
+    "Dashboard",
+    "LabFigure",
+    "pod_state",
+    "STATE_COLOURS",
+    "STATES",
+]
