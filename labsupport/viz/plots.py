@@ -77,8 +77,12 @@ def latency_histogram(result: Any, bins: int = 40) -> LabFigure:
     Raises:
         Invalid: the run recorded no latency.
     """
-    latencies = [x * 1000 for x in getattr(result, "latencies", None) or ()]
-    if not latencies:
+    import numpy as np
+
+    raw = getattr(result, "latencies", None)
+    latencies = np.asarray([] if raw is None else raw, dtype=float) * 1000
+    latencies = latencies[~np.isnan(latencies)]
+    if not len(latencies):
         raise Invalid("this traffic run has no latencies to draw: no request was answered")
     fig = new_figure(8.0, 3.6)
     ax = fig.add_subplot()
@@ -87,7 +91,10 @@ def latency_histogram(result: Any, bins: int = 40) -> LabFigure:
                "p99": STATE_COLOURS["Failed"]}
     for name, q in (("p50", 50), ("p95", 95), ("p99", 99)):
         value = getattr(result, name, None)
-        ms = value * 1000 if isinstance(value, (int, float)) else percentile(latencies, q)
+        if isinstance(value, (int, float)) and not math.isnan(value):
+            ms = float(value) * 1000
+        else:
+            ms = float(percentile(list(latencies), q))
         ax.axvline(ms, color=colours[name], linestyle="--", linewidth=1.4, gid=name,
                    label=f"{name} = {ms:.1f} ms")
     errors = getattr(result, "errors", 0)
