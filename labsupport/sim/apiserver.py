@@ -65,6 +65,8 @@ class APIServer:
         # (time, component, action, key, detail): every write and event, for traces.
         self.audit: deque[tuple[float, str, str, str, str]] = deque(maxlen=200_000)
         self._prefixes: dict[str, tuple[str, bool]] = {}
+        #: Custom resources served because their CustomResourceDefinition is stored.
+        self.custom_types: dict[str, ResourceType] = {}
         self._node_ports: set[int] = set()
         self._cluster_ips: set[str] = set()
 
@@ -73,6 +75,30 @@ class APIServer:
     def now(self) -> float:
         """Virtual seconds since the cluster started."""
         return self.env.now
+
+    def type_of(self, kind: str, api_version: str | None = None) -> ResourceType:
+        """The type of a kind: a built-in one, or a custom resource whose CRD is stored."""
+        custom = self.custom_types.get(kind)
+        return custom if custom is not None else type_for_kind(kind, api_version)
+
+    def register_crd(self, crd: dict, present: bool = True) -> None:
+        """Serve (or stop serving) the custom resource a CustomResourceDefinition defines."""
+        spec = crd.get("spec") or {}
+        names = spec.get("names") or {}
+        kind = names.get("kind")
+        if not kind:
+            return
+        if not present:
+            self.custom_types.pop(kind, None)
+            self._prefixes.pop(kind, None)
+            return
+        versions = spec.get("versions") or [{}]
+        version = next((v.get("name") for v in versions if v.get("storage")), versions[0].get("name", "v1"))
+        self.custom_types[kind] = ResourceType(
+            kind, names.get("plural") or kind.lower() + "s", f"{spec.get('group', '')}/{version}",
+            spec.get("scope", "Namespaced") == "Namespaced", tuple(names.get("shortNames") or ()),
+            f"{spec.get('group', '')}/{names.get('plural') or kind.lower() + 's'}")
+        self._prefixes.pop(kind, None)
 
     def key(self, rt: ResourceType, namespace: str | None, name: str) -> str:
         """The etcd key of an object of type ``rt``."""
@@ -85,7 +111,7 @@ class APIServer:
         kind = obj["kind"]
         entry = self._prefixes.get(kind)
         if entry is None:
-            rt = type_for_kind(kind, obj.get("apiVersion"))
+            rt = self.type_of(kind, obj.get("apiVersion"))
             entry = self._prefixes[kind] = (f"/registry/{rt.registry}/", rt.namespaced)
         meta = obj["metadata"]
         prefix, namespaced = entry
@@ -130,7 +156,7 @@ class APIServer:
             Invalid: it has neither name nor generateName.
         """
         kind = obj.get("kind", "")
-        rt = type_for_kind(kind, obj.get("apiVersion"))
+        rt = self.type_of(kind, obj.get("apiVersion"))
         meta = obj.setdefault("metadata", {})
         if rt.namespaced:
             ns = meta.setdefault("namespace", "default")
@@ -188,7 +214,7 @@ class APIServer:
         key = self.key_of(obj)
         old = self.store.peek(key)
         if old is None:
-            rt = type_for_kind(obj["kind"])
+            rt = self.type_of(obj["kind"])
             raise ObjectNotFound(rt.singular, obj["metadata"]["name"], obj["metadata"].get("namespace"))
         apply_defaults(obj)
         meta = obj["metadata"]
@@ -306,7 +332,7 @@ class APIServer:
             obj = self.store.peek(k)
             if obj is None or obj["metadata"].get("namespace") != name:
                 continue
-            rt = type_for_kind(obj["kind"], obj.get("apiVersion"))
+            rt = self.type_of(obj["kind"], obj.get("apiVersion"))
             self.delete(rt, name, obj["metadata"]["name"], component="namespace-controller")
         self.env.process(self._finish_namespace(new))
         return new

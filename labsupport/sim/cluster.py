@@ -239,6 +239,8 @@ class SimCluster(Cluster):
             self.scheduler.on_node(ev)
         elif kind == "HorizontalPodAutoscaler":
             self.hpa.hpa_changed(ev)
+        elif kind == "CustomResourceDefinition":
+            self.api.register_crd(obj, present=ev.type != "DELETED")
         elif kind == "PersistentVolumeClaim" and ev.type == "ADDED":
             self.volumes.claim_created(obj)
         if ev.type == "DELETED" and self._owned.get(uid):
@@ -291,6 +293,24 @@ class SimCluster(Cluster):
         """Whether a PersistentVolumeClaim is Bound (the kubelet waits for it)."""
         return self.volumes.bound(namespace, claim)
 
+    def _resource_type(self, name: str):
+        """A built-in type by any of its names, or a custom resource's."""
+        try:
+            return resource_type(name)
+        except Invalid:
+            low = name.lower()
+            for rt in self.api.custom_types.values():
+                if low in (rt.kind.lower(), rt.plural, *rt.short_names):
+                    return rt
+            raise
+
+    def _parse_ref(self, ref: str):
+        """Like :func:`labsupport.kinds.parse_ref`, custom resources included."""
+        if not isinstance(ref, str) or ref.count("/") != 1 or not ref.partition("/")[2]:
+            parse_ref(ref)  # raises the clear error about the form
+        type_name, _, name = ref.partition("/")
+        return self._resource_type(type_name), name
+
     # --- the contract ----------------------------------------------------------------
     @property
     def now(self) -> float:
@@ -314,11 +334,14 @@ class SimCluster(Cluster):
         """Create or update objects, like ``kubectl apply -f``; see :meth:`Cluster.apply`."""
         from labsupport.manifests import load
 
-        objs = load(source, namespace=namespace)
+        custom = {(rt.group, kind) for kind, rt in self.api.custom_types.items()}
+        objs = load(source, namespace=namespace, custom_kinds=custom)
         objs.sort(key=lambda o: 0 if o.get("kind") == "Namespace" else 1)
         refs = []
         for obj in objs:
-            rt = type_for_kind(obj["kind"], obj.get("apiVersion"))
+            rt = self.api.type_of(obj["kind"], obj.get("apiVersion"))
+            if not rt.namespaced:
+                obj.get("metadata", {}).pop("namespace", None)
             meta = obj.setdefault("metadata", {})
             if rt.namespaced:
                 meta.setdefault("namespace", namespace)
@@ -332,7 +355,7 @@ class SimCluster(Cluster):
 
     def get(self, ref: str, namespace: str = "default") -> dict:
         """One object as the API shows it; see :meth:`Cluster.get`."""
-        rt, name = parse_ref(ref)
+        rt, name = self._parse_ref(ref)
         obj = self.api.get(rt, namespace, name)
         if obj is None:
             raise ObjectNotFound(rt.singular, name, namespace if rt.namespaced else None)
@@ -344,7 +367,7 @@ class SimCluster(Cluster):
     def list(self, resource: str, namespace: str | None = None,
              selector: str | None = None) -> list[dict]:
         """Objects of one type; see :meth:`Cluster.list`."""
-        rt = resource_type(resource)
+        rt = self._resource_type(resource)
         sel = Selector.parse(selector)
         if rt.kind == "Event":
             return [e for e in self.event_log.objects(namespace)
@@ -353,7 +376,7 @@ class SimCluster(Cluster):
 
     def delete(self, ref: str, namespace: str = "default") -> None:
         """Delete an object (pods terminate gracefully); see :meth:`Cluster.delete`."""
-        rt, name = parse_ref(ref)
+        rt, name = self._parse_ref(ref)
         self.api.delete(rt, namespace, name)
 
     def scale(self, ref: str, replicas: int, namespace: str = "default") -> None:
@@ -362,7 +385,7 @@ class SimCluster(Cluster):
         Raises:
             Invalid: a negative count, or a kind that has no replicas.
         """
-        rt, name = parse_ref(ref)
+        rt, name = self._parse_ref(ref)
         if rt.kind not in ("Deployment", "ReplicaSet", "StatefulSet", "ReplicationController"):
             raise Invalid(f"{rt.kind} cannot be scaled; scale a Deployment, ReplicaSet or StatefulSet")
         if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
@@ -411,7 +434,7 @@ class SimCluster(Cluster):
     # --- what only a simulation can show ------------------------------------------------
     def trace(self, ref: str, namespace: str = "default") -> Trace:
         """Every step that followed one object's apply, component by component."""
-        rt, name = parse_ref(ref)
+        rt, name = self._parse_ref(ref)
         obj = self.api.get(rt, namespace, name)
         if obj is None:
             raise ObjectNotFound(rt.singular, name, namespace if rt.namespaced else None)
@@ -450,7 +473,7 @@ class SimCluster(Cluster):
         """The revisions of a Deployment: ``[{"revision": 1, "replicaset": ..., "image": ...}]``."""
         from labsupport.sim.controllers.deployment import REVISION
 
-        rt, name = parse_ref(ref)
+        rt, name = self._parse_ref(ref)
         d = self.api.get(rt, namespace, name)
         if d is None or rt.kind != "Deployment":
             raise ObjectNotFound(rt.singular, name, namespace)
@@ -474,7 +497,7 @@ class SimCluster(Cluster):
         if not match:
             raise Invalid(f"{ref} has no revision {target_rev}; revisions kept: "
                           f"{[h['revision'] for h in history]}")
-        rt, name = parse_ref(ref)
+        rt, name = self._parse_ref(ref)
         d = self.api.get(rt, namespace, name)
         rs = self.api.get(type_for_kind("ReplicaSet"), namespace, match[0]["replicaset"])
         template = json_copy(rs["spec"]["template"])

@@ -220,9 +220,10 @@ class Store:
 
 def _table(key: str) -> str:
     # "/registry/services/specs/default/web" -> "services/specs"; "/registry/pods/ns/x" -> "pods"
+    # custom resources: "/registry/<group>/<plural>/..." -> "<group>/<plural>"
     end = key.index("/", 10)
     table = key[10:end]
-    if table == "services":
+    if table == "services" or "." in table:
         return key[10:key.index("/", end + 1)]
     return table
 
