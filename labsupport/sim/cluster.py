@@ -55,6 +55,7 @@ from labsupport.sim.controllers.nodelifecycle import (
 from labsupport.sim.controllers.podutil import controller_uid
 from labsupport.sim.controllers.replicaset import ReplicaSetController
 from labsupport.sim.controllers.volumes import VolumeBinder
+from labsupport.sim.dataplane import DataPlaneMixin
 from labsupport.sim.events import EventLog
 from labsupport.sim.jsoncopy import json_copy
 from labsupport.sim.kubelet import Kubelet
@@ -70,7 +71,7 @@ KUBELET_VERSION = "v1.32.2"
 MAX_PODS = 110
 
 
-class SimCluster(Cluster):
+class SimCluster(DataPlaneMixin, Cluster):
     """A simulated Kubernetes cluster.
 
     Args:
@@ -84,6 +85,8 @@ class SimCluster(Cluster):
             shortens it must say so on screen.
         percentage_of_nodes_to_score: the scheduler's setting (None: adaptive).
         scoring_strategy: ``"LeastAllocated"`` (default) or ``"MostAllocated"``.
+        proxy_mode: kube-proxy's mode: ``"iptables"`` (default), ``"nftables"``,
+            ``"ipvs"`` (round robin), ``"ipvs-lc"`` (least connection).
     """
 
     backend = "sim"
@@ -92,7 +95,7 @@ class SimCluster(Cluster):
                  node_memory: str | int = "8Gi", seed: int = 0, *, max_pods: int = MAX_PODS,
                  node_monitor_grace_period: float = NODE_MONITOR_GRACE_PERIOD,
                  percentage_of_nodes_to_score: int | None = None,
-                 scoring_strategy: str = "LeastAllocated") -> None:
+                 scoring_strategy: str = "LeastAllocated", proxy_mode: str = "iptables") -> None:
         if not isinstance(nodes, int) or nodes < 0:
             raise Invalid(f"nodes must be a whole number, zero or more; got {nodes!r}")
         cpu_cores(node_cpu)
@@ -119,6 +122,7 @@ class SimCluster(Cluster):
         self.volumes = VolumeBinder(self)
         self.hpa = HorizontalPodAutoscalerController(self)
         self.max_pods = max_pods
+        self._init_dataplane(proxy_mode)  # watches the store before the controllers do
         self.store.watch("/registry/", self._dispatch)
         for ns in SYSTEM_NAMESPACES:
             self.api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
@@ -402,6 +406,7 @@ class SimCluster(Cluster):
     def fail_node(self, name: str) -> None:
         """The node goes silent: its kubelet stops reporting and renewing its Lease."""
         kubelet = self._node(name)
+        self._dataplane_node_failed(name)
         if not kubelet.alive:
             return
         kubelet.fail()
@@ -410,6 +415,8 @@ class SimCluster(Cluster):
     def restore_node(self, name: str) -> None:
         """The node's kubelet comes back and reports again."""
         kubelet = self._node(name)
+        if not self._dataplane_node_restored(name):
+            return  # still cut off by a partition
         if kubelet.alive:
             return
         kubelet.restore()

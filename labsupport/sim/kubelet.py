@@ -66,6 +66,10 @@ class ContainerState:
         self.ready = False
         self.started = False
         self.id = ""
+        #: Virtual time of the last start; the data plane reads it.
+        self.started_at: float | None = None
+        #: Succeeds with (exit code, reason) when traffic crashes the running app.
+        self.crash: simpy.Event | None = None
 
     def status(self) -> dict:
         st = {"name": self.name, "image": self.image, "imageID": "", "ready": self.ready,
@@ -222,6 +226,7 @@ class PodWorker:
         self.event("Normal", "Started", f"Started container {c.name}")
         now = self.env.now
         c.state = {"running": {"startedAt": stamp(now)}}
+        c.started_at = now
         if not c.init and self.phase == "Pending":
             self.phase = "Running"  # at least one app container runs
         return now
@@ -326,12 +331,26 @@ class PodWorker:
                     self.sync()
                 elif readiness is not None and b.never_ready:
                     self.event("Warning", "Unhealthy", readiness.failure_message(self.ip))
-                if end == INF:
-                    yield self.env.event()  # runs until the pod is deleted
-                yield self._sleep(end - self.env.now)
+                c.crash = crash = self.env.event()
+                if b.fail_readiness_after is not None and readiness is not None and c.ready:
+                    unready_at = readiness.failure_at(started, started + b.fail_readiness_after,
+                                                      after=ready_at)
+                    if unready_at < end:
+                        yield self._sleep(unready_at - self.env.now) | crash
+                        if not crash.triggered:
+                            for _ in range(readiness.failure_threshold):
+                                self.event("Warning", "Unhealthy", readiness.failure_message(self.ip))
+                            c.ready = False
+                            self._update_ready()
+                            self.sync()
+                if not crash.triggered:  # runs until it ends, crashes, or the pod is deleted
+                    yield crash if end == INF else self._sleep(end - self.env.now) | crash
                 c.ready = False
                 self._update_ready()
-                if exit_at <= killed_at:
+                if crash.triggered:
+                    code, reason = crash.value
+                    c.state = self._terminated(c, code, started, reason)
+                elif exit_at <= killed_at:
                     code = b.exit_code
                     c.state = self._terminated(c, code, started)
                 else:
@@ -359,6 +378,18 @@ class PodWorker:
                 yield from self._backoff(c, delay, False)
         except (_Stop, simpy.Interrupt):
             return
+
+    def crash(self, container: str, code: int = 1, reason: str = "Error") -> bool:
+        """The running app of ``container`` dies now (a request crashed it, or OOM).
+
+        Returns:
+            Whether it was running and crashed; the kubelet restarts it as usual.
+        """
+        for c in self.apps:
+            if c.name == container and c.crash is not None and not c.crash.triggered:
+                c.crash.succeed((code, reason))
+                return True
+        return False
 
     def _update_ready(self) -> None:
         ready = all(c.ready for c in self.apps)

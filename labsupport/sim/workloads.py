@@ -1,29 +1,52 @@
-"""How a simulated container behaves: pull time, start time, exits, probes.
+"""How a simulated container behaves: pull time, start time, exits, probes, load.
 
 A simulated container runs no code, so something must say how long its
-image takes to pull, when it is up, whether it exits, and whether its probes
-pass. The rules, most specific first:
+image takes to pull, when it is up, whether it exits, whether its probes
+pass, and how it answers requests: how long each takes, the CPU and memory
+it costs, and whether it crashes. The rules, most specific first:
 
 1. Annotations on the pod (set them in the pod template), all optional:
 
-   ========================================  =======================================
-   annotation                                meaning (seconds unless said)
-   ========================================  =======================================
-   ``sim.labsupport.io/pull-seconds``        image pull time on a node without it
-   ``sim.labsupport.io/start-seconds``       from start until the app answers probes
-   ``sim.labsupport.io/exit-after``          the container exits this long after start
-   ``sim.labsupport.io/exit-code``           its exit code (default 1 with exit-after)
-   ``sim.labsupport.io/fail-liveness-after`` liveness probes fail from then on
-   ``sim.labsupport.io/never-ready``         "true": readiness probes always fail
-   ``sim.labsupport.io/ignore-sigterm``      "true": runs until the grace period ends
-   ========================================  =======================================
+   ==========================================  ==========================================
+   annotation                                  meaning (seconds unless said)
+   ==========================================  ==========================================
+   ``sim.labsupport.io/pull-seconds``          image pull time on a node without it
+   ``sim.labsupport.io/start-seconds``         from start until the app answers
+   ``sim.labsupport.io/exit-after``            the container exits (crashes) this long
+                                               after start
+   ``sim.labsupport.io/exit-code``             its exit code (default 1 with exit-after)
+   ``sim.labsupport.io/fail-liveness-after``   liveness probes fail from then on
+   ``sim.labsupport.io/fail-readiness-after``  readiness probes fail from then on
+   ``sim.labsupport.io/never-ready``           "true": readiness probes always fail
+   ``sim.labsupport.io/ignore-sigterm``        "true": runs until the grace period ends
+   ``sim.labsupport.io/service-time``          time to serve one request, a distribution:
+                                               ``exponential:0.02``, ``constant:0.05``,
+                                               ``lognormal:0.02,0.5``, ``uniform:0.01,0.03``
+   ``sim.labsupport.io/cpu-per-request``       CPU seconds one request uses
+   ``sim.labsupport.io/cpu-idle``              CPU used with no requests (``"2m"``)
+   ``sim.labsupport.io/memory-baseline``       memory with no requests (``"32Mi"``)
+   ``sim.labsupport.io/memory-per-request``    memory per request in flight (``"256Ki"``)
+   ``sim.labsupport.io/crash-probability``     chance that one request crashes the
+                                               container (``"0.001"``)
+   ``sim.labsupport.io/concurrency``           requests served at once (workers)
+   ``sim.labsupport.io/queue-limit``           requests that may wait for a worker;
+                                               more are refused with 503
+   ==========================================  ==========================================
 
    A key may name one container: ``sim.labsupport.io/exit-after.web``.
+   :func:`annotation_table` gives the same table, with the allowed forms and
+   defaults, as rows a lesson can show.
 2. The container's command, read as a shell would for the usual test
    commands: ``exit 3`` exits at once with code 3, ``sleep 5`` exits with 0
    after 5 s, ``sleep infinity`` and servers run until stopped.
 3. The image: a shell image (busybox, alpine, ubuntu, ...) without a command
-   runs its shell, which exits at once with 0, as on a real cluster.
+   runs its shell, which exits at once with 0, as on a real cluster. Server
+   images have request profiles (:data:`IMAGE_PROFILES`): nginx answers in
+   about 2 ms, the HPA walkthrough's ``hpa-example`` burns CPU for 50 ms.
+4. Otherwise the defaults of :data:`ANNOTATIONS`. A container serves
+   one request at a time per 100m of CPU it requests (at least one), and by
+   default a busy worker uses 100m of CPU, so a pod at full load uses about
+   its CPU request.
 
 Example:
     >>> from labsupport.sim.workloads import behaviour
@@ -32,6 +55,8 @@ Example:
     >>> b = behaviour(pod, pod["spec"]["containers"][0])
     >>> b.start_seconds, b.exit_after
     (4.0, None)
+    >>> b.service_time, b.concurrency
+    (Distribution('exponential:0.002'), 1)
     >>> c = {"name": "job", "image": "busybox:1.36", "command": ["sh", "-c", "exit 3"]}
     >>> behaviour({"spec": {}}, c).exit_after, behaviour({"spec": {}}, c).exit_code
     (0.0, 3)
@@ -39,12 +64,17 @@ Example:
 
 from __future__ import annotations
 
+import html
+import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from labsupport.errors import InvalidManifest
+from labsupport.errors import Invalid, InvalidManifest
+from labsupport.quantity import cpu_cores, memory_bytes
 
-__all__ = ["Behaviour", "behaviour", "ANNOTATION_PREFIX"]
+__all__ = ["Behaviour", "behaviour", "Distribution", "ANNOTATION_PREFIX", "ANNOTATIONS",
+           "IMAGE_PROFILES", "annotation_table", "validate_annotations"]
 
 ANNOTATION_PREFIX = "sim.labsupport.io/"
 
@@ -54,6 +84,129 @@ DEFAULT_PULL_SECONDS = 2.0
 DEFAULT_START_SECONDS = 1.0
 DEFAULT_INIT_RUN_SECONDS = 1.0
 SHELL_IMAGES = ("busybox", "alpine", "ubuntu", "debian", "centos", "fedora")
+# One worker per 100m of requested CPU (at least one); a busy worker uses 100m
+# unless cpu-per-request says otherwise. The simulator's model, not Kubernetes'.
+CPU_PER_WORKER = 0.1
+DEFAULT_QUEUE_LIMIT = 1000
+
+#: Every annotation: (name, allowed form, default, meaning).
+ANNOTATIONS: tuple[tuple[str, str, str, str], ...] = (
+    ("pull-seconds", "seconds", "2", "image pull time on a node that lacks the image"),
+    ("start-seconds", "seconds", "1", "from container start until the app answers"),
+    ("exit-after", "seconds", "never (servers)", "the container exits (crashes) this long after start"),
+    ("exit-code", "whole number", "1 with exit-after", "the exit code when it exits"),
+    ("fail-liveness-after", "seconds", "never", "liveness probes fail from then on (restarts)"),
+    ("fail-readiness-after", "seconds", "never",
+     "readiness probes fail from then on (leaves the Service, no restart)"),
+    ("never-ready", '"true" or "false"', "false", "readiness probes always fail"),
+    ("ignore-sigterm", '"true" or "false"', "false", "runs until the grace period ends"),
+    ("service-time", "exponential:MEAN, constant:S, lognormal:MEAN,SIGMA, uniform:LOW,HIGH",
+     "by image; else exponential:0.02", "time one worker needs to serve one request"),
+    ("cpu-per-request", "CPU seconds", "a tenth of the mean service time",
+     "CPU one request uses (so a busy worker uses 100m)"),
+    ("cpu-idle", "CPU quantity", "1m", "CPU the container uses with no requests"),
+    ("memory-baseline", "memory quantity", "by image; else 32Mi", "memory with no requests"),
+    ("memory-per-request", "memory quantity", "256Ki", "extra memory per request in flight"),
+    ("crash-probability", "number from 0 to 1", "0", "chance that one request crashes the container"),
+    ("concurrency", "whole number, 1 or more", "1 per 100m of CPU request (at least 1)",
+     "requests served at once (workers)"),
+    ("queue-limit", "whole number, 0 or more", str(DEFAULT_QUEUE_LIMIT),
+     "requests that may wait for a worker; more are refused with 503"),
+)
+_FORMS = {name: form for name, form, _, _ in ANNOTATIONS}
+
+#: Request profiles of well-known images (by the last part of the image name).
+IMAGE_PROFILES: dict[str, dict[str, str]] = {
+    "nginx": {"service-time": "exponential:0.002", "memory-baseline": "8Mi"},
+    "httpd": {"service-time": "exponential:0.003", "memory-baseline": "12Mi"},
+    "caddy": {"service-time": "exponential:0.002", "memory-baseline": "16Mi"},
+    "traefik": {"service-time": "exponential:0.002", "memory-baseline": "32Mi"},
+    "redis": {"service-time": "exponential:0.0005", "memory-baseline": "8Mi"},
+    "memcached": {"service-time": "exponential:0.0005", "memory-baseline": "4Mi"},
+    # registry.k8s.io/hpa-example (php-apache): each request computes square roots.
+    "hpa-example": {"service-time": "constant:0.05", "cpu-per-request": "0.025",
+                    "memory-baseline": "16Mi"},
+}
+_DEFAULT_PROFILE = {"service-time": "exponential:0.02", "memory-baseline": "32Mi"}
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """A distribution of durations, written ``"kind:parameters"``.
+
+    ``exponential:MEAN``, ``constant:S`` (or a bare number),
+    ``lognormal:MEAN,SIGMA`` (its mean, and the sigma of its logarithm),
+    ``uniform:LOW,HIGH``; all in seconds.
+
+    Example:
+        >>> d = Distribution.parse("lognormal:0.02,0.5")
+        >>> d.kind, d.mean
+        ('lognormal', 0.02)
+        >>> Distribution.parse("0.05")
+        Distribution('constant:0.05')
+    """
+
+    kind: str
+    params: tuple[float, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> Distribution:
+        """Read ``"exponential:0.02"`` and friends.
+
+        Raises:
+            Invalid: an unknown kind or wrong parameters; the message shows the forms.
+        """
+        raw = str(text).strip()
+        kind, _, rest = raw.partition(":")
+        if not rest:
+            kind, rest = "constant", raw
+        kind = kind.strip().lower()
+        try:
+            params = tuple(float(p) for p in rest.split(","))
+        except ValueError:
+            params = ()
+        want = {"exponential": 1, "constant": 1, "lognormal": 2, "uniform": 2}.get(kind)
+        ok = (want == len(params) and all(math.isfinite(p) and p >= 0 for p in params)
+              and not (kind == "uniform" and params[0] > params[1]))
+        if not ok:
+            raise Invalid(f'"{raw}" is not a distribution; write exponential:MEAN, constant:S, '
+                          "lognormal:MEAN,SIGMA or uniform:LOW,HIGH with seconds zero or more")
+        return cls(kind, params)
+
+    @property
+    def mean(self) -> float:
+        """The mean duration in seconds."""
+        if self.kind == "uniform":
+            return (self.params[0] + self.params[1]) / 2
+        return self.params[0]
+
+    def transform(self, exp: Any, normal: Any, uniform: Any) -> Any:
+        """Durations from standard draws (numpy arrays of Exp(1), N(0,1), U(0,1)).
+
+        Each kind uses one of the three, so a run draws the same numbers
+        whatever the distribution, and the same seed gives the same run.
+
+        Example:
+            >>> import numpy as np
+            >>> Distribution.parse("exponential:0.5").transform(np.array([2.0]), None, None)
+            array([1.])
+        """
+        import numpy as np
+
+        p = self.params
+        if self.kind == "exponential":
+            return exp * p[0]
+        if self.kind == "constant":
+            return np.full(len(uniform if normal is None else normal), p[0])
+        if self.kind == "uniform":
+            return p[0] + (p[1] - p[0]) * uniform
+        mean, sigma = p
+        if mean <= 0:
+            return np.zeros(len(normal))
+        return np.exp(math.log(mean) - sigma * sigma / 2 + sigma * normal)
+
+    def __repr__(self) -> str:
+        return f"Distribution('{self.kind}:{','.join(f'{p:g}' for p in self.params)}')"
 
 
 @dataclass(frozen=True)
@@ -65,8 +218,23 @@ class Behaviour:
     exit_after: float | None = None
     exit_code: int = 0
     fail_liveness_after: float | None = None
+    fail_readiness_after: float | None = None
     never_ready: bool = False
     ignore_sigterm: bool = False
+    service_time: Distribution = field(default_factory=lambda: Distribution("exponential", (0.02,)))
+    cpu_per_request: float = 0.002
+    cpu_idle: float = 0.001
+    memory_baseline: int = 32 * 2**20
+    memory_per_request: int = 256 * 2**10
+    crash_probability: float = 0.0
+    concurrency: int = 1
+    queue_limit: int = DEFAULT_QUEUE_LIMIT
+
+    @property
+    def capacity(self) -> float:
+        """Requests per second the container serves at most (workers / mean service time)."""
+        mean = self.service_time.mean
+        return math.inf if mean <= 0 else self.concurrency / mean
 
 
 _EXIT_RE = re.compile(r"(?:^|[;&|]\s*|\s)exit\s+(\d+)\s*$")
@@ -94,76 +262,221 @@ def _from_command(container: dict) -> tuple[float | None, int] | None:
     return None
 
 
-def _annotation(annotations: dict, name: str, container: str) -> str | None:
-    specific = annotations.get(f"{ANNOTATION_PREFIX}{name}.{container}")
-    return specific if specific is not None else annotations.get(ANNOTATION_PREFIX + name)
+def _image_name(container: dict) -> str:
+    return str(container.get("image", "")).rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
 
 
-def _seconds(annotations: dict, name: str, container: str) -> float | None:
-    raw = _annotation(annotations, name, container)
-    if raw is None:
-        return None
+class _Reader:
+    """Reads the annotations of one container, naming the exact key in errors."""
+
+    def __init__(self, annotations: dict, container: str, profile: dict[str, str]) -> None:
+        self.ann = annotations
+        self.container = container
+        self.profile = profile
+        for key in annotations:
+            if not key.startswith(ANNOTATION_PREFIX):
+                continue
+            name = key[len(ANNOTATION_PREFIX):].split(".", 1)[0]
+            if name not in _FORMS:
+                known = ", ".join(_FORMS)
+                raise InvalidManifest(
+                    "is not an annotation the simulator knows", field=f"metadata.annotations[{key}]",
+                    hint=f"Known names after {ANNOTATION_PREFIX}: {known}")
+
+    def raw(self, name: str) -> tuple[str, str | None]:
+        key = f"{ANNOTATION_PREFIX}{name}.{self.container}"
+        if key in self.ann:
+            return key, self.ann[key]
+        key = ANNOTATION_PREFIX + name
+        return key, self.ann.get(key, self.profile.get(name))
+
+    def bad(self, key: str, raw: object, problem: str | None = None) -> InvalidManifest:
+        name = key[len(ANNOTATION_PREFIX):].split(".", 1)[0]
+        return InvalidManifest(problem or f"must be {_FORMS[name]}, written as a string",
+                               field=f"metadata.annotations[{key}]", value=raw,
+                               hint=f'Write it like {key}: "{_EXAMPLES[name]}"')
+
+    def number(self, name: str, low: float = 0.0, high: float = math.inf) -> float | None:
+        key, raw = self.raw(name)
+        if raw is None:
+            return None
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            value = math.nan
+        if not low <= value <= high:
+            raise self.bad(key, raw)
+        return value
+
+    def whole(self, name: str, low: int) -> int | None:
+        key, raw = self.raw(name)
+        if raw is None:
+            return None
+        text = str(raw).strip()
+        if not re.fullmatch(r"[+-]?\d+", text) or int(text) < low:
+            raise self.bad(key, raw)
+        return int(text)
+
+    def flag(self, name: str) -> bool:
+        key, raw = self.raw(name)
+        if raw is None:
+            return False
+        if str(raw).lower() not in ("true", "false"):
+            raise self.bad(key, raw, 'must be "true" or "false"')
+        return str(raw).lower() == "true"
+
+    def quantity(self, name: str, parse: Any) -> float | None:
+        key, raw = self.raw(name)
+        if raw is None:
+            return None
+        try:
+            value = parse(raw)
+        except Invalid:
+            raise self.bad(key, raw) from None
+        if value < 0:
+            raise self.bad(key, raw)
+        return value
+
+    def distribution(self, name: str) -> Distribution:
+        key, raw = self.raw(name)
+        try:
+            return Distribution.parse(str(raw))
+        except Invalid:
+            raise self.bad(key, raw, "must be a distribution of seconds: " + _FORMS[name]) from None
+
+
+_EXAMPLES = {"pull-seconds": "5", "start-seconds": "5", "exit-after": "60", "exit-code": "1",
+             "fail-liveness-after": "60", "fail-readiness-after": "60", "never-ready": "true",
+             "ignore-sigterm": "true", "service-time": "exponential:0.02",
+             "cpu-per-request": "0.005", "cpu-idle": "2m", "memory-baseline": "64Mi",
+             "memory-per-request": "512Ki", "crash-probability": "0.001", "concurrency": "4",
+             "queue-limit": "100"}
+
+
+def _requested_cpu(container: dict) -> float:
+    res = container.get("resources") or {}
+    value = (res.get("requests") or {}).get("cpu", (res.get("limits") or {}).get("cpu"))
     try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        value = -1.0
-    if value < 0:
-        raise InvalidManifest(
-            "must be a number of seconds, zero or more, written as a string",
-            field=f"metadata.annotations[{ANNOTATION_PREFIX}{name}]", value=raw,
-            hint=f'Write it like {ANNOTATION_PREFIX}{name}: "5"')
-    return value
-
-
-def _flag(annotations: dict, name: str, container: str) -> bool:
-    raw = _annotation(annotations, name, container)
-    if raw is None:
-        return False
-    if str(raw).lower() not in ("true", "false"):
-        raise InvalidManifest('must be "true" or "false"',
-                              field=f"metadata.annotations[{ANNOTATION_PREFIX}{name}]", value=raw)
-    return str(raw).lower() == "true"
+        return cpu_cores(value) if value is not None else 0.0
+    except Invalid:
+        return 0.0
 
 
 def behaviour(pod: dict, container: dict, *, init: bool = False) -> Behaviour:
     """The behaviour of ``container`` in ``pod``.
 
     Raises:
-        InvalidManifest: an annotation has a value of the wrong form.
+        InvalidManifest: an unknown ``sim.labsupport.io/`` annotation, or one
+            with a value of the wrong form; the message names the annotation
+            and shows the allowed form.
+
+    Example:
+        >>> pod = {"metadata": {"annotations": {"sim.labsupport.io/concurrency": "many"}}}
+        >>> behaviour(pod, {"name": "app"})
+        Traceback (most recent call last):
+        ...
+        labsupport.errors.InvalidManifest: metadata.annotations[sim.labsupport.io/concurrency]: Invalid value: "many": must be whole number, 1 or more, written as a string. Write it like sim.labsupport.io/concurrency: "4"
     """
     ann = (pod.get("metadata") or {}).get("annotations") or {}
     name = container.get("name", "")
+    image = _image_name(container)
+    r = _Reader(ann, name, IMAGE_PROFILES.get(image, _DEFAULT_PROFILE))
     exit_after: float | None = None
     exit_code = 0
     cmd = _from_command(container)
     if cmd is not None:
         exit_after, exit_code = cmd
-    elif not container.get("command") and not container.get("args"):
-        image = container.get("image", "").rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
-        if image in SHELL_IMAGES:
-            exit_after, exit_code = 0.0, 0
+    elif not container.get("command") and not container.get("args") and image in SHELL_IMAGES:
+        exit_after, exit_code = 0.0, 0
     if init and exit_after is None:
         exit_after, exit_code = DEFAULT_INIT_RUN_SECONDS, 0
-    annotated_exit = _seconds(ann, "exit-after", name)
+    annotated_exit = r.number("exit-after")
     if annotated_exit is not None:
         exit_after = annotated_exit
         exit_code = 1
-    code = _annotation(ann, "exit-code", name)
+    code = r.whole("exit-code", -(2**31))
     if code is not None:
-        try:
-            exit_code = int(code)
-        except ValueError:
-            raise InvalidManifest("must be a whole number such as \"1\"",
-                                  field=f"metadata.annotations[{ANNOTATION_PREFIX}exit-code]",
-                                  value=code) from None
-    pull = _seconds(ann, "pull-seconds", name)
-    start = _seconds(ann, "start-seconds", name)
+        exit_code = code
+    pull = r.number("pull-seconds")
+    start = r.number("start-seconds")
+    service = r.distribution("service-time")
+    cpu_per_request = r.number("cpu-per-request")
+    concurrency = r.whole("concurrency", 1)
+    if concurrency is None:
+        concurrency = max(1, int(_requested_cpu(container) / CPU_PER_WORKER + 1e-9))
+    queue_limit = r.whole("queue-limit", 0)
+    cpu_idle = r.quantity("cpu-idle", cpu_cores)
+    mem_base = r.quantity("memory-baseline", memory_bytes)
+    mem_req = r.quantity("memory-per-request", memory_bytes)
     return Behaviour(
         pull_seconds=DEFAULT_PULL_SECONDS if pull is None else pull,
         start_seconds=DEFAULT_START_SECONDS if start is None else start,
         exit_after=exit_after,
         exit_code=exit_code,
-        fail_liveness_after=_seconds(ann, "fail-liveness-after", name),
-        never_ready=_flag(ann, "never-ready", name),
-        ignore_sigterm=_flag(ann, "ignore-sigterm", name),
+        fail_liveness_after=r.number("fail-liveness-after"),
+        fail_readiness_after=r.number("fail-readiness-after"),
+        never_ready=r.flag("never-ready"),
+        ignore_sigterm=r.flag("ignore-sigterm"),
+        service_time=service,
+        cpu_per_request=(CPU_PER_WORKER * service.mean if cpu_per_request is None
+                         else cpu_per_request),
+        cpu_idle=0.001 if cpu_idle is None else cpu_idle,
+        memory_baseline=32 * 2**20 if mem_base is None else int(mem_base),
+        memory_per_request=256 * 2**10 if mem_req is None else int(mem_req),
+        crash_probability=r.number("crash-probability", 0.0, 1.0) or 0.0,
+        concurrency=concurrency,
+        queue_limit=DEFAULT_QUEUE_LIMIT if queue_limit is None else queue_limit,
     )
+
+
+def validate_annotations(obj: dict) -> None:
+    """Check the simulator annotations of a Pod, or of the pod template of a workload.
+
+    Raises:
+        InvalidManifest: the first bad annotation, naming the object.
+
+    Example:
+        >>> validate_annotations({"kind": "Pod", "metadata": {"name": "p", "annotations": {
+        ...     "sim.labsupport.io/crash-probability": "2"}}, "spec": {"containers": [{"name": "a"}]}})
+        Traceback (most recent call last):
+        ...
+        labsupport.errors.InvalidManifest: Pod/p: metadata.annotations[sim.labsupport.io/crash-probability]: Invalid value: "2": must be number from 0 to 1, written as a string. Write it like sim.labsupport.io/crash-probability: "0.001"
+    """
+    spec = obj.get("spec") or {}
+    template = spec.get("template") if obj.get("kind") != "Pod" else obj
+    if not isinstance(template, dict):
+        return
+    pod_spec = template.get("spec") or {}
+    try:
+        for c in pod_spec.get("initContainers") or ():
+            behaviour(template, c, init=True)
+        for c in pod_spec.get("containers") or ():
+            behaviour(template, c)
+    except InvalidManifest as err:
+        raise err.located(obj=f"{obj.get('kind')}/{(obj.get('metadata') or {}).get('name')}") from None
+
+
+class AnnotationTable(list):
+    """Rows of :data:`ANNOTATIONS` as dicts; shows itself as a table in a notebook."""
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{k}</th>" for k in ("annotation", "form", "default", "meaning"))
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(str(r[k]))}</td>" for k in
+                                        ("annotation", "form", "default", "meaning")) + "</tr>"
+                       for r in self)
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def annotation_table() -> AnnotationTable:
+    """Every annotation the simulator reads, with its allowed form and default.
+
+    Example:
+        >>> rows = annotation_table()
+        >>> rows[0]["annotation"], rows[0]["default"]
+        ('sim.labsupport.io/pull-seconds', '2')
+        >>> [r["annotation"] for r in rows if "crash" in r["meaning"]][:2]
+        ['sim.labsupport.io/exit-after', 'sim.labsupport.io/crash-probability']
+    """
+    return AnnotationTable({"annotation": ANNOTATION_PREFIX + name, "form": form,
+                            "default": default, "meaning": meaning}
+                           for name, form, default, meaning in ANNOTATIONS)

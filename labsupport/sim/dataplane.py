@@ -1,0 +1,586 @@
+"""The data plane: requests from clients through kube-proxy to pods, and back.
+
+The control plane decides where pods run; the data plane is what happens to
+requests. Each request leaves its client, crosses the network to the pod
+kube-proxy picked among the Service's ready endpoints, waits for one of the
+pod's workers (first come, first served), is served, and travels back.
+
+No simpy process runs per request: arrivals are handled in batches, and a
+pod's queue is advanced by arithmetic (with c workers, a request starts at
+``max(arrival, earliest free worker)`` and ends a service time later). A batch
+ends whenever something that matters changes (an Endpoints update, a pod
+starting or stopping, a node failing, a partition), so every request sees
+the cluster as it was at its own instant; between changes a batch covers at
+most :data:`TICK` seconds.
+
+Example:
+    >>> import labsupport as ls
+    >>> c = ls.connect(seed=0)
+    >>> _ = c.apply('''
+    ... apiVersion: apps/v1
+    ... kind: Deployment
+    ... metadata: {name: web}
+    ... spec:
+    ...   replicas: 3
+    ...   selector: {matchLabels: {app: web}}
+    ...   template:
+    ...     metadata: {labels: {app: web}}
+    ...     spec: {containers: [{name: web, image: "nginx:1.27"}]}
+    ... ---
+    ... apiVersion: v1
+    ... kind: Service
+    ... metadata: {name: web}
+    ... spec: {selector: {app: web}, ports: [{port: 80}]}
+    ... ''')
+    >>> c.advance(10)
+    >>> r = c.send_traffic("service/web", rps=50, duration=60)
+    >>> r.requests, r.errors, sorted(r.per_pod.values())
+    (3000, 0, [987, 999, 1014])
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from heapq import heapreplace
+from typing import TYPE_CHECKING, Any
+
+from labsupport.errors import Invalid, ObjectNotFound
+from labsupport.kinds import parse_ref
+from labsupport.sim.network import CONTROL_PLANE, Network
+from labsupport.sim.proxy import KubeProxy
+from labsupport.sim.traffic import (
+    NO_ENDPOINTS,
+    OK,
+    REFUSED,
+    REJECTED,
+    RESET,
+    TIMEOUT,
+    Stream,
+    TrafficHandle,
+    TrafficResult,
+)
+from labsupport.sim.workloads import Behaviour, behaviour
+
+if TYPE_CHECKING:
+    from labsupport.sim.cluster import SimCluster
+    from labsupport.sim.metrics import Metrics
+
+__all__ = ["DataPlane", "DataPlaneMixin", "PodServer", "TICK", "DEFAULT_TIMEOUT"]
+
+#: Longest batch of requests, in virtual seconds.
+TICK = 1.0
+#: How long a client waits for an answer (hey's default is 20 s, curl's none).
+DEFAULT_TIMEOUT = 30.0
+INF = math.inf
+
+
+class PodServer:
+    """One pod seen as a server: its workers, its queue, and its numbers."""
+
+    def __init__(self, plane: DataPlane, gid: int, pod: dict) -> None:
+        meta, spec = pod["metadata"], pod["spec"]
+        self.gid = gid
+        self.name, self.namespace, self.uid = meta["name"], meta.get("namespace", "default"), meta["uid"]
+        self.key = f"/registry/pods/{self.namespace}/{self.name}"
+        self.node = spec.get("nodeName") or ""
+        self.labels = dict(meta.get("labels") or {})
+        self.deployment = plane.deployment_of(pod)
+        containers = spec.get("containers") or [{"name": ""}]
+        self.behaviours: list[tuple[str, Behaviour]] = [(c.get("name", ""), behaviour(pod, c))
+                                                       for c in containers]
+        self.serving = next((i for i, c in enumerate(containers) if c.get("ports")), 0)
+        self.container, self.b = self.behaviours[self.serving]
+        b = self.b
+        limits = (containers[self.serving].get("resources") or {}).get("limits") or {}
+        from labsupport.quantity import memory_bytes
+
+        self.mem_limit = memory_bytes(limits["memory"]) if limits.get("memory") else 0
+        self.crash_p = b.crash_probability
+        self.risky = self.crash_p > 0 or (self.mem_limit > 0 and b.memory_per_request > 0)
+        self.limit = b.concurrency + b.queue_limit
+        self.free: list[float] = [0.0] * b.concurrency
+        self.inflight: deque[float] = deque()
+        self.up_from = INF        # the app answers from then on (INF: not running)
+        self.down_at = INF        # traffic crashed it then
+        self.container_id: str | None = None
+        self.alive_from = INF     # first start of the app
+        self.alive_to = INF       # the pod went away
+        self.gone = False
+        # Per 1-s slot: requests that reached the app, CPU seconds, seconds spent
+        # in the pod (sum over requests), requests refused with 503.
+        self.reqs: list[float] = []
+        self.cpu: list[float] = []
+        self.insys: list[float] = []
+        self.rejected: list[float] = []
+        self.hist: Any = None     # latency histogram counts (metrics.BUCKETS + +Inf)
+        self.lat_sum = 0.0
+        self.served = 0
+
+    def refresh(self, pod: dict | None, worker: Any, now: float) -> bool:
+        """Read the pod and its kubelet worker; return True if the app just stopped."""
+        if pod is None or pod["metadata"]["uid"] != self.uid:
+            stopped = self.up_from < INF
+            self.gone, self.up_from = True, INF
+            if self.alive_to == INF:
+                self.alive_to = now
+            return stopped
+        c = None
+        if worker is not None and not worker.done and len(worker.apps) > self.serving:
+            c = worker.apps[self.serving]
+        if c is not None and "running" in c.state and c.started_at is not None:
+            if c.id != self.container_id:
+                self.container_id = c.id
+                self.up_from, self.down_at = c.started_at + self.b.start_seconds, INF
+                self.free = [0.0] * self.b.concurrency
+                self.inflight.clear()
+                self.alive_from = min(self.alive_from, c.started_at)
+            return False
+        stopped = self.up_from < INF
+        self.up_from, self.container_id = INF, None
+        return stopped
+
+    def __repr__(self) -> str:
+        return f"<PodServer {self.namespace}/{self.name} on {self.node}>"
+
+
+class _Window:
+    """One batch of requests, kept for results and for failing those in flight."""
+
+    __slots__ = ("t", "sid", "gid", "dep", "status", "latency", "end", "multi")
+
+    def __init__(self, t: Any, sid: Any, gid: Any, dep: Any, status: Any, latency: Any,
+                 multi: bool) -> None:
+        import numpy as np
+
+        self.t, self.sid, self.gid, self.dep = t, sid, gid, dep
+        self.status, self.latency, self.multi = status, latency, multi
+        self.end = float(np.nanmax(dep)) if len(dep) and not np.isnan(dep).all() else -INF
+
+
+class DataPlane:
+    """Pods as servers, kube-proxy, the network, traffic streams and metrics of one cluster.
+
+    Args:
+        sim: the cluster.
+        proxy_mode: kube-proxy's mode on every node (see :data:`labsupport.sim.proxy.MODES`).
+    """
+
+    def __init__(self, sim: SimCluster, proxy_mode: str = "iptables") -> None:
+        from labsupport.sim.metrics import Metrics
+
+        self.sim, self.env = sim, sim.env
+        self.network = Network(sim)
+        self.proxy = KubeProxy(sim, proxy_mode)
+        self.metrics: Metrics = Metrics(self)
+        self.servers: dict[str, PodServer] = {}   # live pods by key
+        self.all_servers: list[PodServer] = []    # every pod ever served, by gid
+        self.streams: list[Stream] = []           # sending now
+        self._streams: list[Stream] = []          # all, by sid
+        self._open: list[_Window] = []            # batches with requests in flight
+        self._ticking = False
+        self._flushing = False
+        sim.store.watch("/registry/", self._on_store)
+
+    # --- pods and targets ------------------------------------------------------------
+    def deployment_of(self, pod: dict) -> str | None:
+        """The Deployment that owns ``pod`` through its ReplicaSet, if any."""
+        ns = pod["metadata"].get("namespace", "default")
+        for ref in pod["metadata"].get("ownerReferences") or ():
+            if ref.get("kind") == "ReplicaSet" and ref.get("controller"):
+                rs = self.sim.store.peek(f"/registry/replicasets/{ns}/{ref['name']}")
+                for r in (rs or {}).get("metadata", {}).get("ownerReferences") or ():
+                    if r.get("kind") == "Deployment" and r.get("controller"):
+                        return r["name"]
+        return None
+
+    def server_for(self, namespace: str, name: str) -> PodServer | None:
+        """The server of a pod bound to a node (made on first use), or None."""
+        key = f"/registry/pods/{namespace}/{name}"
+        srv = self.servers.get(key)
+        if srv is not None:
+            return srv
+        pod = self.sim.store.peek(key)
+        if pod is None or not pod["spec"].get("nodeName"):
+            return None
+        srv = PodServer(self, len(self.all_servers), pod)
+        self.all_servers.append(srv)
+        self.servers[key] = srv
+        self._refresh(srv)
+        return srv
+
+    def sync_servers(self) -> None:
+        """Make a server for every pod bound to a node (metrics cover them all)."""
+        for key, pod in list(self.sim.store.table("pods").items()):
+            if key not in self.servers and pod["spec"].get("nodeName"):
+                self.server_for(pod["metadata"].get("namespace", "default"), pod["metadata"]["name"])
+
+    def resolve(self, target: str, namespace: str) -> tuple[str, str, str, str | None]:
+        """``(kind, namespace, name, entry node)`` of a traffic target.
+
+        Raises:
+            ObjectNotFound: no such Service, pod, ClusterIP or NodePort.
+            Invalid: a target of another form.
+        """
+        if "/" in target:
+            rt, name = parse_ref(target)
+            if rt.kind not in ("Service", "Pod"):
+                raise Invalid(f'cannot send traffic to a {rt.kind}; send it to "service/NAME", '
+                              '"pod/NAME", a ClusterIP such as "10.96.0.12:80" or a NodePort '
+                              'such as "node-1:30080"')
+            kind = rt.kind.lower()
+            if self.sim.store.peek(f"/registry/{rt.registry}/{namespace}/{name}") is None:
+                raise ObjectNotFound(kind, name, namespace)
+            return kind, namespace, name, None
+        view, entry = self.proxy.resolve(target)
+        return "service", view.namespace, view.name, entry
+
+    def _refresh(self, srv: PodServer) -> None:
+        kubelet = self.sim.kubelets.get(srv.node)
+        worker = kubelet.workers.get(srv.key) if kubelet is not None else None
+        now = self.env.now
+        if srv.refresh(self.sim.store.peek(srv.key), worker, now):
+            self._interrupt(lambda s, x: x is srv, now, RESET)
+        if srv.gone and self.servers.get(srv.key) is srv:
+            del self.servers[srv.key]
+
+    # --- changes ---------------------------------------------------------------------
+    def _on_store(self, ev: Any) -> None:
+        key = ev.key
+        if key.startswith("/registry/pods/"):
+            srv = self.servers.get(key)
+            if srv is not None:
+                self.flush()  # the requests so far saw the pod as it was
+                self._refresh(srv)
+        elif key.startswith("/registry/services/"):
+            self.flush()
+            ns, name = key.rsplit("/", 2)[-2:]
+            self.proxy.invalidate(ns, name)
+        elif key.startswith("/registry/deployments/"):
+            self.metrics.deployment_changed(ev)
+
+    def node_failed(self, node: str) -> None:
+        """``fail_node``: the node stops answering, requests in flight there time out."""
+        self.flush()
+        self.network.node_failed(node)
+        self._interrupt(lambda s, x: x.node == node or s.client == node, self.env.now, TIMEOUT)
+
+    def node_restored(self, node: str) -> bool:
+        """``restore_node``; False while a partition keeps the node cut off."""
+        self.flush()
+        return self.network.node_restored(node)
+
+    def partition(self, groups: tuple) -> None:
+        """Split the hosts (see :meth:`Network.partition`)."""
+        self.flush()
+        before = set(self.network.cut_off)
+        self.network.partition(*groups)
+        after = set(self.network.cut_off)
+        self.proxy.thaw(sorted(before - after))
+        self.proxy.freeze(sorted(after))
+        net = self.network
+        self._interrupt(lambda s, x: not net.reachable(s.entry or s.client, x.node),
+                        self.env.now, TIMEOUT)
+
+    def heal(self) -> None:
+        """End the partition."""
+        self.flush()
+        self.network.heal()
+        self.proxy.thaw()
+
+    # --- traffic ---------------------------------------------------------------------
+    def start(self, target: str, rps: float, duration: float, pattern: Any, namespace: str,
+              client: str, seed: Any, clients: int, timeout: float) -> Stream:
+        """Begin a traffic stream now."""
+        self.flush()
+        stream = Stream(self, len(self._streams), target, namespace, rps, duration, pattern,
+                        client, seed, clients, timeout)
+        self._streams.append(stream)
+        self.streams.append(stream)
+        if not self._ticking:
+            self._ticking = True
+            self.env.process(self._tick())
+        return stream
+
+    def _tick(self):
+        while self.streams:
+            yield self.env.timeout(TICK)
+            self.flush()
+            cut = set(self.network.cut_off)
+            if cut:  # silent kubelets write nothing: look at their pods ourselves
+                for srv in [s for s in self.servers.values() if s.node in cut]:
+                    self._refresh(srv)
+            now = self.env.now
+            self.streams = [s for s in self.streams if s.end > now]
+        self._ticking = False
+
+    def flush(self) -> None:
+        """Serve every request sent before now."""
+        if self._flushing or not self.streams:
+            return
+        now = self.env.now
+        self._flushing = True
+        try:
+            plans = []
+            for s in self.streams:
+                t = s.arrivals.take(now)
+                if len(t):
+                    plans.append(s.plan(t))
+            if plans:
+                self._run(plans)
+            self._open = [w for w in self._open if w.end > now]
+        finally:
+            self._flushing = False
+
+    def _run(self, plans: list[dict]) -> None:
+        import numpy as np
+
+        def cat(name: str, dtype: Any = None) -> Any:
+            if len(plans) == 1:
+                v = plans[0][name]
+                return v if isinstance(v, np.ndarray) else np.full(len(plans[0]["t"]), v, dtype)
+            return np.concatenate([np.broadcast_to(np.asarray(p[name], dtype), len(p["t"]))
+                                   for p in plans])
+
+        t, gid, status = cat("t", float), cat("gid", np.int64), cat("status", np.int8)
+        out, back, svc, ucrash = cat("out", float), cat("back", float), cat("svc", float), cat("crash", float)
+        sid, timeout = cat("sid", np.int64), cat("timeout", float)
+        n = len(t)
+        order: Any = range(n)
+        if len(plans) > 1:
+            order = np.argsort(t, kind="stable").tolist()
+        T, G, ST, O, B, S, UC = (t.tolist(), gid.tolist(), status.tolist(), out.tolist(),
+                                 back.tolist(), svc.tolist(), ucrash.tolist())
+        dep = [math.nan] * n
+        begin = [-1.0] * n
+        crashes: list[tuple[PodServer, float, int, str]] = []
+        servers = self.all_servers
+        lcs = [(p["lc"], i) for i, p in enumerate(plans) if p["lc"] is not None]
+        if lcs:
+            self._serve_lc(plans, order, T, G, ST, O, B, S, UC, dep, begin, crashes)
+        else:
+            for k in order:
+                if ST[k]:
+                    continue
+                srv = servers[G[k]]
+                a = T[k] + O[k]
+                if a < srv.up_from or a >= srv.down_at:
+                    ST[k] = REFUSED
+                    continue
+                q = srv.inflight
+                while q and q[0] <= a:
+                    q.popleft()
+                if len(q) >= srv.limit:
+                    ST[k] = REJECTED
+                    continue
+                free = srv.free
+                f = free[0]
+                s0 = a if a > f else f
+                d = s0 + S[k]
+                heapreplace(free, d)
+                q.append(d)
+                begin[k] = s0
+                dep[k] = d
+                if srv.risky:
+                    _risk(srv, a, s0, UC[k], len(q), crashes)
+        self._finish(t, sid, np.array(G, np.int64), np.array(ST, np.int8), np.array(O),
+                     np.array(B), np.array(dep), np.array(begin), timeout, crashes, len(plans) > 1)
+
+    def _serve_lc(self, plans: list[dict], order: Any, T: list, G: list, ST: list, O: list,
+                  B: list, S: list, UC: list, dep: list, begin: list, crashes: list) -> None:
+        """The request loop when IPVS lc chooses: one request at a time, in order."""
+        servers = self.all_servers
+        offsets, base = [], 0
+        for p in plans:
+            offsets.append(base)
+            base += len(p["t"])
+        plan_of = [i for i, p in enumerate(plans) for _ in range(len(p["t"]))]
+        proxy = self.proxy
+        for k in order:
+            pi = plan_of[k]
+            lc = plans[pi]["lc"]
+            if lc is not None and G[k] == -2 and not ST[k]:
+                j = k - offsets[pi]
+                view, state, ips, tk = lc["view"], lc["state"], lc["ips"], T[k]
+                client = lc["clients"][j]
+                i = proxy.sticky(lc["host"], view, client, tk) if view.affinity_timeout else None
+                if i is None:
+                    i = state.pick(tk, ips)
+                if view.affinity_timeout:
+                    proxy.remember(lc["host"], view, client, ips[i], tk)
+                G[k] = g = lc["gids"][i]
+                O[k], B[k], S[k] = lc["out"][i][j], lc["back"][i][j], lc["svc"][i][j]
+                if g < 0 or lc["status"][i][j]:
+                    ST[k] = REFUSED if g < 0 else lc["status"][i][j]
+                    state.opened(ips[i], tk + (plans[pi]["timeout"] if ST[k] == TIMEOUT else 0.0))
+                    continue
+            else:
+                lc = None
+                if ST[k]:
+                    continue
+            srv = servers[G[k]]
+            a = T[k] + O[k]
+            closes = a + B[k]
+            if a < srv.up_from or a >= srv.down_at:
+                ST[k] = REFUSED
+            else:
+                q = srv.inflight
+                while q and q[0] <= a:
+                    q.popleft()
+                if len(q) >= srv.limit:
+                    ST[k] = REJECTED
+                else:
+                    f = srv.free[0]
+                    begin[k] = s0 = a if a > f else f
+                    dep[k] = d = s0 + S[k]
+                    heapreplace(srv.free, d)
+                    q.append(d)
+                    closes = d + B[k]
+                    if srv.risky:
+                        _risk(srv, a, s0, UC[k], len(q), crashes)
+            if lc is not None:
+                lc["state"].opened(lc["ips"][i], closes)
+
+    def _finish(self, t: Any, sid: Any, gid: Any, status: Any, out: Any, back: Any, dep: Any,
+                begin: Any, timeout: Any, crashes: list, multi: bool) -> None:
+        import numpy as np
+
+        for srv, when, code, reason in crashes:
+            status[(gid == srv.gid) & (dep > when) & (status == OK)] = RESET
+            self._interrupt(lambda s, x, srv=srv: x is srv, when, RESET)
+        latency = dep + back - t
+        status[(status == OK) & (latency > timeout)] = TIMEOUT
+        latency[status != OK] = np.nan
+        arrive = t + out
+        served = begin >= 0
+        self.metrics.record(gid[served], arrive[served], begin[served], dep[served])
+        rejected = status == REJECTED
+        if rejected.any():
+            self.metrics.record_rejected(gid[rejected], arrive[rejected])
+        window = _Window(t, sid, gid, dep, status, latency, multi)
+        for s in np.unique(sid).tolist():
+            self._streams[s].windows.append(window)
+        if window.end > self.env.now:
+            self._open.append(window)
+        for srv, _, code, reason in crashes:  # the kubelet sees the crash now
+            kubelet = self.sim.kubelets.get(srv.node)
+            worker = kubelet.workers.get(srv.key) if kubelet is not None else None
+            if worker is not None:
+                worker.crash(srv.container, code, reason)
+
+    def _interrupt(self, hit: Callable[[Stream, PodServer], bool], when: float, code: int) -> None:
+        """Requests in flight at ``when`` for which ``hit(stream, server)`` fail with ``code``."""
+        import numpy as np
+
+        for w in self._open:
+            if w.end <= when:
+                continue
+            idx = np.nonzero((w.dep > when) & (w.status == OK))[0]
+            if not len(idx):
+                continue
+            pairs = w.sid[idx] * (1 << 32) + w.gid[idx]
+            uniq, inv = np.unique(pairs, return_inverse=True)
+            verdict = np.array([hit(self._streams[int(p >> 32)], self.all_servers[int(p & 0xFFFFFFFF)])
+                                for p in uniq.tolist()], bool)
+            chosen = idx[verdict[inv]]
+            w.status[chosen] = code
+            w.latency[chosen] = np.nan
+
+
+def _risk(srv: PodServer, a: float, start: float, u: float, inflight: int, crashes: list) -> None:
+    """Maybe the request crashes the app, or its memory goes over the limit (OOMKilled)."""
+    b = srv.b
+    if srv.crash_p and u < srv.crash_p:
+        srv.down_at = start
+        crashes.append((srv, start, 1, "Error"))
+    elif srv.mem_limit and b.memory_baseline + b.memory_per_request * inflight > srv.mem_limit:
+        srv.down_at = a
+        crashes.append((srv, a, 137, "OOMKilled"))
+
+
+class DataPlaneMixin:
+    """What :class:`~labsupport.sim.cluster.SimCluster` gains from the data plane."""
+
+    _dataplane: DataPlane
+    env: Any
+    kubelets: dict
+
+    def _init_dataplane(self, proxy_mode: str = "iptables") -> None:
+        self._dataplane = DataPlane(self, proxy_mode)  # type: ignore[arg-type]
+
+    @property
+    def network(self) -> Network:
+        """Links between nodes (latency, jitter, loss) and partitions."""
+        return self._dataplane.network
+
+    @property
+    def proxy(self) -> KubeProxy:
+        """kube-proxy; ``c.proxy.mode = "ipvs-lc"`` changes its mode."""
+        return self._dataplane.proxy
+
+    @property
+    def metrics(self) -> Metrics:
+        """Metrics of pods, nodes and Deployments over time (metrics-server and more)."""
+        return self._dataplane.metrics
+
+    def send_traffic(self, target: str, rps: float, duration: float,
+                     pattern: str | Callable[[float], float] = "constant", *,
+                     namespace: str = "default", background: bool = False,
+                     client_node: str | None = None, seed: Any = None, clients: int = 1,
+                     timeout: float = DEFAULT_TIMEOUT) -> TrafficResult | TrafficHandle:
+        """Send requests for ``duration`` seconds and see what became of them.
+
+        Args:
+            target: ``"service/web"``, ``"pod/web-1"``, a ClusterIP such as
+                ``"10.96.0.12:80"`` or a NodePort such as ``"node-2:30080"``.
+            rps: requests per second (see :mod:`labsupport.sim.traffic` for patterns).
+            duration: seconds of traffic.
+            pattern: ``"constant"``, ``"poisson"``, ``"spike"``, ``"diurnal"``,
+                or a function of seconds since the start giving requests/s.
+            namespace: the namespace of the Service or pod.
+            background: return a :class:`TrafficHandle` at once; the traffic
+                flows while you ``advance()``, ``fail_node()``... Otherwise the
+                cluster advances by ``duration`` and the result is returned.
+            client_node: the node the client runs on (None: outside the nodes,
+                next to the control plane).
+            seed: seed of this traffic's randomness (None: from the cluster's seed).
+            clients: how many client IPs send (session affinity sticks per IP).
+            timeout: seconds a client waits for an answer before giving up.
+
+        Raises:
+            Invalid: a bad argument; ObjectNotFound: no such target.
+        """
+        for name, value in (("rps", rps), ("duration", duration), ("timeout", timeout)):
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0 \
+                    or math.isinf(value):
+                raise Invalid(f"{name} must be a number greater than 0; got {value!r}")
+        if not isinstance(clients, int) or isinstance(clients, bool) or clients < 1:
+            raise Invalid(f"clients must be a whole number, 1 or more; got {clients!r}")
+        client = CONTROL_PLANE if client_node is None else client_node
+        if client != CONTROL_PLANE and client not in self.kubelets:
+            raise ObjectNotFound("node", client)
+        stream = self._dataplane.start(target, float(rps), float(duration), pattern, namespace,
+                                       client, seed, clients, float(timeout))
+        if background:
+            return TrafficHandle(stream)
+        self.advance(duration)  # type: ignore[attr-defined]
+        return stream.result()
+
+    def partition(self, *groups: list[str] | str) -> None:
+        """Split the nodes into groups that cannot reach each other (see :mod:`labsupport.sim.network`)."""
+        self._dataplane.partition(groups)
+
+    def heal(self) -> None:
+        """End a partition: every node reaches every other again."""
+        self._dataplane.heal()
+
+    def prometheus(self) -> str:
+        """Every metric, in the Prometheus text exposition format."""
+        return self._dataplane.metrics.prometheus()
+
+    def _dataplane_node_failed(self, name: str) -> None:
+        self._dataplane.node_failed(name)
+
+    def _dataplane_node_restored(self, name: str) -> bool:
+        return self._dataplane.node_restored(name)
