@@ -10,6 +10,11 @@ desiredReplicas, currentMetrics, and the AbleToScale, ScalingActive and
 ScalingLimited conditions) and in events such as ``SuccessfulRescale``.
 It follows upstream ``pkg/controller/podautoscaler/horizontal.go``.
 
+As upstream, the reason in ``SuccessfulRescale`` compares the metrics'
+answer with the current replicas *before* stabilization and limits, so a
+rescale made only because of an earlier recommendation still in the window
+says ``reason: `` with nothing after it (kubernetes/kubernetes#107647).
+
 Metrics come from ``cluster.metrics`` (a
 :class:`~labsupport.sim.controllers.replicacalc.MetricsSource`): PodMetrics
 for Resource metrics (cpu, memory) and per-pod rates for Pods metrics such
