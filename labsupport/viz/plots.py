@@ -39,13 +39,16 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[rank - 1]
 
 
-def metric_plot(cluster: Cluster, name: str, **labels: str) -> LabFigure:
-    """Plot one of the simulator's time series, e.g. ``metric_plot(c, "pod_cpu_usage", pod=...)``.
+def metric_plot(cluster: Cluster, name: str, *, step: float | None = None,
+                **labels: str) -> LabFigure:
+    """Plot one of the simulator's time series, e.g. ``metric_plot(c, "cpu", deployment="web")``.
 
     Args:
         cluster: a simulated cluster (its ``metrics.series(name, **labels)``).
-        name: the metric's name, as in ``cluster.prometheus()``.
-        **labels: label values that pick one series.
+        name: the series, e.g. ``"cpu"``, ``"requests_per_second"``, ``"latency"``,
+            ``"replicas"`` (see ``labsupport.sim.metrics.SERIES``).
+        step: seconds per point (the simulator's default: 15).
+        **labels: which pods, e.g. ``deployment="web"``, ``node="node-1"``, ``app="web"``.
 
     Raises:
         Invalid: the cluster keeps no time series (a real cluster: use Prometheus).
@@ -54,7 +57,7 @@ def metric_plot(cluster: Cluster, name: str, **labels: str) -> LabFigure:
     if metrics is None or not hasattr(metrics, "series"):
         raise Invalid("metric_plot reads the simulator's time series (cluster.metrics); "
                       "on a real cluster, query Prometheus instead")
-    times, values = metrics.series(name, **labels)
+    times, values = metrics.series(name, **({"step": step} if step else {}), **labels)
     fig = new_figure(8.0, 3.4)
     ax = fig.add_subplot()
     label = name + ("{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"

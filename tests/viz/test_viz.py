@@ -159,6 +159,20 @@ def test_metric_plot():
         ls.viz.metric_plot(SimpleNamespace(), "x")
 
 
+def test_plots_of_real_traffic(sim):
+    _deploy(sim, "web", 2, cpu="100m")
+    sim.apply({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+               "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}})
+    sim.advance(10)
+    result = sim.send_traffic("service/web", rps=20, duration=60)
+    fig = ls.viz.latency_histogram(result)
+    assert sum(p.get_height() for p in fig.axes[0].patches) == result.requests - result.errors
+    fig = ls.viz.metric_plot(sim, "requests_per_second", deployment="web")
+    times, values = fig.axes[0].lines[0].get_data()
+    assert list(times) == [15.0 * i for i in range(1, len(times) + 1)]
+    assert max(values) == pytest.approx(20, abs=1)
+
+
 def test_latency_histogram():
     run = SimpleNamespace(latencies=[0.01 * (i % 10 + 1) for i in range(100)], errors=2,
                           p50=0.05, p95=0.1, p99=0.1)
