@@ -11,6 +11,7 @@ does not import this package; ``ls.viz`` does, on first use.
 ``replicas_plot(c, ref)``  desired and ready replicas of a Deployment
 ``metric_plot(c, name)``   one time series of the simulator's metrics
 ``latency_histogram(r)``   latencies of a traffic run, with p50/p95/p99
+``traffic_plot(r)``        requests and errors per second of a traffic run
 ``scheduling_table(d)``    the scheduler's filter and score table
 ``dashboard(c)``           buttons to let time pass and fail nodes, live
 =========================  =================================================
@@ -27,7 +28,7 @@ from __future__ import annotations
 from labsupport.viz.dashboard import Dashboard, dashboard
 from labsupport.viz.figures import STATE_COLOURS, STATES, LabFigure, pod_state
 from labsupport.viz.graph import cluster_graph
-from labsupport.viz.plots import latency_histogram, metric_plot, scheduling_table
+from labsupport.viz.plots import latency_histogram, metric_plot, scheduling_table, traffic_plot
 from labsupport.viz.timeline import pod_timeline, replicas_plot
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "replicas_plot",
     "metric_plot",
     "latency_histogram",
+    "traffic_plot",
     "scheduling_table",
     "dashboard",
     "Dashboard",

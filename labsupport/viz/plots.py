@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from labsupport.cluster import Cluster
     from labsupport.viz.figures import LabFigure
 
-__all__ = ["metric_plot", "latency_histogram", "scheduling_table", "percentile"]
+__all__ = ["metric_plot", "latency_histogram", "traffic_plot", "scheduling_table", "percentile"]
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -105,6 +105,40 @@ def latency_histogram(result: Any, bins: int = 40) -> LabFigure:
     ax.set_ylabel("requests")
     ax.set_title(f"{len(latencies)} answered requests, {errors} errors", fontsize=10)
     ax.legend(fontsize=8)
+    return fig
+
+
+def traffic_plot(result: Any, step: float = 5.0,
+                 marks: dict[str, float] | None = None) -> LabFigure:
+    """Requests and errors per second over a traffic run (``result.timeline(step)``).
+
+    Args:
+        result: a traffic result of the simulator (``send_traffic``).
+        step: seconds per point.
+        marks: vertical lines to label moments, e.g. ``{"node-2 fails": 63.0}``.
+
+    Returns:
+        A figure with the lines ``"requests/s"`` and ``"errors/s"``.
+    """
+    timeline = getattr(result, "timeline", None)
+    if timeline is None:
+        raise Invalid("traffic_plot draws a traffic result of the simulator (send_traffic)")
+    data = timeline(step)
+    fig = new_figure(8.0, 3.4)
+    ax = fig.add_subplot()
+    ax.step(data["time"], data["rps"], where="post", color="#4a7fc1", label="requests/s")
+    ax.step(data["time"], data["errors"], where="post", color=STATE_COLOURS["Failed"],
+            label="errors/s")
+    top = max([float(v) for v in data["rps"]] + [1.0]) * 1.3
+    ax.set_ylim(0, top)
+    for text, when in (marks or {}).items():
+        ax.axvline(when, color="#555555", linestyle=":", linewidth=1.2)
+        ax.annotate(text, (when, top), xytext=(3, -12), textcoords="offset points",
+                    fontsize=8, color="#555555")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("per second")
+    ax.set_title(f"{result.requests} requests, {result.errors} errors", fontsize=10)
+    ax.legend(fontsize=8, loc="center right")
     return fig
 
 

@@ -171,6 +171,10 @@ def test_plots_of_real_traffic(sim):
     times, values = fig.axes[0].lines[0].get_data()
     assert list(times) == [15.0 * i for i in range(1, len(times) + 1)]
     assert max(values) == pytest.approx(20, abs=1)
+    fig = ls.viz.traffic_plot(result, step=10, marks={"now": sim.now})
+    lines = {line.get_label(): line for line in fig.axes[0].lines}
+    assert list(lines["requests/s"].get_ydata()) == [20.0] * 6
+    assert list(lines["errors/s"].get_ydata()) == [0.0] * 6
 
 
 def test_latency_histogram():
