@@ -236,14 +236,18 @@ class APIServer:
         self._record(component, "update", key)
         return obj
 
-    def update_status(self, obj: dict, status: dict, component: str) -> dict:
-        """Write a new ``status`` (the status subresource); return the stored dict."""
+    def update_status(self, obj: dict, status: dict, component: str,
+                      key: str | None = None) -> dict:
+        """Write a new ``status`` (the status subresource); return the stored dict.
+
+        ``key`` may be given when the caller knows it (a hot path for kubelets).
+        """
         if obj.get("status") == status:
             return obj
         new = dict(obj)
         new["metadata"] = dict(obj["metadata"])
         new["status"] = status
-        key = self.key_of(new)
+        key = key or self.key_of(new)
         if key not in self.store:
             return new
         self.store.put(key, new)
@@ -408,13 +412,13 @@ class APIServer:
 
     # --- events ---------------------------------------------------------------
     def event(self, obj: dict, type_: str, reason: str, message: str, component: str,
-              host: str = "") -> None:
-        """Record an event about ``obj``."""
+              host: str = "", key: str | None = None) -> None:
+        """Record an event about ``obj`` (whose etcd ``key`` may be given, to save work)."""
         meta = obj["metadata"]
         now = self.env.now
         self.events.record(now, type_, reason, (obj["kind"], meta.get("namespace", ""), meta["name"]),
                            message, component, host)
-        self.audit.append((now, component, reason, self.key_of(obj), message))
+        self.audit.append((now, component, reason, key or self.key_of(obj), message))
 
     def copy(self, obj: dict) -> dict:
         """A deep copy for people (what ``kubectl get -o yaml`` would show)."""

@@ -157,11 +157,12 @@ class PodWorker:
         current = self.sim.store.peek(self.key)
         if current is None or current["metadata"]["uid"] != self.uid:
             return
-        self.pod = self.sim.api.update_status(current, self.status(), COMPONENT)
+        self.pod = self.sim.api.update_status(current, self.status(), COMPONENT, key=self.key)
 
     def event(self, type_: str, reason: str, message: str) -> None:
         if self.kubelet.alive:
-            self.sim.api.event(self.pod, type_, reason, message, COMPONENT, self.kubelet.node)
+            self.sim.api.event(self.pod, type_, reason, message, COMPONENT, self.kubelet.node,
+                               key=self.key)
 
     # --- lifecycle ------------------------------------------------------------
     def _run(self):

@@ -33,7 +33,6 @@ from labsupport.sim.controllers.podutil import (
     owner_reference,
     ready_since,
 )
-from labsupport.sim.jsoncopy import json_copy
 
 if TYPE_CHECKING:
     from labsupport.sim.cluster import SimCluster
@@ -57,8 +56,14 @@ def pod_from_template(owner: dict, template: dict, name_prefix: str) -> dict:
             "ownerReferences": [owner_reference(owner)]}
     if tmeta.get("annotations"):
         meta["annotations"] = dict(tmeta["annotations"])
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
-            "spec": json_copy(template.get("spec") or {}), "status": {"phase": "Pending"}}
+    # The template's spec is already defaulted, so defaulting the pod changes only
+    # top-level fields and the tolerations list: copy those, share the rest (read-only).
+    spec = dict(template.get("spec") or {})
+    if "tolerations" in spec:
+        spec["tolerations"] = [dict(t) for t in spec["tolerations"]]
+    spec["containers"] = [dict(c) for c in spec.get("containers") or ()]
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec,
+            "status": {"phase": "Pending"}}
 
 
 class ReplicaSetController(Controller):
