@@ -11,7 +11,7 @@ pod's queue is advanced by arithmetic (with c workers, a request starts at
 ends whenever something that matters changes (an Endpoints update, a pod
 starting or stopping, a node failing, a partition), so every request sees
 the cluster as it was at its own instant; between changes a batch covers at
-most :data:`TICK` seconds.
+most :data:`MAX_TICK` seconds (:data:`TICK` while a request may crash a pod).
 
 Example:
     >>> import labsupport as ls
@@ -43,6 +43,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable
+import heapq
 from heapq import heapreplace
 from typing import TYPE_CHECKING, Any
 
@@ -69,11 +70,19 @@ if TYPE_CHECKING:
 
 __all__ = ["DataPlane", "DataPlaneMixin", "PodServer", "TICK", "DEFAULT_TIMEOUT"]
 
-#: Longest batch of requests, in virtual seconds.
+#: Batches end at least this often (virtual seconds) while a pod may crash
+#: from a request or a partition is in place, so the kubelet hears of crashes soon.
 TICK = 1.0
+#: Otherwise a batch covers about BATCH requests, and at most MAX_TICK seconds.
+BATCH = 1000
+MAX_TICK = 5.0
 #: How long a client waits for an answer (hey's default is 20 s, curl's none).
 DEFAULT_TIMEOUT = 30.0
 INF = math.inf
+# What a planned request carries (name, dtype) until it is served.
+_FIELDS = (("t", float), ("sid", "int64"), ("gid", "int64"), ("status", "int8"), ("out", float),
+           ("back", float), ("svc", float), ("crash", float), ("timeout", float),
+           ("client", "int64"))
 
 
 class PodServer:
@@ -148,14 +157,14 @@ class PodServer:
 class _Window:
     """One batch of requests, kept for results and for failing those in flight."""
 
-    __slots__ = ("t", "sid", "gid", "dep", "status", "latency", "end", "multi")
+    __slots__ = ("t", "sid", "gid", "dep", "status", "latency", "client", "end", "multi")
 
     def __init__(self, t: Any, sid: Any, gid: Any, dep: Any, status: Any, latency: Any,
-                 multi: bool) -> None:
+                 client: Any, multi: bool) -> None:
         import numpy as np
 
         self.t, self.sid, self.gid, self.dep = t, sid, gid, dep
-        self.status, self.latency, self.multi = status, latency, multi
+        self.status, self.latency, self.client, self.multi = status, latency, client, multi
         self.end = float(np.nanmax(dep)) if len(dep) and not np.isnan(dep).all() else -INF
 
 
@@ -179,6 +188,7 @@ class DataPlane:
         self.streams: list[Stream] = []           # sending now
         self._streams: list[Stream] = []          # all, by sid
         self._open: list[_Window] = []            # batches with requests in flight
+        self._carry: dict | None = None           # requests still on their way to a pod
         self._ticking = False
         self._flushing = False
         sim.store.watch("/registry/", self._on_store)
@@ -304,8 +314,10 @@ class DataPlane:
         return stream
 
     def _tick(self):
-        while self.streams:
-            yield self.env.timeout(TICK)
+        while self.streams or self._carry:
+            rate = sum(s.rps for s in self.streams) or 1.0
+            prompt = self.network.cut_off or any(s.risky for s in self.servers.values())
+            yield self.env.timeout(TICK if prompt else min(MAX_TICK, max(TICK, BATCH / rate)))
             self.flush()
             cut = set(self.network.cut_off)
             if cut:  # silent kubelets write nothing: look at their pods ourselves
@@ -315,9 +327,13 @@ class DataPlane:
             self.streams = [s for s in self.streams if s.end > now]
         self._ticking = False
 
-    def flush(self) -> None:
-        """Serve every request sent before now."""
-        if self._flushing or not self.streams:
+    def flush(self, drain: bool = False) -> None:
+        """Serve every request sent before now.
+
+        Args:
+            drain: also serve requests still on their way to their pod.
+        """
+        if self._flushing or not (self.streams or self._carry):
             return
         now = self.env.now
         self._flushing = True
@@ -327,40 +343,46 @@ class DataPlane:
                 t = s.arrivals.take(now)
                 if len(t):
                     plans.append(s.plan(t))
-            if plans:
-                self._run(plans)
+            if plans or self._carry:
+                self._run(plans, now, drain)
             self._open = [w for w in self._open if w.end > now]
         finally:
             self._flushing = False
 
-    def _run(self, plans: list[dict]) -> None:
+    def _run(self, plans: list[dict], now: float, drain: bool) -> None:
+        """Serve, in order of arrival at their pods, the requests that arrived before ``now``."""
         import numpy as np
 
-        def cat(name: str, dtype: Any = None) -> Any:
-            if len(plans) == 1:
-                v = plans[0][name]
-                return v if isinstance(v, np.ndarray) else np.full(len(plans[0]["t"]), v, dtype)
-            return np.concatenate([np.broadcast_to(np.asarray(p[name], dtype), len(p["t"]))
-                                   for p in plans])
+        parts = ([self._carry] if self._carry else []) + plans
+        n_carry = len(self._carry["t"]) if self._carry else 0
+        self._carry = None
 
-        t, gid, status = cat("t", float), cat("gid", np.int64), cat("status", np.int8)
-        out, back, svc, ucrash = cat("out", float), cat("back", float), cat("svc", float), cat("crash", float)
-        sid, timeout = cat("sid", np.int64), cat("timeout", float)
-        n = len(t)
-        order: Any = range(n)
-        if len(plans) > 1:
-            order = np.argsort(t, kind="stable").tolist()
-        T, G, ST, O, B, S, UC = (t.tolist(), gid.tolist(), status.tolist(), out.tolist(),
-                                 back.tolist(), svc.tolist(), ucrash.tolist())
+        def cat(name: str, dtype: Any) -> Any:
+            if len(parts) == 1:
+                v = parts[0][name]
+                return v if isinstance(v, np.ndarray) else np.full(len(parts[0]["t"]), v, dtype)
+            return np.concatenate([np.broadcast_to(np.asarray(p[name], dtype), len(p["t"]))
+                                   for p in parts])
+
+        cols = {name: cat(name, dtype) for name, dtype in _FIELDS}
+        T, G, ST, O, B, S, UC = (cols[k].tolist() for k in ("t", "gid", "status", "out", "back",
+                                                             "svc", "crash"))
+        n = len(T)
         dep = [math.nan] * n
         begin = [-1.0] * n
         crashes: list[tuple[PodServer, float, int, str]] = []
-        servers = self.all_servers
-        lcs = [(p["lc"], i) for i, p in enumerate(plans) if p["lc"] is not None]
-        if lcs:
-            self._serve_lc(plans, order, T, G, ST, O, B, S, UC, dep, begin, crashes)
+        waiting_conns = None
+        if self.proxy.scheduler == "lc":
+            done, waiting, waiting_conns = self._serve_lc(parts, n_carry, now, drain, T, G, ST, O,
+                                                          B, S, UC, dep, begin, crashes)
         else:
-            for k in order:
+            ok = cols["status"] == OK
+            arrive = np.where(ok, cols["t"] + cols["out"], cols["t"])
+            order = np.argsort(arrive, kind="stable")
+            cut = n if drain else int(np.searchsorted(arrive[order], now, side="left"))
+            done, waiting = order[:cut], order[cut:]
+            servers = self.all_servers
+            for k in done.tolist():
                 if ST[k]:
                     continue
                 srv = servers[G[k]]
@@ -384,41 +406,44 @@ class DataPlane:
                 dep[k] = d
                 if srv.risky:
                     _risk(srv, a, s0, UC[k], len(q), crashes)
-        self._finish(t, sid, np.array(G, np.int64), np.array(ST, np.int8), np.array(O),
-                     np.array(B), np.array(dep), np.array(begin), timeout, crashes, len(plans) > 1)
+        cols.update(gid=np.array(G, np.int64), status=np.array(ST, np.int8), out=np.array(O),
+                    back=np.array(B), svc=np.array(S))
+        waiting = np.asarray(waiting, np.int64)
+        if len(waiting):
+            self._carry = {name: arr[waiting] for name, arr in cols.items()}
+            if waiting_conns is not None:
+                self._carry["conns"] = waiting_conns
+        done = np.asarray(done, np.int64)
+        self._finish({name: arr[done] for name, arr in cols.items()},
+                     np.array(dep)[done], np.array(begin)[done], crashes)
 
-    def _serve_lc(self, plans: list[dict], order: Any, T: list, G: list, ST: list, O: list,
-                  B: list, S: list, UC: list, dep: list, begin: list, crashes: list) -> None:
-        """The request loop when IPVS lc chooses: one request at a time, in order."""
-        servers = self.all_servers
-        offsets, base = [], 0
-        for p in plans:
-            offsets.append(base)
+    def _serve_lc(self, parts: list[dict], n_carry: int, now: float, drain: bool, T: list,
+                  G: list, ST: list, O: list, B: list, S: list, UC: list, dep: list,
+                  begin: list, crashes: list) -> tuple[list[int], list[int], list]:
+        """The request loop when IPVS lc chooses: choices in send order, service in arrival order."""
+        import numpy as np
+
+        servers, proxy = self.all_servers, self.proxy
+        lc_of: dict[int, tuple[dict, int]] = {}
+        conns: dict[int, tuple[Any, str]] = {}
+        base = n_carry
+        for p in parts[1:] if n_carry else parts:
+            if p.get("lc"):
+                for j in range(len(p["t"])):
+                    lc_of[base + j] = (p, j)
             base += len(p["t"])
-        plan_of = [i for i, p in enumerate(plans) for _ in range(len(p["t"]))]
-        proxy = self.proxy
-        for k in order:
-            pi = plan_of[k]
-            lc = plans[pi]["lc"]
-            if lc is not None and G[k] == -2 and not ST[k]:
-                j = k - offsets[pi]
-                view, state, ips, tk = lc["view"], lc["state"], lc["ips"], T[k]
-                client = lc["clients"][j]
-                i = proxy.sticky(lc["host"], view, client, tk) if view.affinity_timeout else None
-                if i is None:
-                    i = state.pick(tk, ips)
-                if view.affinity_timeout:
-                    proxy.remember(lc["host"], view, client, ips[i], tk)
-                G[k] = g = lc["gids"][i]
-                O[k], B[k], S[k] = lc["out"][i][j], lc["back"][i][j], lc["svc"][i][j]
-                if g < 0 or lc["status"][i][j]:
-                    ST[k] = REFUSED if g < 0 else lc["status"][i][j]
-                    state.opened(ips[i], tk + (plans[pi]["timeout"] if ST[k] == TIMEOUT else 0.0))
-                    continue
-            else:
-                lc = None
-                if ST[k]:
-                    continue
+        carried = parts[0].get("conns") if n_carry else None
+        for k in range(n_carry):
+            if carried and carried[k] is not None:
+                conns[k] = carried[k]
+        pending = [(T[k] + O[k] if not ST[k] else T[k], k) for k in range(n_carry)]
+        heapq.heapify(pending)
+        done: list[int] = []
+
+        def serve(k: int) -> None:
+            done.append(k)
+            if ST[k]:
+                return
             srv = servers[G[k]]
             a = T[k] + O[k]
             closes = a + B[k]
@@ -439,26 +464,61 @@ class DataPlane:
                     closes = d + B[k]
                     if srv.risky:
                         _risk(srv, a, s0, UC[k], len(q), crashes)
-            if lc is not None:
-                lc["state"].opened(lc["ips"][i], closes)
+            if k in conns:
+                state, ip = conns.pop(k)
+                state.closes(ip, closes)
 
-    def _finish(self, t: Any, sid: Any, gid: Any, status: Any, out: Any, back: Any, dep: Any,
-                begin: Any, timeout: Any, crashes: list, multi: bool) -> None:
+        new = np.arange(n_carry, len(T))
+        for k in new[np.argsort(np.array(T[n_carry:]), kind="stable")].tolist():
+            tk = T[k]
+            while pending and pending[0][0] <= tk:
+                serve(heapq.heappop(pending)[1])
+            if k in lc_of and not ST[k]:
+                plan, j = lc_of[k]
+                lc = plan["lc"]
+                view, state, ips = lc["view"], lc["state"], lc["ips"]
+                client = lc["clients"][j]
+                i = proxy.sticky(lc["host"], view, client, tk) if view.affinity_timeout else None
+                if i is None:
+                    i = state.pick(tk, ips)
+                if view.affinity_timeout:
+                    proxy.remember(lc["host"], view, client, ips[i], tk)
+                G[k] = g = lc["gids"][i]
+                O[k], B[k], S[k] = lc["out"][i][j], lc["back"][i][j], lc["svc"][i][j]
+                state.opened(ips[i])
+                if g < 0 or lc["status"][i][j]:
+                    ST[k] = REFUSED if g < 0 else lc["status"][i][j]
+                    state.closes(ips[i], tk + (plan["timeout"] if ST[k] == TIMEOUT else 0.0))
+                else:
+                    conns[k] = (state, ips[i])
+            if ST[k]:
+                done.append(k)
+            else:
+                heapq.heappush(pending, (tk + O[k], k))
+        while pending and (drain or pending[0][0] < now):
+            serve(heapq.heappop(pending)[1])
+        waiting = [k for _, k in sorted(pending)]
+        return done, waiting, [conns.get(k) for k in waiting]
+
+    def _finish(self, cols: dict, dep: Any, begin: Any, crashes: list) -> None:
+        """Latencies, timeouts and crashes of served requests; metrics; keep the batch."""
         import numpy as np
 
-        for srv, when, code, reason in crashes:
+        t, sid, gid, status = cols["t"], cols["sid"], cols["gid"], cols["status"]
+        for srv, when, _, _ in crashes:
             status[(gid == srv.gid) & (dep > when) & (status == OK)] = RESET
             self._interrupt(lambda s, x, srv=srv: x is srv, when, RESET)
-        latency = dep + back - t
-        status[(status == OK) & (latency > timeout)] = TIMEOUT
+        latency = dep + cols["back"] - t
+        status[(status == OK) & (latency > cols["timeout"])] = TIMEOUT
         latency[status != OK] = np.nan
-        arrive = t + out
+        arrive = t + cols["out"]
         served = begin >= 0
         self.metrics.record(gid[served], arrive[served], begin[served], dep[served])
         rejected = status == REJECTED
         if rejected.any():
             self.metrics.record_rejected(gid[rejected], arrive[rejected])
-        window = _Window(t, sid, gid, dep, status, latency, multi)
+        multi = bool(len(sid) and (sid != sid[0]).any())
+        window = _Window(t, sid, gid, dep, status, latency, cols["client"], multi)
         for s in np.unique(sid).tolist():
             self._streams[s].windows.append(window)
         if window.end > self.env.now:

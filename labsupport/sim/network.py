@@ -197,7 +197,7 @@ class Network:
                     raise Invalid(f'"{h}" is in two groups; each host belongs to one side')
                 seen.add(h)
         if len(sets) == 1 and CONTROL_PLANE not in sets[0]:
-            sets.append([])
+            sets.append([CONTROL_PLANE, *(n for n in self.sim.kubelets if n not in sets[0])])
         named = [i for i, g in enumerate(sets) if CONTROL_PLANE in g]
         if named:
             control = named[0]

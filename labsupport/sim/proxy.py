@@ -40,6 +40,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import heapq
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -91,40 +92,38 @@ class ServiceView:
 
 
 class _LeastConn:
-    """IPVS lc on one node for one Service: connection counts by endpoint IP."""
+    """IPVS lc on one node for one Service: connection counts by endpoint IP.
+
+    The cost of an endpoint is 256 x active connections + inactive ones
+    (closed in the last 120 s), as ``ip_vs_dest_conn_overhead`` computes it.
+    """
 
     def __init__(self) -> None:
-        self.active: dict[str, int] = {}
-        self.inactive: dict[str, int] = {}
+        self.cost: dict[str, int] = defaultdict(int)
         self._closing: list[tuple[float, str]] = []
         self._forgetting: list[tuple[float, str]] = []
 
     def advance(self, t: float) -> None:
-        closing, forgetting = self._closing, self._forgetting
+        closing, forgetting, cost = self._closing, self._forgetting, self.cost
         while closing and closing[0][0] <= t:
             done, ip = heapq.heappop(closing)
-            self.active[ip] -= 1
-            self.inactive[ip] = self.inactive.get(ip, 0) + 1
+            cost[ip] -= IPVS_ACTIVE_WEIGHT - 1  # active -> inactive
             heapq.heappush(forgetting, (done + IPVS_FIN_TIMEOUT, ip))
         while forgetting and forgetting[0][0] <= t:
-            _, ip = heapq.heappop(forgetting)
-            self.inactive[ip] -= 1
+            cost[heapq.heappop(forgetting)[1]] -= 1
 
     def pick(self, t: float, ips: list[str]) -> int:
         """The index in ``ips`` of the endpoint with the least overhead at time ``t``."""
         self.advance(t)
-        active, inactive = self.active, self.inactive
-        best, best_cost = 0, None
-        for i, ip in enumerate(ips):
-            cost = active.get(ip, 0) * IPVS_ACTIVE_WEIGHT + inactive.get(ip, 0)
-            if best_cost is None or cost < best_cost:
-                best, best_cost = i, cost
-        return best
+        return ips.index(min(ips, key=self.cost.__getitem__))
 
-    def opened(self, ip: str, closes_at: float) -> None:
-        """A connection to ``ip`` was made; it closes at ``closes_at``."""
-        self.active[ip] = self.active.get(ip, 0) + 1
-        heapq.heappush(self._closing, (closes_at, ip))
+    def opened(self, ip: str) -> None:
+        """A connection to ``ip`` was made."""
+        self.cost[ip] += IPVS_ACTIVE_WEIGHT
+
+    def closes(self, ip: str, when: float) -> None:
+        """The connection to ``ip`` ends at ``when`` (known once the pod served it)."""
+        heapq.heappush(self._closing, (when, ip))
 
 
 class KubeProxy:

@@ -166,14 +166,16 @@ class TrafficResult:
         status: a code per request (0 ok; see :data:`STATUS`).
         pod: index into :attr:`pod_names` of the pod each request went to (-1: none).
         pod_names: the pods that got requests.
+        client: which client (0 to ``clients`` - 1) sent each request.
     """
 
     def __init__(self, target: str, pattern: str, rps: float, duration: float, start: float,
                  times: Any, latency: Any, status: Any, pod: Any, pod_names: list[str],
-                 timeout: float, complete: bool = True) -> None:
+                 timeout: float, complete: bool = True, client: Any = None) -> None:
         self.target, self.pattern, self.rps = target, pattern, rps
         self.duration, self.start, self.timeout = duration, start, timeout
         self.times, self.latency, self.status, self.pod = times, latency, status, pod
+        self.client = client
         self.pod_names = tuple(pod_names)
         self.complete = complete
         ok = status == OK
@@ -333,14 +335,15 @@ class Stream:
         """Everything so far, as a :class:`TrafficResult`."""
         import numpy as np
 
-        self.plane.flush()
+        self.plane.flush(drain=self.plane.env.now >= self.end)
         parts = []
         for w in self.windows:
             m = w.sid == self.sid if w.multi else slice(None)
-            parts.append((w.t[m], w.latency[m], w.status[m], w.gid[m]))
+            parts.append((w.t[m], w.latency[m], w.status[m], w.gid[m], w.client[m]))
         cols = [np.concatenate([p[i] for p in parts]) if parts else np.empty(0, dtype)
-                for i, dtype in enumerate((float, float, np.int8, np.int64))]
-        t, latency, status, gid = cols
+                for i, dtype in enumerate((float, float, np.int8, np.int64, np.int64))]
+        order = np.argsort(cols[0], kind="stable")  # served in order of arrival; show by send time
+        t, latency, status, gid, client = (c[order] for c in cols)
         servers = self.plane.all_servers
         known = sorted({int(g) for g in np.unique(gid) if g >= 0},
                        key=lambda g: (servers[g].name, g))
@@ -349,9 +352,9 @@ class Stream:
         lookup[known] = np.arange(len(known))
         pod = lookup[np.where(gid >= 0, gid, len(servers))]
         pattern = self.pattern if isinstance(self.pattern, str) else "custom"
-        return TrafficResult(self.target, pattern, self.rps, self.duration, self.start, t,
+        return TrafficResult(self.target, pattern, self.rps, self.arrivals.duration, self.start, t,
                              latency, status.astype(np.int64), pod, names, self.timeout,
-                             complete=self.plane.env.now >= self.end)
+                             complete=self.plane.env.now >= self.end, client=client)
 
     # --- one batch -----------------------------------------------------------------
     def backends(self) -> tuple[list[PodServer | None], list[str], str | None, ServiceView | None]:
@@ -410,7 +413,8 @@ class Stream:
         gid = np.full(n, -1, np.int64)
         zeros = np.zeros(n)
         p = {"t": t, "sid": self.sid, "gid": gid, "status": status, "out": zeros, "back": zeros,
-             "svc": zeros, "crash": u[:, 3], "lc": None, "timeout": self.timeout}
+             "svc": zeros, "crash": u[:, 3], "lc": None, "timeout": self.timeout,
+             "client": np.minimum((u[:, 1] * self.clients).astype(np.int64), self.clients - 1)}
         r = self._routes()
         servers, ips, host, view = r["servers"], r["ips"], r["host"], r["view"]
         if self.client in net.down:
@@ -445,7 +449,7 @@ class Stream:
                 d = d + RETRANSMISSION_TIMEOUT * (2.0 ** np.minimum(lost, MAX_TRANSMISSIONS - 1) - 1)
             return d, lost
 
-        clients = np.minimum((u[:, 1] * self.clients).astype(np.int64), self.clients - 1)
+        clients = p["client"]
         idx = plane.proxy.choose(host, view, t, u[:, 0], clients) if view else \
             np.zeros(n, np.int64)
         if idx is None:  # IPVS lc: chosen one by one, in the loop
