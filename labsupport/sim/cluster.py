@@ -332,7 +332,8 @@ class SimCluster(DataPlaneMixin, Cluster):
         """
         if seconds < 0:
             raise Invalid(f"cannot go back in time: advance({seconds}) needs zero or more seconds")
-        self.env.run(until=self.env.now + seconds)
+        if seconds > 0:
+            self.env.run(until=self.env.now + seconds)
 
     def apply(self, source: Source, namespace: str = "default") -> list[str]:
         """Create or update objects, like ``kubectl apply -f``; see :meth:`Cluster.apply`."""

@@ -149,3 +149,11 @@ def test_short_names_resolve_everywhere(sim):
     with pytest.raises(ls.Invalid) as err:
         sim.get("deploymnt/web")
     assert "did you mean deployment" in str(err.value)
+
+
+def test_advance_zero_does_nothing_and_negative_is_refused(sim):
+    sim.advance(0)
+    assert sim.now == 0
+    with pytest.raises(ls.Invalid) as err:
+        sim.advance(-1)
+    assert "cannot go back in time" in str(err.value)

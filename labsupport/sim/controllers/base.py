@@ -7,8 +7,6 @@ they wait, so a burst of changes to one object costs one sync.
 
 Example:
     >>> import simpy
-
-from labsupport.errors import LabSupportError
     >>> from labsupport.sim.controllers.base import Controller
     >>> class Echo(Controller):
     ...     name = "echo"

@@ -9,7 +9,7 @@ or, with the Recreate strategy, removes all old pods first. Old ReplicaSets
 are kept at zero replicas for rollback, up to ``revisionHistoryLimit``.
 
 Example:
-from labsupport.sim.controllers.deployment import resolve_fenceposts
+    >>> from labsupport.sim.controllers.deployment import resolve_fenceposts
     >>> resolve_fenceposts("25%", "25%", 10)      # surge rounds up, unavailable down
     (3, 2)
     >>> resolve_fenceposts(0, 0, 3)               # both zero: unavailable becomes 1
