@@ -40,10 +40,9 @@ Example:
 
 from __future__ import annotations
 
-import math
-from collections import deque
-from collections.abc import Callable
 import heapq
+import math
+from collections.abc import Callable
 from heapq import heapreplace
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +51,6 @@ from labsupport.kinds import parse_ref
 from labsupport.sim.network import CONTROL_PLANE, Network
 from labsupport.sim.proxy import KubeProxy
 from labsupport.sim.traffic import (
-    NO_ENDPOINTS,
     OK,
     REFUSED,
     REJECTED,
@@ -62,13 +60,13 @@ from labsupport.sim.traffic import (
     TrafficHandle,
     TrafficResult,
 )
-from labsupport.sim.workloads import Behaviour, behaviour
+from labsupport.sim.workloads import PodServer
 
 if TYPE_CHECKING:
     from labsupport.sim.cluster import SimCluster
     from labsupport.sim.metrics import Metrics
 
-__all__ = ["DataPlane", "DataPlaneMixin", "PodServer", "TICK", "DEFAULT_TIMEOUT"]
+__all__ = ["DataPlane", "DataPlaneMixin", "TICK", "DEFAULT_TIMEOUT"]
 
 #: Batches end at least this often (virtual seconds) while a pod may crash
 #: from a request or a partition is in place, so the kubelet hears of crashes soon.
@@ -83,75 +81,6 @@ INF = math.inf
 _FIELDS = (("t", float), ("sid", "int64"), ("gid", "int64"), ("status", "int8"), ("out", float),
            ("back", float), ("svc", float), ("crash", float), ("timeout", float),
            ("client", "int64"))
-
-
-class PodServer:
-    """One pod seen as a server: its workers, its queue, and its numbers."""
-
-    def __init__(self, plane: DataPlane, gid: int, pod: dict) -> None:
-        meta, spec = pod["metadata"], pod["spec"]
-        self.gid = gid
-        self.name, self.namespace, self.uid = meta["name"], meta.get("namespace", "default"), meta["uid"]
-        self.key = f"/registry/pods/{self.namespace}/{self.name}"
-        self.node = spec.get("nodeName") or ""
-        self.labels = dict(meta.get("labels") or {})
-        self.deployment = plane.deployment_of(pod)
-        containers = spec.get("containers") or [{"name": ""}]
-        self.behaviours: list[tuple[str, Behaviour]] = [(c.get("name", ""), behaviour(pod, c))
-                                                       for c in containers]
-        self.serving = next((i for i, c in enumerate(containers) if c.get("ports")), 0)
-        self.container, self.b = self.behaviours[self.serving]
-        b = self.b
-        limits = (containers[self.serving].get("resources") or {}).get("limits") or {}
-        from labsupport.quantity import memory_bytes
-
-        self.mem_limit = memory_bytes(limits["memory"]) if limits.get("memory") else 0
-        self.crash_p = b.crash_probability
-        self.risky = self.crash_p > 0 or (self.mem_limit > 0 and b.memory_per_request > 0)
-        self.limit = b.concurrency + b.queue_limit
-        self.free: list[float] = [0.0] * b.concurrency
-        self.inflight: deque[float] = deque()
-        self.up_from = INF        # the app answers from then on (INF: not running)
-        self.down_at = INF        # traffic crashed it then
-        self.container_id: str | None = None
-        self.alive_from = INF     # first start of the app
-        self.alive_to = INF       # the pod went away
-        self.gone = False
-        # Per 1-s slot: requests that reached the app, CPU seconds, seconds spent
-        # in the pod (sum over requests), requests refused with 503.
-        self.reqs: list[float] = []
-        self.cpu: list[float] = []
-        self.insys: list[float] = []
-        self.rejected: list[float] = []
-        self.hist: Any = None     # latency histogram counts (metrics.BUCKETS + +Inf)
-        self.lat_sum = 0.0
-        self.served = 0
-
-    def refresh(self, pod: dict | None, worker: Any, now: float) -> bool:
-        """Read the pod and its kubelet worker; return True if the app just stopped."""
-        if pod is None or pod["metadata"]["uid"] != self.uid:
-            stopped = self.up_from < INF
-            self.gone, self.up_from = True, INF
-            if self.alive_to == INF:
-                self.alive_to = now
-            return stopped
-        c = None
-        if worker is not None and not worker.done and len(worker.apps) > self.serving:
-            c = worker.apps[self.serving]
-        if c is not None and "running" in c.state and c.started_at is not None:
-            if c.id != self.container_id:
-                self.container_id = c.id
-                self.up_from, self.down_at = c.started_at + self.b.start_seconds, INF
-                self.free = [0.0] * self.b.concurrency
-                self.inflight.clear()
-                self.alive_from = min(self.alive_from, c.started_at)
-            return False
-        stopped = self.up_from < INF
-        self.up_from, self.container_id = INF, None
-        return stopped
-
-    def __repr__(self) -> str:
-        return f"<PodServer {self.namespace}/{self.name} on {self.node}>"
 
 
 class _Window:
@@ -214,7 +143,7 @@ class DataPlane:
         pod = self.sim.store.peek(key)
         if pod is None or not pod["spec"].get("nodeName"):
             return None
-        srv = PodServer(self, len(self.all_servers), pod)
+        srv = PodServer(len(self.all_servers), pod, self.deployment_of(pod))
         self.all_servers.append(srv)
         self.servers[key] = srv
         self._refresh(srv)
@@ -224,7 +153,8 @@ class DataPlane:
         """Make a server for every pod bound to a node (metrics cover them all)."""
         for key, pod in list(self.sim.store.table("pods").items()):
             if key not in self.servers and pod["spec"].get("nodeName"):
-                self.server_for(pod["metadata"].get("namespace", "default"), pod["metadata"]["name"])
+                meta = pod["metadata"]
+                self.server_for(meta.get("namespace", "default"), meta["name"])
 
     def resolve(self, target: str, namespace: str) -> tuple[str, str, str, str | None]:
         """``(kind, namespace, name, entry node)`` of a traffic target.
@@ -308,6 +238,7 @@ class DataPlane:
                         client, seed, clients, timeout)
         self._streams.append(stream)
         self.streams.append(stream)
+        stream.plan_routes()  # meet its pods now: a pod that may crash needs short batches
         if not self._ticking:
             self._ticking = True
             self.env.process(self._tick())
@@ -349,6 +280,14 @@ class DataPlane:
         finally:
             self._flushing = False
 
+    def settle(self) -> None:
+        """Let the components react to what the last batch did (a crash) at this instant."""
+        env = self.env
+        for _ in range(10_000):
+            if env.peek() > env.now:
+                return
+            env.step()
+
     def _run(self, plans: list[dict], now: float, drain: bool) -> None:
         """Serve, in order of arrival at their pods, the requests that arrived before ``now``."""
         import numpy as np
@@ -365,8 +304,8 @@ class DataPlane:
                                    for p in parts])
 
         cols = {name: cat(name, dtype) for name, dtype in _FIELDS}
-        T, G, ST, O, B, S, UC = (cols[k].tolist() for k in ("t", "gid", "status", "out", "back",
-                                                             "svc", "crash"))
+        T, G, ST, O, B, S, UC = (cols[k].tolist() for k in (  # noqa: E741
+            "t", "gid", "status", "out", "back", "svc", "crash"))
         n = len(T)
         dep = [math.nan] * n
         begin = [-1.0] * n
@@ -405,7 +344,7 @@ class DataPlane:
                 begin[k] = s0
                 dep[k] = d
                 if srv.risky:
-                    _risk(srv, a, s0, UC[k], len(q), crashes)
+                    srv.risk(a, s0, UC[k], len(q), crashes)
         cols.update(gid=np.array(G, np.int64), status=np.array(ST, np.int8), out=np.array(O),
                     back=np.array(B), svc=np.array(S))
         waiting = np.asarray(waiting, np.int64)
@@ -418,9 +357,9 @@ class DataPlane:
                      np.array(dep)[done], np.array(begin)[done], crashes)
 
     def _serve_lc(self, parts: list[dict], n_carry: int, now: float, drain: bool, T: list,
-                  G: list, ST: list, O: list, B: list, S: list, UC: list, dep: list,
+                  G: list, ST: list, O: list, B: list, S: list, UC: list, dep: list,  # noqa: E741
                   begin: list, crashes: list) -> tuple[list[int], list[int], list]:
-        """The request loop when IPVS lc chooses: choices in send order, service in arrival order."""
+        """The request loop for IPVS lc: choose in send order, serve in arrival order."""
         import numpy as np
 
         servers, proxy = self.all_servers, self.proxy
@@ -463,7 +402,7 @@ class DataPlane:
                     q.append(d)
                     closes = d + B[k]
                     if srv.risky:
-                        _risk(srv, a, s0, UC[k], len(q), crashes)
+                        srv.risk(a, s0, UC[k], len(q), crashes)
             if k in conns:
                 state, ip = conns.pop(k)
                 state.closes(ip, closes)
@@ -541,22 +480,11 @@ class DataPlane:
                 continue
             pairs = w.sid[idx] * (1 << 32) + w.gid[idx]
             uniq, inv = np.unique(pairs, return_inverse=True)
-            verdict = np.array([hit(self._streams[int(p >> 32)], self.all_servers[int(p & 0xFFFFFFFF)])
+            verdict = np.array([hit(self._streams[p >> 32], self.all_servers[p & 0xFFFFFFFF])
                                 for p in uniq.tolist()], bool)
             chosen = idx[verdict[inv]]
             w.status[chosen] = code
             w.latency[chosen] = np.nan
-
-
-def _risk(srv: PodServer, a: float, start: float, u: float, inflight: int, crashes: list) -> None:
-    """Maybe the request crashes the app, or its memory goes over the limit (OOMKilled)."""
-    b = srv.b
-    if srv.crash_p and u < srv.crash_p:
-        srv.down_at = start
-        crashes.append((srv, start, 1, "Error"))
-    elif srv.mem_limit and b.memory_baseline + b.memory_per_request * inflight > srv.mem_limit:
-        srv.down_at = a
-        crashes.append((srv, a, 137, "OOMKilled"))
 
 
 class DataPlaneMixin:
@@ -628,7 +556,7 @@ class DataPlaneMixin:
         return stream.result()
 
     def partition(self, *groups: list[str] | str) -> None:
-        """Split the nodes into groups that cannot reach each other (see :mod:`labsupport.sim.network`)."""
+        """Split the nodes into groups that cannot reach each other (see :class:`Network`)."""
         self._dataplane.partition(groups)
 
     def heal(self) -> None:

@@ -47,7 +47,8 @@ from labsupport.errors import Invalid
 from labsupport.sim.clock import stamp
 
 if TYPE_CHECKING:
-    from labsupport.sim.dataplane import DataPlane, PodServer
+    from labsupport.sim.dataplane import DataPlane
+    from labsupport.sim.workloads import PodServer
 
 __all__ = ["Metrics", "SERIES", "RESOLUTION", "BUCKETS", "POD_RATES"]
 
@@ -107,7 +108,8 @@ class Metrics:
         servers = self.plane.all_servers
         insys = dep - arrive
         for keys, weights, fields in (
-                (gid * (1 << _SLOT_SHIFT) + arrive.astype(np.int64), (None, insys), ("reqs", "insys")),
+                (gid * (1 << _SLOT_SHIFT) + arrive.astype(np.int64), (None, insys),
+                 ("reqs", "insys")),
                 (gid * (1 << _SLOT_SHIFT) + start.astype(np.int64), ("cpu",), ("cpu",))):
             uniq, inv = np.unique(keys, return_inverse=True)
             sums = []
@@ -123,7 +125,7 @@ class Metrics:
             for pos, key in enumerate(uniq.tolist()):
                 srv = servers[key >> _SLOT_SHIFT]
                 slot = key & ((1 << _SLOT_SHIFT) - 1)
-                for name, total in zip(fields, sums):
+                for name, total in zip(fields, sums, strict=True):
                     values = getattr(srv, name)
                     _grow(values, slot + 1)
                     values[slot] += total[pos]
@@ -132,7 +134,7 @@ class Metrics:
         uniq, inv = np.unique(keys, return_inverse=True)
         counts = np.bincount(inv).tolist()
         sums = np.bincount(inv, weights=insys).tolist()
-        for key, count, total in zip(uniq.tolist(), counts, sums):
+        for key, count, total in zip(uniq.tolist(), counts, sums, strict=True):
             srv = servers[key // (len(BUCKETS) + 1)]
             if srv.hist is None:
                 srv.hist = [0] * (len(BUCKETS) + 1)
@@ -143,7 +145,7 @@ class Metrics:
     def record_rejected(self, gid: Any, arrive: Any) -> None:
         """Count requests an app refused with 503 (its queue was full)."""
         servers = self.plane.all_servers
-        for g, a in zip(gid.tolist(), arrive.tolist()):
+        for g, a in zip(gid.tolist(), arrive.tolist(), strict=True):
             values = servers[g].rejected
             _grow(values, int(a) + 1)
             values[int(a)] += 1
@@ -164,7 +166,7 @@ class Metrics:
 
     # --- per pod ---------------------------------------------------------------------------
     def _slots(self, srv: PodServer, name: str, n: int) -> Any:
-        """Per-second values of one pod over [0, n): cpu seconds, bytes, requests, seconds in pod."""
+        """Per-second values of one pod over [0, n) (CPU seconds, bytes, or requests)."""
         import numpy as np
 
         def arr(values: list[float]) -> Any:
@@ -300,7 +302,7 @@ class Metrics:
                                      "labels": dict(srv.labels)},
                         "timestamp": stamp(hi), "window": f"{self.resolution:g}s",
                         "containers": [{"name": name, "usage": {
-                            "cpu": f"{round(cpu * 1000)}m", "memory": f"{math.ceil(mem / 1024)}Ki"}}
+                            "cpu": f"{round(cpu * 1000)}m", "memory": f"{round(mem / 1024)}Ki"}}
                             for name, cpu, mem in self._usage(srv, lo, hi)]})
         return out
 
@@ -320,7 +322,7 @@ class Metrics:
         return [{"apiVersion": "metrics.k8s.io/v1beta1", "kind": "NodeMetrics",
                  "metadata": {"name": node}, "timestamp": stamp(hi),
                  "window": f"{self.resolution:g}s",
-                 "usage": {"cpu": f"{round(cpu * 1000)}m", "memory": f"{math.ceil(mem / 1024)}Ki"}}
+                 "usage": {"cpu": f"{round(cpu * 1000)}m", "memory": f"{round(mem / 1024)}Ki"}}
                 for node, (cpu, mem) in used.items()
                 if node not in net.down and net.reachable("control-plane", node)]
 
@@ -353,8 +355,10 @@ class Metrics:
             >>> import labsupport as ls
             >>> c = ls.connect(seed=0)
             >>> c.advance(30)
-            >>> [l for l in c.prometheus().splitlines() if l.startswith("kube_node_status_condition")][:2]
-            ['kube_node_status_condition{condition="MemoryPressure",node="node-1",status="true"} 0.0', 'kube_node_status_condition{condition="MemoryPressure",node="node-1",status="false"} 1.0']
+            >>> for line in [x for x in c.prometheus().splitlines() if 'node="node-1"' in x][:2]:
+            ...     print(line)
+            kube_node_status_condition{condition="MemoryPressure",node="node-1",status="true"} 0.0
+            kube_node_status_condition{condition="MemoryPressure",node="node-1",status="false"} 1.0
         """
         from prometheus_client import CollectorRegistry, generate_latest
 
@@ -387,7 +391,8 @@ class _Collector:
                                   labels=c_labels)
         mem = GaugeMetricFamily("container_memory_working_set_bytes",
                                 "Current working set of the container in bytes", labels=c_labels)
-        reqs = CounterMetricFamily("http_requests_total", "Requests the app handled, by status code",
+        reqs = CounterMetricFamily("http_requests_total",
+                                   "Requests the app handled, by status code",
                                    labels=["namespace", "pod", "code"])
         dur = HistogramMetricFamily("http_request_duration_seconds",
                                     "Seconds requests spent in the app (queueing and service)",
@@ -396,7 +401,8 @@ class _Collector:
         for srv in sorted(m._select({}), key=lambda s: (s.namespace, s.name)):
             if srv.gone:
                 continue
-            alive = max(0.0, min(srv.alive_to, now) - srv.alive_from) if srv.alive_from < now else 0.0
+            alive = max(0.0, min(srv.alive_to, now) - srv.alive_from) \
+                if srv.alive_from < now else 0.0
             inflight = srv.insys[last] if last < len(srv.insys) else 0.0
             for i, (name, b) in enumerate(srv.behaviours):
                 labels = [srv.namespace, srv.name, name, srv.node]
@@ -410,7 +416,7 @@ class _Collector:
                 reqs.add_metric([srv.namespace, srv.name, "503"], float(sum(srv.rejected)))
             hist = srv.hist or [0] * (len(BUCKETS) + 1)
             cumulative, buckets = 0, []
-            for bound, count in zip([*map(str, BUCKETS), "+Inf"], hist):
+            for bound, count in zip([*map(str, BUCKETS), "+Inf"], hist, strict=True):
                 cumulative += count
                 buckets.append((bound, float(cumulative)))
             dur.add_metric([srv.namespace, srv.name], buckets, srv.lat_sum)

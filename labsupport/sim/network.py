@@ -141,7 +141,7 @@ class Network:
         if len(hosts) == 1:
             return self.link(hosts[0], hosts[0])
         out = self.link(hosts[0], hosts[1])
-        for a, b in zip(hosts[1:], hosts[2:]):
+        for a, b in zip(hosts[1:], hosts[2:], strict=False):
             out = out.then(self.link(a, b))
         return out
 

@@ -43,8 +43,9 @@ from labsupport.sim.network import CONTROL_PLANE, MAX_TRANSMISSIONS, RETRANSMISS
 if TYPE_CHECKING:
     import numpy as np
 
-    from labsupport.sim.dataplane import DataPlane, PodServer
+    from labsupport.sim.dataplane import DataPlane
     from labsupport.sim.proxy import ServiceView
+    from labsupport.sim.workloads import PodServer
 
 __all__ = ["Arrivals", "Stream", "TrafficResult", "TrafficHandle", "PATTERNS", "STATUS",
            "rate_function"]
@@ -219,7 +220,7 @@ class TrafficResult:
         import numpy as np
 
         counts = np.bincount(self.pod[self.pod >= 0], minlength=len(self.pod_names))
-        return {name: int(n) for name, n in zip(self.pod_names, counts)}
+        return {name: int(n) for name, n in zip(self.pod_names, counts, strict=True)}
 
     @property
     def per_pod_errors(self) -> dict[str, int]:
@@ -228,7 +229,7 @@ class TrafficResult:
 
         bad = (self.pod >= 0) & (self.status != OK)
         counts = np.bincount(self.pod[bad], minlength=len(self.pod_names))
-        return {name: int(n) for name, n in zip(self.pod_names, counts)}
+        return {name: int(n) for name, n in zip(self.pod_names, counts, strict=True)}
 
     @property
     def error_kinds(self) -> dict[str, int]:
@@ -258,7 +259,7 @@ class TrafficResult:
         bounds = np.searchsorted(where, np.arange(n + 1))
         for q in (50, 95, 99):
             out[f"p{q}"] = np.array([np.percentile(lat[a:b], q) if b > a else np.nan
-                                     for a, b in zip(bounds[:-1], bounds[1:])])
+                                     for a, b in zip(bounds[:-1], bounds[1:], strict=True)])
         return out
 
     def summary(self) -> dict[str, Any]:
@@ -317,7 +318,8 @@ class Stream:
         self.kind, self.namespace, self.name, self.entry = plane.resolve(target, namespace)
         entropy = [_seed(seed)] if seed is not None else [_seed(plane.sim.seed), sid]
         arrival_seq, request_seq = np.random.SeedSequence(entropy).spawn(2)
-        self.arrivals = Arrivals(pattern, rps, duration, self.start, np.random.default_rng(arrival_seq))
+        self.arrivals = Arrivals(pattern, rps, duration, self.start,
+                                 np.random.default_rng(arrival_seq))
         self.rng = np.random.default_rng(request_seq)
         self.windows: list[Any] = []
 
@@ -335,7 +337,10 @@ class Stream:
         """Everything so far, as a :class:`TrafficResult`."""
         import numpy as np
 
-        self.plane.flush(drain=self.plane.env.now >= self.end)
+        over = self.plane.env.now >= self.end
+        self.plane.flush(drain=over)
+        if over:
+            self.plane.settle()
         parts = []
         for w in self.windows:
             m = w.sid == self.sid if w.multi else slice(None)
@@ -371,6 +376,10 @@ class Stream:
         servers = [plane.server_for(e.namespace, e.pod) for e in view.endpoints]
         return servers, [e.ip for e in view.endpoints], host, view
 
+    def plan_routes(self) -> None:
+        """Look up the pods this stream reaches now (and make their servers)."""
+        self._routes()
+
     def _routes(self) -> dict:
         """Per backend: server ids, links and reachability (cached until something changes)."""
         import numpy as np
@@ -392,10 +401,11 @@ class Stream:
         dists = list(dict.fromkeys(s.b.service_time for s in servers if s is not None)) or [None]
         r = {"servers": servers, "ips": ips, "host": host, "view": view,
              "gids": np.array([s.gid if s is not None else -1 for s in servers], np.int64),
-             "reach": np.array([s is not None and all(net.reachable(a, b) for a, b in
-                                                      zip(hops + [s.node], hops[1:] + [s.node]))
-                                for s in servers], bool),
-             "lat": np.array([x.latency for x in links]), "jit": np.array([x.jitter for x in links]),
+             "reach": np.array([s is not None and all(
+                 net.reachable(a, b) for a, b in zip(hops, [*hops[1:], s.node], strict=True))
+                 for s in servers], bool),
+             "lat": np.array([x.latency for x in links]),
+             "jit": np.array([x.jitter for x in links]),
              "loss": np.array([x.loss for x in links]), "dists": dists,
              "dist_of": np.array([dists.index(s.b.service_time) if s is not None else 0
                                   for s in servers], np.int64)}
@@ -446,7 +456,8 @@ class Stream:
                 with np.errstate(divide="ignore"):
                     k = np.floor(np.log(np.maximum(u[:, 4 + which], 1e-300)) / np.log(pb))
                 lost = np.where(pb > 0, np.minimum(k, MAX_TRANSMISSIONS), 0).astype(np.int64)
-                d = d + RETRANSMISSION_TIMEOUT * (2.0 ** np.minimum(lost, MAX_TRANSMISSIONS - 1) - 1)
+                waits = 2.0 ** np.minimum(lost, MAX_TRANSMISSIONS - 1) - 1
+                d = d + RETRANSMISSION_TIMEOUT * waits
             return d, lost
 
         clients = p["client"]
@@ -458,14 +469,16 @@ class Stream:
                            OK, TIMEOUT).tolist() for b, (o, k) in enumerate(legs)]
             p["lc"] = {"state": plane.proxy.least_connection(host, view), "view": view,
                        "host": host, "ips": ips, "gids": gids.tolist(), "clients": clients.tolist(),
-                       "out": [o[0].tolist() for o, _ in legs], "back": [k[0].tolist() for _, k in legs],
+                       "out": [o[0].tolist() for o, _ in legs],
+                       "back": [k[0].tolist() for _, k in legs],
                        "status": st, "svc": [svc_by[dist_of[b]].tolist() for b in range(nb)],
                        "t0": plane.env.now}
             gid[:] = -2
             return p
         (out, lost_out), (back, lost_back) = leg(idx, 0), leg(idx, 1)
         gid[:] = gids[idx]
-        status[~reach[idx] | (lost_out >= MAX_TRANSMISSIONS) | (lost_back >= MAX_TRANSMISSIONS)] = TIMEOUT
+        lost = (lost_out >= MAX_TRANSMISSIONS) | (lost_back >= MAX_TRANSMISSIONS)
+        status[~reach[idx] | lost] = TIMEOUT
         status[gid < 0] = REFUSED
         svc = svc_by[0] if len(dists) == 1 else np.choose(dist_of[idx], svc_by)
         p.update(out=out, back=back, svc=svc)

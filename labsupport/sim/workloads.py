@@ -67,14 +67,15 @@ from __future__ import annotations
 import html
 import math
 import re
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from labsupport.errors import Invalid, InvalidManifest
 from labsupport.quantity import cpu_cores, memory_bytes
 
-__all__ = ["Behaviour", "behaviour", "Distribution", "ANNOTATION_PREFIX", "ANNOTATIONS",
-           "IMAGE_PROFILES", "annotation_table", "validate_annotations"]
+__all__ = ["Behaviour", "behaviour", "Distribution", "PodServer", "ANNOTATION_PREFIX",
+           "ANNOTATIONS", "IMAGE_PROFILES", "annotation_table", "validate_annotations"]
 
 ANNOTATION_PREFIX = "sim.labsupport.io/"
 
@@ -88,12 +89,14 @@ SHELL_IMAGES = ("busybox", "alpine", "ubuntu", "debian", "centos", "fedora")
 # unless cpu-per-request says otherwise. The simulator's model, not Kubernetes'.
 CPU_PER_WORKER = 0.1
 DEFAULT_QUEUE_LIMIT = 1000
+INF = math.inf
 
 #: Every annotation: (name, allowed form, default, meaning).
 ANNOTATIONS: tuple[tuple[str, str, str, str], ...] = (
     ("pull-seconds", "seconds", "2", "image pull time on a node that lacks the image"),
     ("start-seconds", "seconds", "1", "from container start until the app answers"),
-    ("exit-after", "seconds", "never (servers)", "the container exits (crashes) this long after start"),
+    ("exit-after", "seconds", "never (servers)",
+     "the container exits (crashes) this long after start"),
     ("exit-code", "whole number", "1 with exit-after", "the exit code when it exits"),
     ("fail-liveness-after", "seconds", "never", "liveness probes fail from then on (restarts)"),
     ("fail-readiness-after", "seconds", "never",
@@ -107,7 +110,8 @@ ANNOTATIONS: tuple[tuple[str, str, str, str], ...] = (
     ("cpu-idle", "CPU quantity", "1m", "CPU the container uses with no requests"),
     ("memory-baseline", "memory quantity", "by image; else 32Mi", "memory with no requests"),
     ("memory-per-request", "memory quantity", "256Ki", "extra memory per request in flight"),
-    ("crash-probability", "number from 0 to 1", "0", "chance that one request crashes the container"),
+    ("crash-probability", "number from 0 to 1", "0",
+     "chance that one request crashes the container"),
     ("concurrency", "whole number, 1 or more", "1 per 100m of CPU request (at least 1)",
      "requests served at once (workers)"),
     ("queue-limit", "whole number, 0 or more", str(DEFAULT_QUEUE_LIMIT),
@@ -280,7 +284,8 @@ class _Reader:
             if name not in _FORMS:
                 known = ", ".join(_FORMS)
                 raise InvalidManifest(
-                    "is not an annotation the simulator knows", field=f"metadata.annotations[{key}]",
+                    "is not an annotation the simulator knows",
+                    field=f"metadata.annotations[{key}]",
                     hint=f"Known names after {ANNOTATION_PREFIX}: {known}")
 
     def raw(self, name: str) -> tuple[str, str | None]:
@@ -372,10 +377,15 @@ def behaviour(pod: dict, container: dict, *, init: bool = False) -> Behaviour:
 
     Example:
         >>> pod = {"metadata": {"annotations": {"sim.labsupport.io/concurrency": "many"}}}
-        >>> behaviour(pod, {"name": "app"})
-        Traceback (most recent call last):
-        ...
-        labsupport.errors.InvalidManifest: metadata.annotations[sim.labsupport.io/concurrency]: Invalid value: "many": must be whole number, 1 or more, written as a string. Write it like sim.labsupport.io/concurrency: "4"
+        >>> try:
+        ...     behaviour(pod, {"name": "app"})
+        ... except InvalidManifest as err:
+        ...     for part in (err.field, err.value, err.problem, err.hint):
+        ...         print(part)
+        metadata.annotations[sim.labsupport.io/concurrency]
+        many
+        must be whole number, 1 or more, written as a string
+        Write it like sim.labsupport.io/concurrency: "4"
     """
     ann = (pod.get("metadata") or {}).get("annotations") or {}
     name = container.get("name", "")
@@ -436,11 +446,17 @@ def validate_annotations(obj: dict) -> None:
         InvalidManifest: the first bad annotation, naming the object.
 
     Example:
-        >>> validate_annotations({"kind": "Pod", "metadata": {"name": "p", "annotations": {
-        ...     "sim.labsupport.io/crash-probability": "2"}}, "spec": {"containers": [{"name": "a"}]}})
-        Traceback (most recent call last):
-        ...
-        labsupport.errors.InvalidManifest: Pod/p: metadata.annotations[sim.labsupport.io/crash-probability]: Invalid value: "2": must be number from 0 to 1, written as a string. Write it like sim.labsupport.io/crash-probability: "0.001"
+        >>> p = {"kind": "Pod", "spec": {"containers": [{"name": "a"}]}, "metadata": {
+        ...     "name": "p", "annotations": {"sim.labsupport.io/crash-probability": "2"}}}
+        >>> try:
+        ...     validate_annotations(p)
+        ... except InvalidManifest as err:
+        ...     for part in (err.obj, err.field, err.value, err.problem):
+        ...         print(part)
+        Pod/p
+        metadata.annotations[sim.labsupport.io/crash-probability]
+        2
+        must be number from 0 to 1, written as a string
     """
     spec = obj.get("spec") or {}
     template = spec.get("template") if obj.get("kind") != "Pod" else obj
@@ -453,7 +469,8 @@ def validate_annotations(obj: dict) -> None:
         for c in pod_spec.get("containers") or ():
             behaviour(template, c)
     except InvalidManifest as err:
-        raise err.located(obj=f"{obj.get('kind')}/{(obj.get('metadata') or {}).get('name')}") from None
+        name = (obj.get("metadata") or {}).get("name")
+        raise err.located(obj=f"{obj.get('kind')}/{name}") from None
 
 
 class AnnotationTable(list):
@@ -480,3 +497,95 @@ def annotation_table() -> AnnotationTable:
     return AnnotationTable({"annotation": ANNOTATION_PREFIX + name, "form": form,
                             "default": default, "meaning": meaning}
                            for name, form, default, meaning in ANNOTATIONS)
+
+
+class PodServer:
+    """One pod's app at run time, for the data plane: its workers, its queue, its numbers.
+
+    A request that reaches the pod at ``a`` starts when a worker is free,
+    ``max(a, earliest free worker)``, and ends a service time later.
+
+    Example:
+        >>> s = PodServer(0, {"metadata": {"name": "p", "uid": "u", "annotations": {
+        ...     "sim.labsupport.io/concurrency": "2"}}, "spec": {"containers": [{"name": "a"}]}})
+        >>> s.free, s.limit, s.up_from
+        ([0.0, 0.0], 1002, inf)
+    """
+
+    def __init__(self, gid: int, pod: dict, deployment: str | None = None) -> None:
+        meta, spec = pod["metadata"], pod["spec"]
+        self.gid = gid
+        self.name, self.uid = meta["name"], meta["uid"]
+        self.namespace = meta.get("namespace", "default")
+        self.key = f"/registry/pods/{self.namespace}/{self.name}"
+        self.node = spec.get("nodeName") or ""
+        self.labels = dict(meta.get("labels") or {})
+        self.deployment = deployment
+        containers = spec.get("containers") or [{"name": ""}]
+        self.behaviours: list[tuple[str, Behaviour]] = [(c.get("name", ""), behaviour(pod, c))
+                                                       for c in containers]
+        self.serving = next((i for i, c in enumerate(containers) if c.get("ports")), 0)
+        self.container, self.b = self.behaviours[self.serving]
+        b = self.b
+        limits = (containers[self.serving].get("resources") or {}).get("limits") or {}
+        self.mem_limit = memory_bytes(limits["memory"]) if limits.get("memory") else 0
+        self.crash_p = b.crash_probability
+        self.risky = self.crash_p > 0 or (self.mem_limit > 0 and b.memory_per_request > 0)
+        self.limit = b.concurrency + b.queue_limit
+        self.free: list[float] = [0.0] * b.concurrency
+        self.inflight: deque[float] = deque()
+        self.up_from = INF        # the app answers from then on (INF: not running)
+        self.down_at = INF        # traffic crashed it then
+        self.container_id: str | None = None
+        self.alive_from = INF     # first start of the app
+        self.alive_to = INF       # the pod went away
+        self.gone = False
+        # Per 1-s slot: requests that reached the app, CPU seconds, seconds spent
+        # in the pod (sum over requests), requests refused with 503.
+        self.reqs: list[float] = []
+        self.cpu: list[float] = []
+        self.insys: list[float] = []
+        self.rejected: list[float] = []
+        self.hist: Any = None     # latency histogram counts (metrics.BUCKETS + +Inf)
+        self.lat_sum = 0.0
+        self.served = 0
+
+    def refresh(self, pod: dict | None, worker: Any, now: float) -> bool:
+        """Read the pod and its kubelet worker; return True if the app just stopped."""
+        if pod is None or pod["metadata"]["uid"] != self.uid:
+            stopped = self.up_from < INF
+            self.gone, self.up_from = True, INF
+            if self.alive_to == INF:
+                self.alive_to = now
+            return stopped
+        c = None
+        if worker is not None and not worker.done and len(worker.apps) > self.serving:
+            c = worker.apps[self.serving]
+        if c is not None and "running" in c.state and c.started_at is not None:
+            if c.id != self.container_id:
+                self.container_id = c.id
+                self.up_from, self.down_at = c.started_at + self.b.start_seconds, INF
+                self.free = [0.0] * self.b.concurrency
+                self.inflight.clear()
+                self.alive_from = min(self.alive_from, c.started_at)
+            return False
+        stopped = self.up_from < INF
+        self.up_from, self.container_id = INF, None
+        return stopped
+
+    def risk(self, a: float, start: float, u: float, inflight: int, crashes: list) -> None:
+        """Maybe this request crashes the app, or pushes its memory over the limit (OOMKilled).
+
+        It crashes it when ``u`` (a uniform draw) is below crash-probability.
+        """
+        b = self.b
+        if self.crash_p and u < self.crash_p:
+            self.down_at = start
+            crashes.append((self, start, 1, "Error"))
+        elif self.mem_limit and \
+                b.memory_baseline + b.memory_per_request * inflight > self.mem_limit:
+            self.down_at = a
+            crashes.append((self, a, 137, "OOMKilled"))
+
+    def __repr__(self) -> str:
+        return f"<PodServer {self.namespace}/{self.name} on {self.node}>"

@@ -6,11 +6,11 @@ import heapq
 
 import numpy as np
 import pytest
+from simhelpers import deployment, pod
 
 import labsupport as ls
 from labsupport.errors import Invalid
 from labsupport.sim.proxy import IPVS_ACTIVE_WEIGHT, IPVS_FIN_TIMEOUT
-from simhelpers import deployment, pod
 
 READINESS = {"readinessProbe": {"httpGet": {"path": "/", "port": 80}, "periodSeconds": 5}}
 
@@ -62,7 +62,7 @@ def _least_connection_reference(times, done, pods, order):
     active = dict.fromkeys(order, 0)
     inactive = dict.fromkeys(order, 0)
     closing, forgetting, chosen = [], [], []
-    for t, d, p in zip(times, done, pods):
+    for t, d, p in zip(times, done, pods, strict=True):
         while closing and closing[0][0] <= t:
             when, q = heapq.heappop(closing)
             active[q] -= 1
@@ -100,7 +100,8 @@ def test_ipvs_least_connection_favours_the_pod_that_answers_fast():
 
 def test_session_affinity_sticks_per_client_ip():
     c = cluster("iptables", sessionAffinity="ClientIP")
-    assert c.get("service/web")["spec"]["sessionAffinityConfig"]["clientIP"]["timeoutSeconds"] == 10800
+    spec = c.get("service/web")["spec"]
+    assert spec["sessionAffinityConfig"]["clientIP"]["timeoutSeconds"] == 10800
     one = c.send_traffic("service/web", rps=20, duration=30)
     assert len([n for n in one.per_pod.values() if n]) == 1
     many = c.send_traffic("service/web", rps=50, duration=60, clients=40)

@@ -6,10 +6,10 @@ import math
 
 import numpy as np
 import pytest
+from simhelpers import deployment, pod
 
 import labsupport as ls
 from labsupport.errors import Invalid, ObjectNotFound
-from simhelpers import deployment, pod
 
 EXP_20MS = {"sim.labsupport.io/service-time": "exponential:0.02"}
 
@@ -49,7 +49,7 @@ def test_single_pod_is_an_mm1_queue(rate, duration, tolerance):
 
 
 def _erlang_m1_wait(k: int, rate: float, mu: float) -> float:
-    """Mean time in system of an E_k/M/1 queue: W = 1 / (mu (1 - sigma)), sigma = A*(mu (1 - sigma))."""
+    """Mean time in system of E_k/M/1: W = 1 / (mu (1 - s)) where s = A*(mu (1 - s))."""
     sigma = 0.5
     for _ in range(200):
         sigma = (k * rate / (k * rate + mu * (1 - sigma))) ** k
@@ -201,7 +201,8 @@ def test_same_seed_same_result_however_time_is_advanced():
 def test_background_traffic_during_a_node_failure():
     c = quiet_cluster(nodes=3)
     web(c, annotations=EXP_20MS,
-        container_extra={"readinessProbe": {"httpGet": {"path": "/", "port": 80}, "periodSeconds": 5}})
+        container_extra={"readinessProbe": {"httpGet": {"path": "/", "port": 80},
+                                            "periodSeconds": 5}})
     h = c.send_traffic("service/web", rps=30, duration=400, pattern="poisson", background=True)
     with pytest.raises(Invalid, match="still running for 400 s"):
         h.result()
