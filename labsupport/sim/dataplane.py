@@ -465,8 +465,8 @@ class DataPlane:
         for srv, _, code, reason in crashes:  # the kubelet sees the crash now
             kubelet = self.sim.kubelets.get(srv.node)
             worker = kubelet.workers.get(srv.key) if kubelet is not None else None
-            if worker is not None:
-                worker.crash(srv.container, code, reason)
+            if worker is None or not worker.crash(srv.container, code, reason):
+                srv.down_at = INF  # the container had stopped already
 
     def _interrupt(self, hit: Callable[[Stream, PodServer], bool], when: float, code: int) -> None:
         """Requests in flight at ``when`` for which ``hit(stream, server)`` fail with ``code``."""

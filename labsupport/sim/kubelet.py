@@ -281,6 +281,7 @@ class PodWorker:
                     yield from self._pull(c, b)
                 first = False
                 started = self._start(c)
+                c.crash = crash = self.env.event()  # traffic may crash the app from now on
                 up_at = started + b.start_seconds
                 # Startup probe: succeeds at its first healthy tick, unless
                 # failureThreshold failing ticks come first.
@@ -314,25 +315,25 @@ class PodWorker:
                 end = min(exit_at, killed_at)
                 # Startup success and readiness come first, if before the end.
                 if started_at < end and started_at > self.env.now:
-                    yield self._sleep(started_at - self.env.now)
-                if started_at < end:
+                    yield self._sleep(started_at - self.env.now) | crash
+                if started_at < end and not crash.triggered:
                     c.started = True
                     if startup is not None:
                         self.sync()
-                if ready_at < end:
+                if ready_at < end and not crash.triggered:
                     if readiness is not None and ready_at > started:
                         fails = int(round((readiness.tick_at_or_after(started, up_at)
                                            - readiness.tick_at_or_after(started, started_at))
                                           / readiness.period))
                         for _ in range(fails):
                             self.event("Warning", "Unhealthy", readiness.failure_message(self.ip))
-                    yield self._sleep(ready_at - self.env.now)
-                    c.ready = True
-                    self._update_ready()
-                    self.sync()
-                elif readiness is not None and b.never_ready:
+                    yield self._sleep(ready_at - self.env.now) | crash
+                    if not crash.triggered:
+                        c.ready = True
+                        self._update_ready()
+                        self.sync()
+                elif readiness is not None and b.never_ready and not crash.triggered:
                     self.event("Warning", "Unhealthy", readiness.failure_message(self.ip))
-                c.crash = crash = self.env.event()
                 if b.fail_readiness_after is not None and readiness is not None and c.ready:
                     unready_at = readiness.failure_at(started, started + b.fail_readiness_after,
                                                       after=ready_at)

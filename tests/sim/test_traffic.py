@@ -104,6 +104,10 @@ def test_patterns_send_what_they_promise():
     inside = ((rel >= 400) & (rel < 600)).sum() / 200
     outside = ((rel < 400) | (rel >= 600)).sum() / 800
     assert inside == pytest.approx(100, rel=0.05) and outside == pytest.approx(20, rel=0.05)
+    timeline = spike.timeline(step=100)
+    assert timeline["time"].tolist() == (spike.start + 100 * np.arange(10)).tolist()
+    assert timeline["rps"][4:6] == pytest.approx([100, 100], rel=0.05)
+    assert (timeline["errors"] == 0).all() and (timeline["p99"] >= timeline["p50"]).all()
     diurnal = c.send_traffic("pod/p", rps=20, duration=1000, pattern="diurnal")
     rel = diurnal.times - diurnal.start
     assert diurnal.requests == pytest.approx(20_000, rel=0.03)

@@ -109,6 +109,17 @@ def test_crash_probability_crashes_the_container():
     assert c.get("pod/sure")["status"]["containerStatuses"][0]["restartCount"] == 1
 
 
+def test_a_crash_before_the_pod_is_ready_is_a_crash_too():
+    c = quiet()
+    c.apply(pod("p", annotations={P + "crash-probability": "1", P + "pull-seconds": "0"},
+                containers=[{"name": "app", "image": "nginx:1.27", "readinessProbe": {
+                    "httpGet": {"path": "/", "port": 80}, "initialDelaySeconds": 30}}]))
+    c.advance(3)
+    r = c.send_traffic("pod/p", rps=1, duration=10)  # straight to the pod, not yet Ready
+    assert r.error_kinds == {"reset": 1, "refused": 9}
+    assert c.pods()[0].status == "CrashLoopBackOff"
+
+
 def test_memory_over_the_limit_is_oomkilled():
     c = quiet()
     c.apply({"apiVersion": "v1", "kind": "Pod",
