@@ -37,7 +37,7 @@ from typing import Any
 import simpy
 
 from labsupport.cluster import Cluster, Source
-from labsupport.errors import Invalid, ObjectNotFound
+from labsupport.errors import Invalid, InvalidManifest, ObjectNotFound
 from labsupport.kinds import parse_ref, resource_type, type_for_kind
 from labsupport.quantity import cpu_cores, memory_bytes
 from labsupport.selectors import Selector
@@ -339,8 +339,16 @@ class SimCluster(DataPlaneMixin, Cluster):
         """Create or update objects, like ``kubectl apply -f``; see :meth:`Cluster.apply`."""
         from labsupport.manifests import load
 
+        from labsupport.sim.workloads import validate_annotations
+
         custom = {(rt.group, kind) for kind, rt in self.api.custom_types.items()}
         objs = load(source, namespace=namespace, custom_kinds=custom)
+        for i, obj in enumerate(objs, 1):
+            # The simulator's own annotations are checked before anything is applied.
+            try:
+                validate_annotations(obj)
+            except InvalidManifest as err:
+                raise err.located(document=i if len(objs) > 1 else None) from None
         objs.sort(key=lambda o: 0 if o.get("kind") == "Namespace" else 1)
         refs = []
         for obj in objs:

@@ -201,3 +201,20 @@ def test_validate_annotations_checks_pod_templates():
     with pytest.raises(InvalidManifest, match=r"^Deployment/web: metadata.annotations"):
         validate_annotations(bad)
     validate_annotations({"kind": "Service", "spec": {}})  # nothing to check
+
+
+def test_bad_annotation_is_refused_at_apply_and_nothing_is_applied():
+    import labsupport as ls
+
+    c = ls.connect("sim", seed=0)
+    good = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}}
+    bad = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+           "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                    "template": {"metadata": {"labels": {"app": "web"},
+                                              "annotations": {"sim.labsupport.io/start-seconds": "soon"}},
+                                 "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}}}}
+    with pytest.raises(ls.InvalidManifest) as err:
+        c.apply([good, bad])
+    text = str(err.value)
+    assert "sim.labsupport.io/start-seconds" in text and "soon" in text and "document 2" in text
+    assert c.list("configmaps", namespace="default") == []
