@@ -387,6 +387,34 @@ def behaviour(pod: dict, container: dict, *, init: bool = False) -> Behaviour:
         must be whole number, 1 or more, written as a string
         Write it like sim.labsupport.io/concurrency: "4"
     """
+    # Pods of one template share their behaviour: cache it by what it depends on.
+    ann = (pod.get("metadata") or {}).get("annotations") or {}
+    key = (tuple(sorted((k, v) for k, v in ann.items() if k.startswith(ANNOTATION_PREFIX))),
+           _container_key(container), init)
+    try:
+        cached = _CACHE.get(key)
+    except TypeError:  # an unhashable value somewhere: compute it every time
+        return _behaviour(pod, container, init=init)
+    if cached is None:
+        if len(_CACHE) > 4096:
+            _CACHE.clear()
+        cached = _CACHE[key] = _behaviour(pod, container, init=init)
+    return cached
+
+
+_CACHE: dict[tuple, Behaviour] = {}
+
+
+def _container_key(container: dict) -> tuple:
+    res = container.get("resources") or {}
+    return (container.get("name", ""), container.get("image", ""),
+            tuple(container.get("command") or ()), tuple(container.get("args") or ()),
+            tuple(sorted((res.get("requests") or {}).items())),
+            tuple(sorted((res.get("limits") or {}).items())))
+
+
+def _behaviour(pod: dict, container: dict, *, init: bool = False) -> Behaviour:
+    """Compute a behaviour (see :func:`behaviour`, which caches it)."""
     ann = (pod.get("metadata") or {}).get("annotations") or {}
     name = container.get("name", "")
     image = _image_name(container)
