@@ -41,6 +41,7 @@ class EventLog:
         # [first, last, type, reason, kind, namespace, name, message, component, count, host]
         self._rows: list[list] = []
         self._index: OrderedDict[tuple, int] = OrderedDict()
+        self._texts: dict[str, str] = {}
         self._listeners: list = []
 
     def record(self, now: float, type_: str, reason: str, obj: ObjectRef, message: str,
@@ -58,6 +59,8 @@ class EventLog:
             index[key] = len(self._rows)
             if len(index) > self.CACHE_SIZE:
                 index.popitem(last=False)
+            # Many pods repeat the same text ('Pulling image "nginx:1.27"'): keep one copy.
+            message = self._texts.setdefault(message, message)
             row = [now, now, type_, reason, obj[0], obj[1], obj[2], message, component, 1, host]
             self._rows.append(row)
         for fn in self._listeners:
