@@ -60,7 +60,10 @@ class EventLog:
             if len(index) > self.CACHE_SIZE:
                 index.popitem(last=False)
             # Many pods repeat the same text ('Pulling image "nginx:1.27"'): keep one copy.
-            message = self._texts.setdefault(message, message)
+            texts = self._texts
+            if len(texts) > 10_000:
+                texts.clear()  # unique texts (one pod's name) would only pile up
+            message = texts.setdefault(message, message)
             row = [now, now, type_, reason, obj[0], obj[1], obj[2], message, component, 1, host]
             self._rows.append(row)
         for fn in self._listeners:
