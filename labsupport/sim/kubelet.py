@@ -52,6 +52,27 @@ class _Stop(Exception):
     pass
 
 
+_CONDITIONS: dict[tuple, dict] = {}
+
+
+def _condition(type_: str, status: str, reason: str | None, since: str) -> dict:
+    """A pod condition dict, shared by every pod in the same state at the same second.
+
+    Stored objects are never changed in place, so identical conditions can be
+    one object: with 150,000 pods this saves hundreds of megabytes.
+    """
+    key = (type_, status, reason, since)
+    c = _CONDITIONS.get(key)
+    if c is None:
+        if len(_CONDITIONS) > 50_000:
+            _CONDITIONS.clear()
+        c = {"type": type_, "status": status, "lastProbeTime": None, "lastTransitionTime": since}
+        if reason:
+            c["reason"] = reason
+        _CONDITIONS[key] = c
+    return c
+
+
 class ContainerState:
     """What the kubelet knows of one container (becomes a containerStatus)."""
 
@@ -119,30 +140,28 @@ class PodWorker:
         now = stamp(self.env.now)
         sandbox = True
 
-        def cond(t: str, ok: bool, reason: str | None = None) -> dict:
-            c = {"type": t, "status": "True" if ok else "False", "lastProbeTime": None,
-                 "lastTransitionTime": now}
-            if reason and not ok:
-                c["reason"] = reason
-            return c
-
         old = {c["type"]: c for c in (self.pod.get("status") or {}).get("conditions") or ()}
+
+        def cond(t: str, ok: bool, reason: str | None = None) -> dict:
+            status = "True" if ok else "False"
+            prev = old.get(t)
+            # an unchanged condition keeps its transition time
+            since = prev.get("lastTransitionTime", now) if prev is not None and \
+                prev.get("status") == status else now
+            return _condition(t, status, reason if not ok else None, since)
+
         new = [cond("PodReadyToStartContainers", sandbox),
                cond("Initialized", self.initialized, "ContainersNotInitialized"),
                cond("Ready", ready, "ContainersNotReady"),
                cond("ContainersReady", ready, "ContainersNotReady"),
                cond("PodScheduled", True)]
-        for c in new:  # keep transition times of unchanged conditions
-            prev = old.get(c["type"])
-            if prev is not None and prev.get("status") == c["status"]:
-                c["lastTransitionTime"] = prev.get("lastTransitionTime", now)
         self._cond_state, self._cond_cache = state, new
         return new
 
     def status(self) -> dict:
         """The pod status the kubelet reports now."""
         st = {"phase": self.phase, "conditions": self._conditions(),
-              "hostIP": self.kubelet.host_ip, "hostIPs": [{"ip": self.kubelet.host_ip}],
+              "hostIP": self.kubelet.host_ip, "hostIPs": self.kubelet.host_ips,
               "podIP": self.ip, "podIPs": [{"ip": self.ip}], "startTime": self.start_time,
               "qosClass": self.qos,
               "containerStatuses": [c.status() for c in self.apps]}
@@ -461,6 +480,7 @@ class Kubelet:
         self.node = node
         self.index = index
         self.host_ip = f"172.18.0.{index + 2}"
+        self.host_ips = [{"ip": self.host_ip}]  # shared by its pods' statuses (read-only)
         self.alive = True
         self.revived = self.env.event()
         self.images: set[str] = set()
