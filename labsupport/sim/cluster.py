@@ -43,10 +43,13 @@ from labsupport.quantity import cpu_cores, memory_bytes
 from labsupport.selectors import Selector
 from labsupport.sim.apiserver import SYSTEM_NAMESPACES, APIServer
 from labsupport.sim.clock import EPOCH, stamp
+from labsupport.sim.controllers.cronjob import CronJobController
+from labsupport.sim.controllers.daemonset import DaemonSetController
 from labsupport.sim.controllers.deployment import DeploymentController
 from labsupport.sim.controllers.endpoints import EndpointsController
 from labsupport.sim.controllers.gc import GarbageCollector
 from labsupport.sim.controllers.hpa import HorizontalPodAutoscalerController
+from labsupport.sim.controllers.job import JobController
 from labsupport.sim.controllers.nodelifecycle import (
     LEASE_DURATION_SECONDS,
     NODE_MONITOR_GRACE_PERIOD,
@@ -54,9 +57,11 @@ from labsupport.sim.controllers.nodelifecycle import (
 )
 from labsupport.sim.controllers.podutil import controller_uid
 from labsupport.sim.controllers.replicaset import ReplicaSetController
+from labsupport.sim.controllers.statefulset import StatefulSetController
 from labsupport.sim.controllers.volumes import VolumeBinder
 from labsupport.sim.dataplane import DataPlaneMixin
 from labsupport.sim.events import EventLog
+from labsupport.sim.gcpolicy import relaxed_gc
 from labsupport.sim.jsoncopy import json_copy
 from labsupport.sim.kubelet import Kubelet
 from labsupport.sim.schedqueue import SchedulingQueue
@@ -121,6 +126,13 @@ class SimCluster(DataPlaneMixin, Cluster):
         self.node_lifecycle = NodeLifecycleController(self, node_monitor_grace_period)
         self.volumes = VolumeBinder(self)
         self.hpa = HorizontalPodAutoscalerController(self)
+        self.statefulsets = StatefulSetController(self)
+        self.daemonsets = DaemonSetController(self)
+        self.jobs = JobController(self)
+        self.cronjobs = CronJobController(self)
+        # Workload controllers other than ReplicaSets', by the kind they reconcile.
+        self.workloads = {"StatefulSet": self.statefulsets, "DaemonSet": self.daemonsets,
+                          "Job": self.jobs, "CronJob": self.cronjobs}
         self.max_pods = max_pods
         self._init_dataplane(proxy_mode)  # watches the store before the controllers do
         self.store.watch("/registry/", self._dispatch)
@@ -241,6 +253,13 @@ class SimCluster(DataPlaneMixin, Cluster):
             self.endpoints.service_changed(obj, ev.type == "DELETED")
         elif kind == "Node":
             self.scheduler.on_node(ev)
+            self.daemonsets.node_changed(ev)
+        elif kind in self.workloads:
+            self.workloads[kind].enqueue(key)
+            owner = _controller_ref(obj)  # a CronJob watches its Jobs
+            if owner is not None and owner.get("kind") in self.workloads:
+                self.workloads[owner["kind"]].enqueue(
+                    f"/registry/{owner['kind'].lower()}s/{meta['namespace']}/{owner['name']}")
         elif kind == "HorizontalPodAutoscaler":
             self.hpa.hpa_changed(ev)
         elif kind == "CustomResourceDefinition":
@@ -273,6 +292,10 @@ class SimCluster(DataPlaneMixin, Cluster):
                 dep = _controller_ref(rs) if rs is not None else None
                 if dep is not None and dep.get("kind") == "Deployment":
                     self.deployments.enqueue(f"/registry/deployments/{meta['namespace']}/{dep['name']}")
+        if owner is not None and owner.get("kind") in self.workloads:
+            # /registry/statefulsets/<namespace>/<name>, .../daemonsets/..., .../jobs/...
+            self.workloads[owner["kind"]].enqueue(
+                f"/registry/{owner['kind'].lower()}s/{meta['namespace']}/{owner['name']}")
         self.endpoints.pod_changed(pod, ev.old)
         if ev.type == "DELETED":
             self.volumes.forget_pod(pod)
@@ -333,7 +356,8 @@ class SimCluster(DataPlaneMixin, Cluster):
         if seconds < 0:
             raise Invalid(f"cannot go back in time: advance({seconds}) needs zero or more seconds")
         if seconds > 0:
-            self.env.run(until=self.env.now + seconds)
+            with relaxed_gc():
+                self.env.run(until=self.env.now + seconds)
 
     def apply(self, source: Source, namespace: str = "default") -> list[str]:
         """Create or update objects, like ``kubectl apply -f``; see :meth:`Cluster.apply`."""
