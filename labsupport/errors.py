@@ -90,8 +90,9 @@ class InvalidManifest(LabSupportError, ValueError):
         self.hint = hint
         super().__init__(self._message())
 
-    def located(self, *, source: str | None = None, document: int | None = None,
-                obj: str | None = None) -> InvalidManifest:
+    def located(
+        self, *, source: str | None = None, document: int | None = None, obj: str | None = None
+    ) -> InvalidManifest:
         """Return a copy that also names where the bad object came from."""
         return InvalidManifest(
             self.problem,
@@ -149,10 +150,13 @@ class ObjectNotFound(LabSupportError, KeyError):
     def __str__(self) -> str:
         plural = self.kind if self.kind.endswith("s") else self.kind + "s"
         if self.namespace:
-            return (f'{self.kind} "{self.name}" not found in namespace "{self.namespace}". '
-                    f'List what exists with cluster.list("{plural}", namespace="{self.namespace}").')
-        return (f'{self.kind} "{self.name}" not found. '
-                f'List what exists with cluster.list("{plural}").')
+            return (
+                f'{self.kind} "{self.name}" not found in namespace "{self.namespace}". '
+                f'List what exists with cluster.list("{plural}", namespace="{self.namespace}").'
+            )
+        return (
+            f'{self.kind} "{self.name}" not found. List what exists with cluster.list("{plural}").'
+        )
 
 
 class AlreadyExists(LabSupportError):

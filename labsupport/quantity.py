@@ -15,11 +15,26 @@ from labsupport.errors import Invalid
 __all__ = ["parse_quantity", "cpu_cores", "memory_bytes", "format_cpu", "format_memory"]
 
 _SUFFIX = {
-    "": 1, "n": 1e-9, "u": 1e-6, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
-    "P": 1e15, "E": 1e18, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40,
-    "Pi": 2**50, "Ei": 2**60,
+    "": 1,
+    "n": 1e-9,
+    "u": 1e-6,
+    "m": 1e-3,
+    "k": 1e3,
+    "M": 1e6,
+    "G": 1e9,
+    "T": 1e12,
+    "P": 1e15,
+    "E": 1e18,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "Ei": 2**60,
 }
-_RE = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$")
+_RE = re.compile(
+    r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$"
+)
 
 
 def parse_quantity(value: str | int | float) -> float:
@@ -39,8 +54,9 @@ def parse_quantity(value: str | int | float) -> float:
     m = _RE.match(str(value).strip())
     if not m:
         raise Invalid(
-            f'quantities must match the regular expression of Kubernetes quantities, '
-            f'e.g. "500m", "2", "128Mi", "1Gi"; got {value!r}')
+            f"quantities must match the regular expression of Kubernetes quantities, "
+            f'e.g. "500m", "2", "128Mi", "1Gi"; got {value!r}'
+        )
     return float(m.group(1)) * _SUFFIX[m.group(2) or ""]
 
 

@@ -45,7 +45,10 @@ def rollout_status(obj: dict) -> tuple[bool, str]:
         if gen > (st.get("observedGeneration") or 0):
             return False, "Waiting for deployment spec update to be observed..."
         for cond in st.get("conditions") or ():
-            if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
+            if (
+                cond.get("type") == "Progressing"
+                and cond.get("reason") == "ProgressDeadlineExceeded"
+            ):
                 raise RolloutFailed(f'deployment "{name}" exceeded its progress deadline')
         want = spec.get("replicas", 1)
         updated = st.get("updatedReplicas") or 0
@@ -68,8 +71,11 @@ def rollout_status(obj: dict) -> tuple[bool, str]:
             return False, f"Waiting for {want - ready} pods to be ready..."
         if st.get("updateRevision") and st.get("currentRevision") != st.get("updateRevision"):
             return False, "waiting for statefulset rolling update to complete..."
-        return True, f"statefulset rolling update complete {ready} pods at revision " \
-                     f"{st.get('currentRevision', '')}..."
+        return (
+            True,
+            f"statefulset rolling update complete {ready} pods at revision "
+            f"{st.get('currentRevision', '')}...",
+        )
     if kind == "DaemonSet":
         if gen > (st.get("observedGeneration") or 0):
             return False, "Waiting for daemon set spec update to be observed..."
@@ -77,10 +83,14 @@ def rollout_status(obj: dict) -> tuple[bool, str]:
         updated = st.get("updatedNumberScheduled") or 0
         available = st.get("numberAvailable") or 0
         if updated < want:
-            return False, (f'Waiting for daemon set "{name}" rollout to finish: {updated} out '
-                           f"of {want} new pods have been updated...")
+            return False, (
+                f'Waiting for daemon set "{name}" rollout to finish: {updated} out '
+                f"of {want} new pods have been updated..."
+            )
         if available < want:
-            return False, (f'Waiting for daemon set "{name}" rollout to finish: {available} of '
-                           f"{want} updated pods are available...")
+            return False, (
+                f'Waiting for daemon set "{name}" rollout to finish: {available} of '
+                f"{want} updated pods are available..."
+            )
         return True, f'daemon set "{name}" successfully rolled out'
     raise Invalid(f"{kind} has no rollout; use a Deployment, StatefulSet or DaemonSet")

@@ -73,8 +73,11 @@ class Selector:
 
     def equality_labels(self) -> dict[str, str]:
         """The ``key=value`` requirements as a dict (used to index pods)."""
-        return {r.key: r.values[0] for r in self.requirements
-                if r.operator == "In" and len(r.values) == 1}
+        return {
+            r.key: r.values[0]
+            for r in self.requirements
+            if r.operator == "In" and len(r.values) == 1
+        }
 
     def __str__(self) -> str:
         parts = []
@@ -102,7 +105,10 @@ class Selector:
         """
         if not sel:
             return cls()
-        reqs = [Requirement(k, "In", (str(v),)) for k, v in sorted((sel.get("matchLabels") or {}).items())]
+        reqs = [
+            Requirement(k, "In", (str(v),))
+            for k, v in sorted((sel.get("matchLabels") or {}).items())
+        ]
         for expr in sel.get("matchExpressions") or ():
             op = expr.get("operator")
             if op not in _OPS:
@@ -113,7 +119,9 @@ class Selector:
     @classmethod
     def from_map(cls, labels: Mapping[str, str] | None) -> Selector:
         """A Service-style selector: every ``key: value`` must match."""
-        return cls(tuple(Requirement(k, "In", (str(v),)) for k, v in sorted((labels or {}).items())))
+        return cls(
+            tuple(Requirement(k, "In", (str(v),)) for k, v in sorted((labels or {}).items()))
+        )
 
     @classmethod
     def parse(cls, text: str | None) -> Selector:
@@ -175,4 +183,5 @@ def _parse_one(part: str) -> Requirement:
         return Requirement(m.group(2), "DoesNotExist" if m.group(1) else "Exists")
     raise Invalid(
         f"cannot read the selector part {part!r}; write it like app=web, tier!=db, "
-        "env in (prod,staging), or !canary")
+        "env in (prod,staging), or !canary"
+    )

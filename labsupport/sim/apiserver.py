@@ -44,8 +44,17 @@ SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
 NODE_PORT_RANGE = (30000, 32767)
 SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/16")
 # Kinds whose writes bump metadata.generation when the spec changes.
-_NO_GENERATION = {"Pod", "Event", "ConfigMap", "Secret", "Node", "Namespace", "Endpoints",
-                  "ServiceAccount", "Lease"}
+_NO_GENERATION = {
+    "Pod",
+    "Event",
+    "ConfigMap",
+    "Secret",
+    "Node",
+    "Namespace",
+    "Endpoints",
+    "ServiceAccount",
+    "Lease",
+}
 
 
 class APIServer:
@@ -56,8 +65,9 @@ class APIServer:
     public methods copy them for people.
     """
 
-    def __init__(self, env: simpy.Environment, store: Store, events: EventLog,
-                 rng: random.Random) -> None:
+    def __init__(
+        self, env: simpy.Environment, store: Store, events: EventLog, rng: random.Random
+    ) -> None:
         self.env = env
         self.store = store
         self.events = events
@@ -93,11 +103,17 @@ class APIServer:
             self._prefixes.pop(kind, None)
             return
         versions = spec.get("versions") or [{}]
-        version = next((v.get("name") for v in versions if v.get("storage")), versions[0].get("name", "v1"))
+        version = next(
+            (v.get("name") for v in versions if v.get("storage")), versions[0].get("name", "v1")
+        )
         self.custom_types[kind] = ResourceType(
-            kind, names.get("plural") or kind.lower() + "s", f"{spec.get('group', '')}/{version}",
-            spec.get("scope", "Namespaced") == "Namespaced", tuple(names.get("shortNames") or ()),
-            f"{spec.get('group', '')}/{names.get('plural') or kind.lower() + 's'}")
+            kind,
+            names.get("plural") or kind.lower() + "s",
+            f"{spec.get('group', '')}/{version}",
+            spec.get("scope", "Namespaced") == "Namespaced",
+            tuple(names.get("shortNames") or ()),
+            f"{spec.get('group', '')}/{names.get('plural') or kind.lower() + 's'}",
+        )
         self._prefixes.pop(kind, None)
 
     def key(self, rt: ResourceType, namespace: str | None, name: str) -> str:
@@ -122,8 +138,9 @@ class APIServer:
         """The stored object, or None (read-only)."""
         return self.store.peek(self.key(rt, namespace, name))
 
-    def list(self, rt: ResourceType, namespace: str | None = None,
-             selector: Selector | None = None) -> list[dict]:
+    def list(
+        self, rt: ResourceType, namespace: str | None = None, selector: Selector | None = None
+    ) -> list[dict]:
         """Stored objects of one type, sorted by namespace and name (read-only)."""
         table = self.store.table(rt.registry)
         if namespace is not None and rt.namespaced:
@@ -166,8 +183,10 @@ class APIServer:
             if ns_obj is not None and (ns_obj.get("status") or {}).get("phase") == "Terminating":
                 raise Forbidden(
                     f'{rt.plural} "{meta.get("name") or meta.get("generateName")}" is forbidden: '
-                    f'unable to create new content in namespace {ns} because it is being '
-                    "terminated", reason="NamespaceTerminating")
+                    f"unable to create new content in namespace {ns} because it is being "
+                    "terminated",
+                    reason="NamespaceTerminating",
+                )
         else:
             meta.pop("namespace", None)
         if not meta.get("name"):
@@ -181,7 +200,8 @@ class APIServer:
         if key in self.store:
             raise AlreadyExists(
                 f'{rt.plural} "{meta["name"]}" already exists'
-                + (f' in namespace "{meta.get("namespace")}"' if rt.namespaced else ""))
+                + (f' in namespace "{meta.get("namespace")}"' if rt.namespaced else "")
+            )
         apply_defaults(obj)
         if component == "kubectl":
             obj.pop("status", None)  # status is the cluster's to write (PrepareForCreate)
@@ -215,12 +235,18 @@ class APIServer:
         old = self.store.peek(key)
         if old is None:
             rt = self.type_of(obj["kind"])
-            raise ObjectNotFound(rt.singular, obj["metadata"]["name"], obj["metadata"].get("namespace"))
+            raise ObjectNotFound(
+                rt.singular, obj["metadata"]["name"], obj["metadata"].get("namespace")
+            )
         apply_defaults(obj)
         meta = obj["metadata"]
         old_meta = old["metadata"]
-        for field in ("uid", "creationTimestamp", "deletionTimestamp",
-                      "deletionGracePeriodSeconds"):
+        for field in (
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+        ):
             if field in old_meta:
                 meta[field] = old_meta[field]
             else:
@@ -236,8 +262,9 @@ class APIServer:
         self._record(component, "update", key)
         return obj
 
-    def update_status(self, obj: dict, status: dict, component: str,
-                      key: str | None = None) -> dict:
+    def update_status(
+        self, obj: dict, status: dict, component: str, key: str | None = None
+    ) -> dict:
         """Write a new ``status`` (the status subresource); return the stored dict.
 
         ``key`` may be given when the caller knows it (a hot path for kubelets).
@@ -260,7 +287,11 @@ class APIServer:
         for field, value in changes.items():
             new[field] = value
         new["metadata"] = dict(new["metadata"])
-        if "spec" in changes and "generation" in new["metadata"] and changes["spec"] != obj.get("spec"):
+        if (
+            "spec" in changes
+            and "generation" in new["metadata"]
+            and changes["spec"] != obj.get("spec")
+        ):
             new["metadata"]["generation"] += 1
         key = self.key_of(new)
         if key not in self.store:
@@ -269,8 +300,15 @@ class APIServer:
         self._record(component, "patch", key)
         return new
 
-    def delete(self, rt: ResourceType, namespace: str | None, name: str, *,
-               grace: int | None = None, component: str = "kubectl") -> dict:
+    def delete(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        *,
+        grace: int | None = None,
+        component: str = "kubectl",
+    ) -> dict:
         """Delete an object; pods on a node terminate gracefully first.
 
         Args:
@@ -284,11 +322,17 @@ class APIServer:
         obj = self.store.peek(key)
         if obj is None:
             raise ObjectNotFound(rt.singular, name, namespace if rt.namespaced else None)
-        if rt.kind == "Pod" and obj["spec"].get("nodeName") and grace != 0 \
-                and obj["status"].get("phase") not in ("Succeeded", "Failed"):
+        if (
+            rt.kind == "Pod"
+            and obj["spec"].get("nodeName")
+            and grace != 0
+            and obj["status"].get("phase") not in ("Succeeded", "Failed")
+        ):
             if obj["metadata"].get("deletionTimestamp"):
                 return obj
-            period = obj["spec"].get("terminationGracePeriodSeconds", 30) if grace is None else grace
+            period = (
+                obj["spec"].get("terminationGracePeriodSeconds", 30) if grace is None else grace
+            )
             meta = dict(obj["metadata"])
             meta["deletionTimestamp"] = stamp(self.env.now + period)
             meta["deletionGracePeriodSeconds"] = period
@@ -315,15 +359,22 @@ class APIServer:
     def _namespace_created(self, name: str) -> None:
         # The service account controller gives every namespace a "default" ServiceAccount.
         if self.get(_SERVICE_ACCOUNT, name, "default") is None:
-            self.create({"apiVersion": "v1", "kind": "ServiceAccount",
-                         "metadata": {"name": "default", "namespace": name}},
-                        component="serviceaccount-controller")
+            self.create(
+                {
+                    "apiVersion": "v1",
+                    "kind": "ServiceAccount",
+                    "metadata": {"name": "default", "namespace": name},
+                },
+                component="serviceaccount-controller",
+            )
 
     def _delete_namespace(self, ns_obj: dict, component: str) -> dict:
         name = ns_obj["metadata"]["name"]
         if name in SYSTEM_NAMESPACES:
-            raise Forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted',
-                            reason="Forbidden")
+            raise Forbidden(
+                f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                reason="Forbidden",
+            )
         new = dict(ns_obj)
         new["metadata"] = dict(ns_obj["metadata"], deletionTimestamp=stamp(self.env.now))
         new["status"] = {"phase": "Terminating"}
@@ -343,7 +394,9 @@ class APIServer:
 
     def _finish_namespace(self, ns_obj: dict):
         name = ns_obj["metadata"]["name"]
-        while any(o["metadata"].get("namespace") == name for o in self.store.table("pods").values()):
+        while any(
+            o["metadata"].get("namespace") == name for o in self.store.table("pods").values()
+        ):
             yield self.env.timeout(1)
         self.remove(ns_obj, "namespace-controller")
 
@@ -354,8 +407,10 @@ class APIServer:
             spec["clusterIP"] = self._new_cluster_ip()
         elif spec["clusterIP"] != "None":
             if spec["clusterIP"] in self._cluster_ips:
-                raise Invalid(f'spec.clusterIP: Invalid value: "{spec["clusterIP"]}": '
-                              "provided IP is already allocated")
+                raise Invalid(
+                    f'spec.clusterIP: Invalid value: "{spec["clusterIP"]}": '
+                    "provided IP is already allocated"
+                )
             self._cluster_ips.add(spec["clusterIP"])
         spec["clusterIPs"] = [spec["clusterIP"]]
         if spec.get("type") in ("NodePort", "LoadBalancer"):
@@ -364,12 +419,16 @@ class APIServer:
                 if wanted:
                     lo, hi = NODE_PORT_RANGE
                     if not lo <= wanted <= hi:
-                        raise Invalid(f"spec.ports[{i}].nodePort: Invalid value: {wanted}: "
-                                      f"provided port is not in the valid range. "
-                                      f"The range of valid ports is {lo}-{hi}")
+                        raise Invalid(
+                            f"spec.ports[{i}].nodePort: Invalid value: {wanted}: "
+                            f"provided port is not in the valid range. "
+                            f"The range of valid ports is {lo}-{hi}"
+                        )
                     if wanted in self._node_ports:
-                        raise Invalid(f"spec.ports[{i}].nodePort: Invalid value: {wanted}: "
-                                      "provided port is already allocated")
+                        raise Invalid(
+                            f"spec.ports[{i}].nodePort: Invalid value: {wanted}: "
+                            "provided port is already allocated"
+                        )
                 else:
                     wanted = self._new_node_port()
                     port["nodePort"] = wanted
@@ -379,8 +438,10 @@ class APIServer:
         spec, old_spec = svc["spec"], old["spec"]
         spec.setdefault("clusterIP", old_spec.get("clusterIP"))
         spec["clusterIPs"] = [spec["clusterIP"]]
-        old_ports = {(p.get("port"), p.get("protocol")): p.get("nodePort")
-                     for p in old_spec.get("ports") or ()}
+        old_ports = {
+            (p.get("port"), p.get("protocol")): p.get("nodePort")
+            for p in old_spec.get("ports") or ()
+        }
         if spec.get("type") in ("NodePort", "LoadBalancer"):
             for port in spec.get("ports") or ():
                 if not port.get("nodePort"):
@@ -411,20 +472,33 @@ class APIServer:
                 return port
 
     # --- events ---------------------------------------------------------------
-    def event(self, obj: dict, type_: str, reason: str, message: str, component: str,
-              host: str = "", key: str | None = None) -> None:
+    def event(
+        self,
+        obj: dict,
+        type_: str,
+        reason: str,
+        message: str,
+        component: str,
+        host: str = "",
+        key: str | None = None,
+    ) -> None:
         """Record an event about ``obj`` (whose etcd ``key`` may be given, to save work)."""
         meta = obj["metadata"]
         now = self.env.now
-        self.events.record(now, type_, reason, (obj["kind"], meta.get("namespace", ""), meta["name"]),
-                           message, component, host)
+        self.events.record(
+            now,
+            type_,
+            reason,
+            (obj["kind"], meta.get("namespace", ""), meta["name"]),
+            message,
+            component,
+            host,
+        )
         self.audit.append((now, component, reason, key or self.key_of(obj), message))
 
     def copy(self, obj: dict) -> dict:
         """A deep copy for people (what ``kubectl get -o yaml`` would show)."""
         return json_copy(obj)
-
-
 
 
 _NAMESPACE = type_for_kind("Namespace")

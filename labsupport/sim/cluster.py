@@ -96,11 +96,19 @@ class SimCluster(DataPlaneMixin, Cluster):
 
     backend = "sim"
 
-    def __init__(self, nodes: int = 3, node_cpu: str | int | float = "4",
-                 node_memory: str | int = "8Gi", seed: int = 0, *, max_pods: int = MAX_PODS,
-                 node_monitor_grace_period: float = NODE_MONITOR_GRACE_PERIOD,
-                 percentage_of_nodes_to_score: int | None = None,
-                 scoring_strategy: str = "LeastAllocated", proxy_mode: str = "iptables") -> None:
+    def __init__(
+        self,
+        nodes: int = 3,
+        node_cpu: str | int | float = "4",
+        node_memory: str | int = "8Gi",
+        seed: int = 0,
+        *,
+        max_pods: int = MAX_PODS,
+        node_monitor_grace_period: float = NODE_MONITOR_GRACE_PERIOD,
+        percentage_of_nodes_to_score: int | None = None,
+        scoring_strategy: str = "LeastAllocated",
+        proxy_mode: str = "iptables",
+    ) -> None:
         if not isinstance(nodes, int) or nodes < 0:
             raise Invalid(f"nodes must be a whole number, zero or more; got {nodes!r}")
         cpu_cores(node_cpu)
@@ -117,8 +125,11 @@ class SimCluster(DataPlaneMixin, Cluster):
         self._owned: dict[str, dict[str, None]] = {}
         self._on_node: dict[str, dict[str, None]] = {}
         self.kubelets: dict[str, Kubelet] = {}
-        self.scheduler = SchedulingQueue(self, percentage_of_nodes_to_score=percentage_of_nodes_to_score,
-                                         scoring_strategy=scoring_strategy)
+        self.scheduler = SchedulingQueue(
+            self,
+            percentage_of_nodes_to_score=percentage_of_nodes_to_score,
+            scoring_strategy=scoring_strategy,
+        )
         self.replicasets = ReplicaSetController(self)
         self.deployments = DeploymentController(self)
         self.endpoints = EndpointsController(self)
@@ -131,25 +142,50 @@ class SimCluster(DataPlaneMixin, Cluster):
         self.jobs = JobController(self)
         self.cronjobs = CronJobController(self)
         # Workload controllers other than ReplicaSets', by the kind they reconcile.
-        self.workloads = {"StatefulSet": self.statefulsets, "DaemonSet": self.daemonsets,
-                          "Job": self.jobs, "CronJob": self.cronjobs}
+        self.workloads = {
+            "StatefulSet": self.statefulsets,
+            "DaemonSet": self.daemonsets,
+            "Job": self.jobs,
+            "CronJob": self.cronjobs,
+        }
         self.max_pods = max_pods
         self._init_dataplane(proxy_mode)  # watches the store before the controllers do
         self.store.watch("/registry/", self._dispatch)
         for ns in SYSTEM_NAMESPACES:
-            self.api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
-                            component="kube-apiserver")
-        self.api.create({"apiVersion": "v1", "kind": "Service",
-                         "metadata": {"name": "kubernetes", "namespace": "default",
-                                      "labels": {"component": "apiserver", "provider": "kubernetes"}},
-                         "spec": {"clusterIP": "10.96.0.1",
-                                  "ports": [{"name": "https", "port": 443, "targetPort": 6443}]}},
-                        component="kube-apiserver")
-        self.api.create({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
-                         "metadata": {"name": "standard", "annotations": {
-                             "storageclass.kubernetes.io/is-default-class": "true"}},
-                         "provisioner": "rancher.io/local-path", "reclaimPolicy": "Delete",
-                         "volumeBindingMode": "WaitForFirstConsumer"}, component="kube-apiserver")
+            self.api.create(
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
+                component="kube-apiserver",
+            )
+        self.api.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {
+                    "name": "kubernetes",
+                    "namespace": "default",
+                    "labels": {"component": "apiserver", "provider": "kubernetes"},
+                },
+                "spec": {
+                    "clusterIP": "10.96.0.1",
+                    "ports": [{"name": "https", "port": 443, "targetPort": 6443}],
+                },
+            },
+            component="kube-apiserver",
+        )
+        self.api.create(
+            {
+                "apiVersion": "storage.k8s.io/v1",
+                "kind": "StorageClass",
+                "metadata": {
+                    "name": "standard",
+                    "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+                },
+                "provisioner": "rancher.io/local-path",
+                "reclaimPolicy": "Delete",
+                "volumeBindingMode": "WaitForFirstConsumer",
+            },
+            component="kube-apiserver",
+        )
         for _ in range(nodes):
             self.add_node(cpu=node_cpu, memory=node_memory)
         self._closed = False
@@ -159,16 +195,36 @@ class SimCluster(DataPlaneMixin, Cluster):
         """A healthy node condition as the kubelet reports it."""
         healthy = {
             "Ready": ("True", "KubeletReady", "kubelet is posting ready status"),
-            "MemoryPressure": ("False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+            "MemoryPressure": (
+                "False",
+                "KubeletHasSufficientMemory",
+                "kubelet has sufficient memory available",
+            ),
             "DiskPressure": ("False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-            "PIDPressure": ("False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+            "PIDPressure": (
+                "False",
+                "KubeletHasSufficientPID",
+                "kubelet has sufficient PID available",
+            ),
         }[type_]
-        return {"type": type_, "status": healthy[0], "reason": healthy[1], "message": healthy[2],
-                "lastHeartbeatTime": now, "lastTransitionTime": now}
+        return {
+            "type": type_,
+            "status": healthy[0],
+            "reason": healthy[1],
+            "message": healthy[2],
+            "lastHeartbeatTime": now,
+            "lastTransitionTime": now,
+        }
 
-    def add_node(self, name: str | None = None, *, cpu: str | int | float = "4",
-                 memory: str | int = "8Gi", labels: dict | None = None,
-                 taints: list[dict] | None = None) -> str:
+    def add_node(
+        self,
+        name: str | None = None,
+        *,
+        cpu: str | int | float = "4",
+        memory: str | int = "8Gi",
+        labels: dict | None = None,
+        taints: list[dict] | None = None,
+    ) -> str:
         """Add a worker node; return its name.
 
         Example:
@@ -182,36 +238,72 @@ class SimCluster(DataPlaneMixin, Cluster):
         if name in self.kubelets:
             raise Invalid(f'a node named "{name}" already exists')
         now = stamp(self.env.now)
-        alloc = {"cpu": str(cpu), "memory": str(memory), "pods": str(self.max_pods),
-                 "ephemeral-storage": "100Gi", "hugepages-2Mi": "0"}
-        node = {"apiVersion": "v1", "kind": "Node",
-                "metadata": {"name": name, "labels": {
-                    "beta.kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux",
-                    "kubernetes.io/arch": "amd64", "kubernetes.io/hostname": name,
-                    "kubernetes.io/os": "linux", **(labels or {})},
-                    "annotations": {"node.alpha.kubernetes.io/ttl": "0"}},
-                "spec": {"podCIDR": f"10.244.{index}.0/24", "podCIDRs": [f"10.244.{index}.0/24"],
-                         "providerID": f"kind://docker/sim/{name}",
-                         **({"taints": list(taints)} if taints else {})},
-                "status": {"capacity": dict(alloc), "allocatable": dict(alloc),
-                           "conditions": [self.node_condition(t, now) for t in
-                                          ("MemoryPressure", "DiskPressure", "PIDPressure", "Ready")],
-                           "addresses": [{"type": "InternalIP", "address": f"172.18.0.{index + 2}"},
-                                         {"type": "Hostname", "address": name}],
-                           "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
-                           "nodeInfo": {"architecture": "amd64", "operatingSystem": "linux",
-                                        "kubeletVersion": KUBELET_VERSION,
-                                        "kubeProxyVersion": KUBELET_VERSION,
-                                        "containerRuntimeVersion": "containerd://1.7.24",
-                                        "osImage": "Debian GNU/Linux 12 (bookworm)",
-                                        "kernelVersion": "6.8.0"}}}
+        alloc = {
+            "cpu": str(cpu),
+            "memory": str(memory),
+            "pods": str(self.max_pods),
+            "ephemeral-storage": "100Gi",
+            "hugepages-2Mi": "0",
+        }
+        node = {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {
+                "name": name,
+                "labels": {
+                    "beta.kubernetes.io/arch": "amd64",
+                    "beta.kubernetes.io/os": "linux",
+                    "kubernetes.io/arch": "amd64",
+                    "kubernetes.io/hostname": name,
+                    "kubernetes.io/os": "linux",
+                    **(labels or {}),
+                },
+                "annotations": {"node.alpha.kubernetes.io/ttl": "0"},
+            },
+            "spec": {
+                "podCIDR": f"10.244.{index}.0/24",
+                "podCIDRs": [f"10.244.{index}.0/24"],
+                "providerID": f"kind://docker/sim/{name}",
+                **({"taints": list(taints)} if taints else {}),
+            },
+            "status": {
+                "capacity": dict(alloc),
+                "allocatable": dict(alloc),
+                "conditions": [
+                    self.node_condition(t, now)
+                    for t in ("MemoryPressure", "DiskPressure", "PIDPressure", "Ready")
+                ],
+                "addresses": [
+                    {"type": "InternalIP", "address": f"172.18.0.{index + 2}"},
+                    {"type": "Hostname", "address": name},
+                ],
+                "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+                "nodeInfo": {
+                    "architecture": "amd64",
+                    "operatingSystem": "linux",
+                    "kubeletVersion": KUBELET_VERSION,
+                    "kubeProxyVersion": KUBELET_VERSION,
+                    "containerRuntimeVersion": "containerd://1.7.24",
+                    "osImage": "Debian GNU/Linux 12 (bookworm)",
+                    "kernelVersion": "6.8.0",
+                },
+            },
+        }
         self.kubelets[name] = Kubelet(self, name, index)
         self.api.create(node, component="kubelet")
-        self.api.create({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-                         "metadata": {"name": name, "namespace": "kube-node-lease"},
-                         "spec": {"holderIdentity": name,
-                                  "leaseDurationSeconds": LEASE_DURATION_SECONDS,
-                                  "renewTime": stamp(self.env.now)}}, component="kubelet")
+        self.api.create(
+            {
+                "apiVersion": "coordination.k8s.io/v1",
+                "kind": "Lease",
+                "metadata": {"name": name, "namespace": "kube-node-lease"},
+                "spec": {
+                    "holderIdentity": name,
+                    "leaseDurationSeconds": LEASE_DURATION_SECONDS,
+                    "renewTime": stamp(self.env.now),
+                },
+            },
+            component="kubelet",
+        )
         self.node_lifecycle.lease_phase(name)
         return name
 
@@ -246,7 +338,9 @@ class SimCluster(DataPlaneMixin, Cluster):
             self.replicasets.enqueue(key)
             owner = _controller_ref(obj)
             if owner is not None and owner.get("kind") == "Deployment":
-                self.deployments.enqueue(f"/registry/deployments/{meta['namespace']}/{owner['name']}")
+                self.deployments.enqueue(
+                    f"/registry/deployments/{meta['namespace']}/{owner['name']}"
+                )
         elif kind == "Deployment":
             self.deployments.enqueue(key)
         elif kind == "Service":
@@ -259,7 +353,8 @@ class SimCluster(DataPlaneMixin, Cluster):
             owner = _controller_ref(obj)  # a CronJob watches its Jobs
             if owner is not None and owner.get("kind") in self.workloads:
                 self.workloads[owner["kind"]].enqueue(
-                    f"/registry/{owner['kind'].lower()}s/{meta['namespace']}/{owner['name']}")
+                    f"/registry/{owner['kind'].lower()}s/{meta['namespace']}/{owner['name']}"
+                )
         elif kind == "HorizontalPodAutoscaler":
             self.hpa.hpa_changed(ev)
         elif kind == "CustomResourceDefinition":
@@ -291,11 +386,14 @@ class SimCluster(DataPlaneMixin, Cluster):
                 rs = self.store.peek(rs_key)
                 dep = _controller_ref(rs) if rs is not None else None
                 if dep is not None and dep.get("kind") == "Deployment":
-                    self.deployments.enqueue(f"/registry/deployments/{meta['namespace']}/{dep['name']}")
+                    self.deployments.enqueue(
+                        f"/registry/deployments/{meta['namespace']}/{dep['name']}"
+                    )
         if owner is not None and owner.get("kind") in self.workloads:
             # /registry/statefulsets/<namespace>/<name>, .../daemonsets/..., .../jobs/...
             self.workloads[owner["kind"]].enqueue(
-                f"/registry/{owner['kind'].lower()}s/{meta['namespace']}/{owner['name']}")
+                f"/registry/{owner['kind'].lower()}s/{meta['namespace']}/{owner['name']}"
+            )
         self.endpoints.pod_changed(pod, ev.old)
         if ev.type == "DELETED":
             self.volumes.forget_pod(pod)
@@ -362,7 +460,6 @@ class SimCluster(DataPlaneMixin, Cluster):
     def apply(self, source: Source, namespace: str = "default") -> list[str]:
         """Create or update objects, like ``kubectl apply -f``; see :meth:`Cluster.apply`."""
         from labsupport.manifests import load
-
         from labsupport.sim.workloads import validate_annotations
 
         custom = {(rt.group, kind) for kind, rt in self.api.custom_types.items()}
@@ -401,14 +498,18 @@ class SimCluster(DataPlaneMixin, Cluster):
             obj["spec"]["renewTime"] = stamp(self.node_lifecycle.last_renewal(name))
         return obj
 
-    def list(self, resource: str, namespace: str | None = None,
-             selector: str | None = None) -> list[dict]:
+    def list(
+        self, resource: str, namespace: str | None = None, selector: str | None = None
+    ) -> list[dict]:
         """Objects of one type; see :meth:`Cluster.list`."""
         rt = self._resource_type(resource)
         sel = Selector.parse(selector)
         if rt.kind == "Event":
-            return [e for e in self.event_log.objects(namespace)
-                    if sel.matches(e["metadata"].get("labels"))]
+            return [
+                e
+                for e in self.event_log.objects(namespace)
+                if sel.matches(e["metadata"].get("labels"))
+            ]
         return [json_copy(o) for o in self.api.list(rt, namespace, sel)]
 
     def delete(self, ref: str, namespace: str = "default") -> None:
@@ -424,7 +525,9 @@ class SimCluster(DataPlaneMixin, Cluster):
         """
         rt, name = self._parse_ref(ref)
         if rt.kind not in ("Deployment", "ReplicaSet", "StatefulSet", "ReplicationController"):
-            raise Invalid(f"{rt.kind} cannot be scaled; scale a Deployment, ReplicaSet or StatefulSet")
+            raise Invalid(
+                f"{rt.kind} cannot be scaled; scale a Deployment, ReplicaSet or StatefulSet"
+            )
         if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
             raise Invalid(f"replicas must be a whole number, zero or more; got {replicas!r}")
         obj = self.api.get(rt, namespace, name)
@@ -465,9 +568,18 @@ class SimCluster(DataPlaneMixin, Cluster):
             first, last, type_, reason, kind, ns, name, message, component, count, _ = r
             if namespace is not None and ns != namespace:
                 continue
-            rows.append(EventInfo(time=round(last, 3), type=type_, reason=reason,
-                                  object=f"{kind.lower()}/{name}", message=message,
-                                  component=component, count=count, namespace=ns or "default"))
+            rows.append(
+                EventInfo(
+                    time=round(last, 3),
+                    type=type_,
+                    reason=reason,
+                    object=f"{kind.lower()}/{name}",
+                    message=message,
+                    component=component,
+                    count=count,
+                    namespace=ns or "default",
+                )
+            )
         rows.sort(key=lambda e: e.time)
         return ViewList(rows)
 
@@ -519,13 +631,21 @@ class SimCluster(DataPlaneMixin, Cluster):
             raise ObjectNotFound(rt.singular, name, namespace)
         out = []
         for rs in self.owned(d["metadata"]["uid"]):
-            images = [c.get("image") for c in rs["spec"]["template"]["spec"].get("containers") or ()]
-            out.append({"revision": int(rs["metadata"].get("annotations", {}).get(REVISION, 0)),
-                        "replicaset": rs["metadata"]["name"], "images": images})
+            images = [
+                c.get("image") for c in rs["spec"]["template"]["spec"].get("containers") or ()
+            ]
+            out.append(
+                {
+                    "revision": int(rs["metadata"].get("annotations", {}).get(REVISION, 0)),
+                    "replicaset": rs["metadata"]["name"],
+                    "images": images,
+                }
+            )
         return sorted(out, key=lambda r: r["revision"])
 
-    def rollout_undo(self, ref: str, to_revision: int | None = None,
-                     namespace: str = "default") -> None:
+    def rollout_undo(
+        self, ref: str, to_revision: int | None = None, namespace: str = "default"
+    ) -> None:
         """Roll a Deployment back to an earlier revision (``kubectl rollout undo``)."""
         from labsupport.sim.controllers.deployment import HASH_LABEL
 
@@ -535,8 +655,10 @@ class SimCluster(DataPlaneMixin, Cluster):
         target_rev = to_revision if to_revision is not None else history[-2]["revision"]
         match = [h for h in history if h["revision"] == target_rev]
         if not match:
-            raise Invalid(f"{ref} has no revision {target_rev}; revisions kept: "
-                          f"{[h['revision'] for h in history]}")
+            raise Invalid(
+                f"{ref} has no revision {target_rev}; revisions kept: "
+                f"{[h['revision'] for h in history]}"
+            )
         rt, name = self._parse_ref(ref)
         d = self.api.get(rt, namespace, name)
         rs = self.api.get(type_for_kind("ReplicaSet"), namespace, match[0]["replicaset"])
@@ -549,12 +671,16 @@ class SimCluster(DataPlaneMixin, Cluster):
         self._closed = True
 
     def __repr__(self) -> str:
-        return (f"<SimCluster nodes={len(self.kubelets)} seed={self.seed} "
-                f"t={self.env.now:g}s revision={self.store.revision}>")
+        return (
+            f"<SimCluster nodes={len(self.kubelets)} seed={self.seed} "
+            f"t={self.env.now:g}s revision={self.store.revision}>"
+        )
 
     def _repr_html_(self) -> str:
-        return (f"<p>SimCluster: {len(self.kubelets)} nodes, seed {self.seed}, "
-                f"t = {self.env.now:g} s</p>" + self.nodes()._repr_html_())
+        return (
+            f"<p>SimCluster: {len(self.kubelets)} nodes, seed {self.seed}, "
+            f"t = {self.env.now:g} s</p>" + self.nodes()._repr_html_()
+        )
 
 
 def _controller_ref(obj: dict) -> dict | None:
@@ -583,7 +709,11 @@ def _merge_for_apply(current: dict, applied: dict) -> dict:
         if field in cur_meta and field not in meta:
             meta[field] = cur_meta[field]
     spec = new.get("spec")
-    if isinstance(spec, dict) and "replicas" not in spec and "replicas" in (current.get("spec") or {}):
+    if (
+        isinstance(spec, dict)
+        and "replicas" not in spec
+        and "replicas" in (current.get("spec") or {})
+    ):
         spec["replicas"] = current["spec"]["replicas"]
     if new.get("kind") == "Service":
         cur_spec = current.get("spec") or {}
@@ -591,5 +721,3 @@ def _merge_for_apply(current: dict, applied: dict) -> dict:
             if field in cur_spec and field not in spec:
                 spec[field] = cur_spec[field]
     return new
-
-

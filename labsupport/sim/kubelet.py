@@ -81,7 +81,9 @@ class ContainerState:
         self.name = spec.get("name", "")
         self.image = spec.get("image", "")
         self.init = init
-        self.state: dict = {"waiting": {"reason": "PodInitializing" if not init else "ContainerCreating"}}
+        self.state: dict = {
+            "waiting": {"reason": "PodInitializing" if not init else "ContainerCreating"}
+        }
         self.last_state: dict = {}
         self.restart_count = 0
         self.ready = False
@@ -93,9 +95,16 @@ class ContainerState:
         self.crash: simpy.Event | None = None
 
     def status(self) -> dict:
-        st = {"name": self.name, "image": self.image, "imageID": "", "ready": self.ready,
-              "restartCount": self.restart_count, "started": self.started,
-              "state": self.state, "lastState": self.last_state}
+        st = {
+            "name": self.name,
+            "image": self.image,
+            "imageID": "",
+            "ready": self.ready,
+            "restartCount": self.restart_count,
+            "started": self.started,
+            "state": self.state,
+            "lastState": self.last_state,
+        }
         if self.id:
             st["containerID"] = self.id
             st["imageID"] = f"docker.io/library/{self.image}"
@@ -111,7 +120,11 @@ class PodWorker:
         self.env = kubelet.env
         self.key = kubelet.sim.api.key_of(pod)
         meta = pod["metadata"]
-        self.name, self.namespace, self.uid = meta["name"], meta.get("namespace", "default"), meta["uid"]
+        self.name, self.namespace, self.uid = (
+            meta["name"],
+            meta.get("namespace", "default"),
+            meta["uid"],
+        )
         self.spec = pod["spec"]
         self.pod = pod
         self.ip = kubelet.allocate_ip()
@@ -146,25 +159,36 @@ class PodWorker:
             status = "True" if ok else "False"
             prev = old.get(t)
             # an unchanged condition keeps its transition time
-            since = prev.get("lastTransitionTime", now) if prev is not None and \
-                prev.get("status") == status else now
+            since = (
+                prev.get("lastTransitionTime", now)
+                if prev is not None and prev.get("status") == status
+                else now
+            )
             return _condition(t, status, reason if not ok else None, since)
 
-        new = [cond("PodReadyToStartContainers", sandbox),
-               cond("Initialized", self.initialized, "ContainersNotInitialized"),
-               cond("Ready", ready, "ContainersNotReady"),
-               cond("ContainersReady", ready, "ContainersNotReady"),
-               cond("PodScheduled", True)]
+        new = [
+            cond("PodReadyToStartContainers", sandbox),
+            cond("Initialized", self.initialized, "ContainersNotInitialized"),
+            cond("Ready", ready, "ContainersNotReady"),
+            cond("ContainersReady", ready, "ContainersNotReady"),
+            cond("PodScheduled", True),
+        ]
         self._cond_state, self._cond_cache = state, new
         return new
 
     def status(self) -> dict:
         """The pod status the kubelet reports now."""
-        st = {"phase": self.phase, "conditions": self._conditions(),
-              "hostIP": self.kubelet.host_ip, "hostIPs": self.kubelet.host_ips,
-              "podIP": self.ip, "podIPs": [{"ip": self.ip}], "startTime": self.start_time,
-              "qosClass": self.qos,
-              "containerStatuses": [c.status() for c in self.apps]}
+        st = {
+            "phase": self.phase,
+            "conditions": self._conditions(),
+            "hostIP": self.kubelet.host_ip,
+            "hostIPs": self.kubelet.host_ips,
+            "podIP": self.ip,
+            "podIPs": [{"ip": self.ip}],
+            "startTime": self.start_time,
+            "qosClass": self.qos,
+            "containerStatuses": [c.status() for c in self.apps],
+        }
         if self.inits:
             st["initContainerStatuses"] = [c.status() for c in self.inits]
         return st
@@ -180,8 +204,9 @@ class PodWorker:
 
     def event(self, type_: str, reason: str, message: str) -> None:
         if self.kubelet.alive:
-            self.sim.api.event(self.pod, type_, reason, message, COMPONENT, self.kubelet.node,
-                               key=self.key)
+            self.sim.api.event(
+                self.pod, type_, reason, message, COMPONENT, self.kubelet.node, key=self.key
+            )
 
     # --- lifecycle ------------------------------------------------------------
     def _run(self):
@@ -210,17 +235,23 @@ class PodWorker:
             return
 
     def _wait_volumes(self):
-        claims = [v["persistentVolumeClaim"]["claimName"] for v in self.spec.get("volumes") or ()
-                  if v.get("persistentVolumeClaim")]
+        claims = [
+            v["persistentVolumeClaim"]["claimName"]
+            for v in self.spec.get("volumes") or ()
+            if v.get("persistentVolumeClaim")
+        ]
         warned = False
         while claims:
             pending = [n for n in claims if not self.sim.pvc_bound(self.namespace, n)]
             if not pending:
                 return
             if not warned:
-                self.event("Warning", "FailedMount",
-                           f"Unable to attach or mount volumes: unmounted volumes=[{pending[0]}]: "
-                           "timed out waiting for the condition")
+                self.event(
+                    "Warning",
+                    "FailedMount",
+                    f"Unable to attach or mount volumes: unmounted volumes=[{pending[0]}]: "
+                    "timed out waiting for the condition",
+                )
                 warned = True
             yield self._sleep(2.0)
 
@@ -230,14 +261,19 @@ class PodWorker:
     def _pull(self, c: ContainerState, b: Behaviour):
         policy = c.spec.get("imagePullPolicy", "IfNotPresent")
         if c.image in self.kubelet.images and policy != "Always":
-            self.event("Normal", "Pulled",
-                       f'Container image "{c.image}" already present on machine')
+            self.event(
+                "Normal", "Pulled", f'Container image "{c.image}" already present on machine'
+            )
             return
         self.event("Normal", "Pulling", f'Pulling image "{c.image}"')
         yield self._sleep(b.pull_seconds)
         self.kubelet.images.add(c.image)
-        self.event("Normal", "Pulled", f'Successfully pulled image "{c.image}" in '
-                   f"{b.pull_seconds:g}s ({b.pull_seconds:g}s including waiting)")
+        self.event(
+            "Normal",
+            "Pulled",
+            f'Successfully pulled image "{c.image}" in '
+            f"{b.pull_seconds:g}s ({b.pull_seconds:g}s including waiting)",
+        )
 
     def _start(self, c: ContainerState) -> float:
         self.kubelet.container_seq += 1
@@ -251,18 +287,31 @@ class PodWorker:
             self.phase = "Running"  # at least one app container runs
         return now
 
-    def _terminated(self, c: ContainerState, code: int, started: float, reason: str | None = None) -> dict:
-        return {"terminated": {"exitCode": code,
-                               "reason": reason or ("Completed" if code == 0 else "Error"),
-                               "startedAt": stamp(started), "finishedAt": stamp(self.env.now),
-                               "containerID": c.id}}
+    def _terminated(
+        self, c: ContainerState, code: int, started: float, reason: str | None = None
+    ) -> dict:
+        return {
+            "terminated": {
+                "exitCode": code,
+                "reason": reason or ("Completed" if code == 0 else "Error"),
+                "startedAt": stamp(started),
+                "finishedAt": stamp(self.env.now),
+                "containerID": c.id,
+            }
+        }
 
     def _backoff(self, c: ContainerState, delay: float, init: bool):
-        msg = (f"back-off {delay:g}s restarting failed container={c.name} "
-               f"pod={self.name}_{self.namespace}({self.uid})")
+        msg = (
+            f"back-off {delay:g}s restarting failed container={c.name} "
+            f"pod={self.name}_{self.namespace}({self.uid})"
+        )
         c.state = {"waiting": {"reason": "CrashLoopBackOff", "message": msg}}
-        self.event("Warning", "BackOff", f"Back-off restarting failed container {c.name} in pod "
-                   f"{self.name}_{self.namespace}({self.uid})")
+        self.event(
+            "Warning",
+            "BackOff",
+            f"Back-off restarting failed container {c.name} in pod "
+            f"{self.name}_{self.namespace}({self.uid})",
+        )
         self.sync()
         yield self._sleep(delay)
         c.restart_count += 1
@@ -320,8 +369,9 @@ class PodWorker:
                     if up_at > streak_end:
                         killed_at, kill_why = streak_end, "liveness"
                     elif b.fail_liveness_after is not None:
-                        killed_at = liveness.failure_at(started, started + b.fail_liveness_after,
-                                                        after=started_at)
+                        killed_at = liveness.failure_at(
+                            started, started + b.fail_liveness_after, after=started_at
+                        )
                         kill_why = "liveness"
                 exit_at = started + b.exit_after if b.exit_after is not None else INF
                 if readiness is None:
@@ -341,9 +391,15 @@ class PodWorker:
                         self.sync()
                 if ready_at < end and not crash.triggered:
                     if readiness is not None and ready_at > started:
-                        fails = int(round((readiness.tick_at_or_after(started, up_at)
-                                           - readiness.tick_at_or_after(started, started_at))
-                                          / readiness.period))
+                        fails = int(
+                            round(
+                                (
+                                    readiness.tick_at_or_after(started, up_at)
+                                    - readiness.tick_at_or_after(started, started_at)
+                                )
+                                / readiness.period
+                            )
+                        )
                         for _ in range(fails):
                             self.event("Warning", "Unhealthy", readiness.failure_message(self.ip))
                     yield self._sleep(ready_at - self.env.now) | crash
@@ -354,13 +410,16 @@ class PodWorker:
                 elif readiness is not None and b.never_ready and not crash.triggered:
                     self.event("Warning", "Unhealthy", readiness.failure_message(self.ip))
                 if b.fail_readiness_after is not None and readiness is not None and c.ready:
-                    unready_at = readiness.failure_at(started, started + b.fail_readiness_after,
-                                                      after=ready_at)
+                    unready_at = readiness.failure_at(
+                        started, started + b.fail_readiness_after, after=ready_at
+                    )
                     if unready_at < end:
                         yield self._sleep(unready_at - self.env.now) | crash
                         if not crash.triggered:
                             for _ in range(readiness.failure_threshold):
-                                self.event("Warning", "Unhealthy", readiness.failure_message(self.ip))
+                                self.event(
+                                    "Warning", "Unhealthy", readiness.failure_message(self.ip)
+                                )
                             c.ready = False
                             self._update_ready()
                             self.sync()
@@ -380,8 +439,11 @@ class PodWorker:
                     for _ in range(probe.failure_threshold):
                         self.event("Warning", "Unhealthy", probe.failure_message(self.ip))
                     what = "liveness" if kill_why == "liveness" else "startup"
-                    self.event("Normal", "Killing",
-                               f"Container {c.name} failed {what} probe, will be restarted")
+                    self.event(
+                        "Normal",
+                        "Killing",
+                        f"Container {c.name} failed {what} probe, will be restarted",
+                    )
                     code = 137
                     c.state = self._terminated(c, code, started, "Error")
                 c.last_state = c.state
@@ -452,10 +514,15 @@ class PodWorker:
             b = behaviour(self.pod, c.spec)
             killed = b.ignore_sigterm and grace > 0
             started = c.state["running"].get("startedAt")
-            c.state = {"terminated": {"exitCode": 137 if killed else 0,
-                                      "reason": "Error" if killed else "Completed",
-                                      "startedAt": started, "finishedAt": stamp(self.env.now),
-                                      "containerID": c.id}}
+            c.state = {
+                "terminated": {
+                    "exitCode": 137 if killed else 0,
+                    "reason": "Error" if killed else "Completed",
+                    "startedAt": started,
+                    "finishedAt": stamp(self.env.now),
+                    "containerID": c.id,
+                }
+            }
         self.done = True
         current = self.sim.store.peek(self.key)
         if current is not None and current["metadata"]["uid"] == self.uid:
@@ -493,8 +560,11 @@ class Kubelet:
         """The next pod IP of this node's pod CIDR (10.244.<index>.0/24, then beyond)."""
         self._next_ip += 1
         n = self._next_ip
-        return f"10.{244 + n // 65536}.{(self.index + n // 256 * 16) % 256}.{n % 256}" \
-            if n >= 255 else f"10.244.{self.index}.{n}"
+        return (
+            f"10.{244 + n // 65536}.{(self.index + n // 256 * 16) % 256}.{n % 256}"
+            if n >= 255
+            else f"10.244.{self.index}.{n}"
+        )
 
     def handle(self, pod: dict, deleted: bool) -> None:
         """React to a change of a pod bound to this node."""

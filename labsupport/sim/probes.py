@@ -47,7 +47,10 @@ class Probe:
             return None
         if "httpGet" in spec:
             h = spec["httpGet"]
-            handler, target = "httpGet", f"{h.get('scheme', 'HTTP').lower()}://{{ip}}:{h.get('port')}{h.get('path', '/')}"
+            handler, target = (
+                "httpGet",
+                f"{h.get('scheme', 'HTTP').lower()}://{{ip}}:{h.get('port')}{h.get('path', '/')}",
+            )
         elif "tcpSocket" in spec:
             handler, target = "tcpSocket", f"{{ip}}:{spec['tcpSocket'].get('port')}"
         elif "grpc" in spec:
@@ -56,12 +59,16 @@ class Probe:
             handler, target = "exec", " ".join(str(w) for w in spec["exec"].get("command") or [])
         else:
             handler, target = "none", ""
-        return cls(kind=kind, handler=handler, target=target,
-                   initial_delay=float(spec.get("initialDelaySeconds", 0) or 0),
-                   period=float(spec.get("periodSeconds", 10) or 10),
-                   timeout=float(spec.get("timeoutSeconds", 1) or 1),
-                   success_threshold=int(spec.get("successThreshold", 1) or 1),
-                   failure_threshold=int(spec.get("failureThreshold", 3) or 3))
+        return cls(
+            kind=kind,
+            handler=handler,
+            target=target,
+            initial_delay=float(spec.get("initialDelaySeconds", 0) or 0),
+            period=float(spec.get("periodSeconds", 10) or 10),
+            timeout=float(spec.get("timeoutSeconds", 1) or 1),
+            success_threshold=int(spec.get("successThreshold", 1) or 1),
+            failure_threshold=int(spec.get("failureThreshold", 3) or 3),
+        )
 
     def tick_at_or_after(self, started: float, t: float) -> float:
         """The first probe tick at or after time ``t`` for a container started at ``started``."""
@@ -83,15 +90,19 @@ class Probe:
 
     def failure_message(self, ip: str) -> str:
         """What the kubelet's Unhealthy event says when this probe fails."""
-        name = {"livenessProbe": "Liveness", "readinessProbe": "Readiness",
-                "startupProbe": "Startup"}[self.kind]
+        name = {
+            "livenessProbe": "Liveness",
+            "readinessProbe": "Readiness",
+            "startupProbe": "Startup",
+        }[self.kind]
         target = self.target.replace("{ip}", ip or "<none>")
         if self.handler == "httpGet":
             host = target.split("//", 1)[1].split("/", 1)[0]
-            return (f'{name} probe failed: Get "{target}": dial tcp {host}: '
-                    "connect: connection refused")
+            return (
+                f'{name} probe failed: Get "{target}": dial tcp {host}: connect: connection refused'
+            )
         if self.handler in ("tcpSocket", "grpc"):
             return f"{name} probe failed: dial tcp {target}: connect: connection refused"
         if self.handler == "exec":
-            return f"{name} probe failed: command \"{target}\" exited with 1"
+            return f'{name} probe failed: command "{target}" exited with 1'
         return f"{name} probe failed"

@@ -160,9 +160,14 @@ class SchedulingQueue:
         now = self.env.now
         self.unschedulable[key] = (now, backoff)
         self.env.process(self._flush_later(key, now))
-        cond = {"type": "PodScheduled", "status": "False", "lastProbeTime": None,
-                "lastTransitionTime": stamp(now), "reason": "Unschedulable",
-                "message": decision.message}
+        cond = {
+            "type": "PodScheduled",
+            "status": "False",
+            "lastProbeTime": None,
+            "lastTransitionTime": stamp(now),
+            "reason": "Unschedulable",
+            "message": decision.message,
+        }
         old = [c for c in pod["status"].get("conditions") or () if c.get("type") == "PodScheduled"]
         if not old or old[0].get("message") != decision.message:
             status = dict(pod["status"], phase="Pending", conditions=[cond])
@@ -174,14 +179,28 @@ class SchedulingQueue:
         self.attempts.pop(key, None)
         spec = dict(pod["spec"], nodeName=node)
         now = stamp(self.env.now)
-        status = dict(pod["status"], phase="Pending", conditions=[
-            {"type": "PodScheduled", "status": "True", "lastProbeTime": None,
-             "lastTransitionTime": now}])
+        status = dict(
+            pod["status"],
+            phase="Pending",
+            conditions=[
+                {
+                    "type": "PodScheduled",
+                    "status": "True",
+                    "lastProbeTime": None,
+                    "lastTransitionTime": now,
+                }
+            ],
+        )
         new = dict(pod, spec=spec, status=status)
         new["metadata"] = dict(pod["metadata"])
         self.sim.store.put(key, new)
         self.api._record(COMPONENT, "bind", key)
         ns = pod["metadata"].get("namespace", "default")
-        self.api.event(new, "Normal", "Scheduled",
-                       f"Successfully assigned {ns}/{pod['metadata']['name']} to {node}", COMPONENT)
+        self.api.event(
+            new,
+            "Normal",
+            "Scheduled",
+            f"Successfully assigned {ns}/{pod['metadata']['name']} to {node}",
+            COMPONENT,
+        )
         self.sim.volumes.pod_scheduled(new, node)

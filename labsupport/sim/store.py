@@ -122,8 +122,11 @@ class Store:
         if len(history) == history.maxlen:
             self._compacted = history[0].revision
         # The history keeps the new state only: the old one would double what it holds.
-        history.append(event if event.old is None else
-                       WatchEvent(event.type, event.key, event.revision, event.object))
+        history.append(
+            event
+            if event.old is None
+            else WatchEvent(event.type, event.key, event.revision, event.object)
+        )
         for prefix, fn in self._watchers:
             if event.key.startswith(prefix):
                 fn(event)
@@ -210,9 +213,13 @@ class Store:
         for table, objs in self._tables.items():
             if objs:
                 counts[table] = len(objs)
-        rows = "".join(f"<tr><td>/registry/{t}/</td><td>{n}</td></tr>" for t, n in sorted(counts.items()))
-        return (f"<p>etcd at revision {self.revision}, {len(self._data)} keys</p>"
-                f"<table><tr><th>prefix</th><th>keys</th></tr>{rows}</table>")
+        rows = "".join(
+            f"<tr><td>/registry/{t}/</td><td>{n}</td></tr>" for t, n in sorted(counts.items())
+        )
+        return (
+            f"<p>etcd at revision {self.revision}, {len(self._data)} keys</p>"
+            f"<table><tr><th>prefix</th><th>keys</th></tr>{rows}</table>"
+        )
 
     def __repr__(self) -> str:
         return f"<Store revision={self.revision} keys={len(self._data)}>"
@@ -224,7 +231,5 @@ def _table(key: str) -> str:
     end = key.index("/", 10)
     table = key[10:end]
     if table == "services" or "." in table:
-        return key[10:key.index("/", end + 1)]
+        return key[10 : key.index("/", end + 1)]
     return table
-
-

@@ -47,8 +47,9 @@ def _scaled(value: int | str, total: int, round_up: bool) -> int:
     return int(value)
 
 
-def resolve_fenceposts(max_surge: int | str, max_unavailable: int | str,
-                       replicas: int) -> tuple[int, int]:
+def resolve_fenceposts(
+    max_surge: int | str, max_unavailable: int | str, replicas: int
+) -> tuple[int, int]:
     """``(maxSurge, maxUnavailable)`` as pod counts for ``replicas`` pods."""
     surge = _scaled(max_surge, replicas, True)
     unavailable = _scaled(max_unavailable, replicas, False)
@@ -93,14 +94,22 @@ class DeploymentController(Controller):
         spec = dict(rs["spec"], replicas=replicas)
         surge, _ = resolve_fenceposts(*self._strategy_values(d), d["spec"]["replicas"])
         meta = dict(rs["metadata"])
-        meta["annotations"] = dict(meta.get("annotations") or {},
-                                   **{"deployment.kubernetes.io/desired-replicas": str(d["spec"]["replicas"]),
-                                      "deployment.kubernetes.io/max-replicas": str(d["spec"]["replicas"] + surge)})
+        meta["annotations"] = dict(
+            meta.get("annotations") or {},
+            **{
+                "deployment.kubernetes.io/desired-replicas": str(d["spec"]["replicas"]),
+                "deployment.kubernetes.io/max-replicas": str(d["spec"]["replicas"] + surge),
+            },
+        )
         new = self.api.patch(rs, COMPONENT, spec=spec, metadata=meta)
         verb = "up" if replicas > old else "down"
-        self.api.event(d, "Normal", "ScalingReplicaSet",
-                       f"Scaled {verb} replica set {rs['metadata']['name']} from {old} to {replicas}",
-                       COMPONENT)
+        self.api.event(
+            d,
+            "Normal",
+            "ScalingReplicaSet",
+            f"Scaled {verb} replica set {rs['metadata']['name']} from {old} to {replicas}",
+            COMPONENT,
+        )
         return new
 
     @staticmethod
@@ -116,7 +125,9 @@ class DeploymentController(Controller):
             if _template_without_hash(rs["spec"]["template"]) == template:
                 if _revision(rs) != max_rev or max_rev == 0:
                     meta = dict(rs["metadata"])
-                    meta["annotations"] = dict(meta.get("annotations") or {}, **{REVISION: str(max_rev + 1)})
+                    meta["annotations"] = dict(
+                        meta.get("annotations") or {}, **{REVISION: str(max_rev + 1)}
+                    )
                     rs = self.api.patch(rs, COMPONENT, metadata=meta)
                 return rs
         collisions = (d.get("status") or {}).get("collisionCount", 0)
@@ -134,17 +145,35 @@ class DeploymentController(Controller):
         selector.setdefault("matchLabels", {})[HASH_LABEL] = h
         labels = dict(template["metadata"]["labels"])
         surge, _ = resolve_fenceposts(*self._strategy_values(d), d["spec"]["replicas"])
-        rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
-              "metadata": {"name": name, "namespace": d["metadata"]["namespace"], "labels": labels,
-                           "annotations": {REVISION: str(max_rev + 1),
-                                           "deployment.kubernetes.io/desired-replicas": str(d["spec"]["replicas"]),
-                                           "deployment.kubernetes.io/max-replicas": str(d["spec"]["replicas"] + surge)},
-                           "ownerReferences": [owner_reference(d)]},
-              "spec": {"replicas": replicas, "minReadySeconds": d["spec"].get("minReadySeconds", 0),
-                       "selector": selector, "template": template}}
+        rs = {
+            "apiVersion": "apps/v1",
+            "kind": "ReplicaSet",
+            "metadata": {
+                "name": name,
+                "namespace": d["metadata"]["namespace"],
+                "labels": labels,
+                "annotations": {
+                    REVISION: str(max_rev + 1),
+                    "deployment.kubernetes.io/desired-replicas": str(d["spec"]["replicas"]),
+                    "deployment.kubernetes.io/max-replicas": str(d["spec"]["replicas"] + surge),
+                },
+                "ownerReferences": [owner_reference(d)],
+            },
+            "spec": {
+                "replicas": replicas,
+                "minReadySeconds": d["spec"].get("minReadySeconds", 0),
+                "selector": selector,
+                "template": template,
+            },
+        }
         created = self.api.create(rs, component=COMPONENT)
-        self.api.event(d, "Normal", "ScalingReplicaSet",
-                       f"Scaled up replica set {name} from 0 to {replicas}", COMPONENT)
+        self.api.event(
+            d,
+            "Normal",
+            "ScalingReplicaSet",
+            f"Scaled up replica set {name} from 0 to {replicas}",
+            COMPONENT,
+        )
         return created
 
     # --- sync -------------------------------------------------------------------
@@ -160,7 +189,9 @@ class DeploymentController(Controller):
             if _revision(new) <= max_rev:
                 # A rollback reuses an old ReplicaSet: it becomes the newest revision.
                 meta = dict(new["metadata"])
-                meta["annotations"] = dict(meta.get("annotations") or {}, **{REVISION: str(max_rev + 1)})
+                meta["annotations"] = dict(
+                    meta.get("annotations") or {}, **{REVISION: str(max_rev + 1)}
+                )
                 new = self.api.patch(new, COMPONENT, metadata=meta)
         if not d["spec"].get("paused"):
             strategy = (d["spec"].get("strategy") or {}).get("type", "RollingUpdate")
@@ -181,12 +212,17 @@ class DeploymentController(Controller):
             meta = dict(d["metadata"], annotations=dict(ann, **{REVISION: rev}))
             self.api.patch(d, COMPONENT, metadata=meta)
 
-    def _recreate(self, d: dict, rss: list[dict], new: dict | None, olds: list[dict]) -> dict | None:
+    def _recreate(
+        self, d: dict, rss: list[dict], new: dict | None, olds: list[dict]
+    ) -> dict | None:
         for rs in olds:
             if rs["spec"].get("replicas", 0):
                 self._scale(d, rs, 0)
-        if any(p["status"].get("phase") not in ("Succeeded", "Failed")
-               for rs in olds for p in self.sim.owned(rs["metadata"]["uid"])):
+        if any(
+            p["status"].get("phase") not in ("Succeeded", "Failed")
+            for rs in olds
+            for p in self.sim.owned(rs["metadata"]["uid"])
+        ):
             return new  # wait until every old pod is gone, terminating ones included
         if new is None:
             return self._new_rs(d, rss, d["spec"]["replicas"])
@@ -218,7 +254,9 @@ class DeploymentController(Controller):
             return new
         all_count = sum(rs["spec"].get("replicas", 0) for rs in [new, *olds])
         min_available = replicas - unavailable
-        new_unavailable = new["spec"].get("replicas", 0) - (new.get("status") or {}).get("availableReplicas", 0)
+        new_unavailable = new["spec"].get("replicas", 0) - (new.get("status") or {}).get(
+            "availableReplicas", 0
+        )
         max_scaled_down = all_count - min_available - new_unavailable
         if max_scaled_down <= 0:
             return new
@@ -237,7 +275,9 @@ class DeploymentController(Controller):
                 cleaned += down
             fresh_olds.append(rs)
         # scaleDownOldReplicaSetsForRollingUpdate: keep minAvailable available.
-        available = sum((rs.get("status") or {}).get("availableReplicas", 0) for rs in [new, *fresh_olds])
+        available = sum(
+            (rs.get("status") or {}).get("availableReplicas", 0) for rs in [new, *fresh_olds]
+        )
         budget = available - min_available - 0
         if budget <= 0:
             return new
@@ -266,13 +306,18 @@ class DeploymentController(Controller):
         limit = d["spec"].get("revisionHistoryLimit", 10)
         rss = self._replicasets(d)
         new = self._find_new(d, rss)
-        idle = [rs for rs in rss
-                if rs["spec"].get("replicas", 0) == 0
-                and not (rs.get("status") or {}).get("replicas") and rs is not new]
+        idle = [
+            rs
+            for rs in rss
+            if rs["spec"].get("replicas", 0) == 0
+            and not (rs.get("status") or {}).get("replicas")
+            and rs is not new
+        ]
         idle.sort(key=_revision)
         for rs in idle[: max(0, len(idle) - limit)]:
-            self.api.delete(_RS, rs["metadata"]["namespace"], rs["metadata"]["name"],
-                            component=COMPONENT)
+            self.api.delete(
+                _RS, rs["metadata"]["namespace"], rs["metadata"]["name"], component=COMPONENT
+            )
 
     def _status(self, key: str) -> None:
         d = self.sim.store.peek(key)
@@ -298,8 +343,14 @@ class DeploymentController(Controller):
 
         def cond(type_: str, ok: bool, reason: str, message: str, progress: bool = False) -> dict:
             prev = old_conds.get(type_)
-            c = {"type": type_, "status": "True" if ok else "False", "reason": reason,
-                 "message": message, "lastUpdateTime": now, "lastTransitionTime": now}
+            c = {
+                "type": type_,
+                "status": "True" if ok else "False",
+                "reason": reason,
+                "message": message,
+                "lastUpdateTime": now,
+                "lastTransitionTime": now,
+            }
             if prev is not None and prev.get("status") == c["status"]:
                 c["lastTransitionTime"] = prev.get("lastTransitionTime", now)
                 if prev.get("reason") == reason and prev.get("message") == message:
@@ -307,30 +358,61 @@ class DeploymentController(Controller):
             return c
 
         has_min = status["availableReplicas"] >= replicas - unavailable
-        conds = [cond("Available", has_min,
-                      "MinimumReplicasAvailable" if has_min else "MinimumReplicasUnavailable",
-                      "Deployment has minimum availability." if has_min
-                      else "Deployment does not have minimum availability.")]
-        complete = (new is not None and status["updatedReplicas"] == replicas
-                    and status["replicas"] == replicas and status["availableReplicas"] == replicas)
+        conds = [
+            cond(
+                "Available",
+                has_min,
+                "MinimumReplicasAvailable" if has_min else "MinimumReplicasUnavailable",
+                "Deployment has minimum availability."
+                if has_min
+                else "Deployment does not have minimum availability.",
+            )
+        ]
+        complete = (
+            new is not None
+            and status["updatedReplicas"] == replicas
+            and status["replicas"] == replicas
+            and status["availableReplicas"] == replicas
+        )
         name = new["metadata"]["name"] if new else ""
         prev = old_conds.get("Progressing")
         if complete:
-            conds.append(cond("Progressing", True, "NewReplicaSetAvailable",
-                              f'ReplicaSet "{name}" has successfully progressed.'))
+            conds.append(
+                cond(
+                    "Progressing",
+                    True,
+                    "NewReplicaSetAvailable",
+                    f'ReplicaSet "{name}" has successfully progressed.',
+                )
+            )
         else:
             deadline = d["spec"].get("progressDeadlineSeconds", 600)
             progressed = self._progressed(d, status)
             since = parse_time((prev or {}).get("lastUpdateTime")) if prev else None
-            stalled = (prev is not None and not progressed and since is not None
-                       and self.env.now - (since - EPOCH) >= deadline
-                       and prev.get("reason") != "NewReplicaSetAvailable")
-            if stalled or (prev or {}).get("reason") == "ProgressDeadlineExceeded" and not progressed:
-                conds.append(cond("Progressing", False, "ProgressDeadlineExceeded",
-                                  f'ReplicaSet "{name}" has timed out progressing.'))
+            stalled = (
+                prev is not None
+                and not progressed
+                and since is not None
+                and self.env.now - (since - EPOCH) >= deadline
+                and prev.get("reason") != "NewReplicaSetAvailable"
+            )
+            if (
+                stalled
+                or (prev or {}).get("reason") == "ProgressDeadlineExceeded"
+                and not progressed
+            ):
+                conds.append(
+                    cond(
+                        "Progressing",
+                        False,
+                        "ProgressDeadlineExceeded",
+                        f'ReplicaSet "{name}" has timed out progressing.',
+                    )
+                )
             else:
-                c = cond("Progressing", True, "ReplicaSetUpdated",
-                         f'ReplicaSet "{name}" is progressing.')
+                c = cond(
+                    "Progressing", True, "ReplicaSetUpdated", f'ReplicaSet "{name}" is progressing.'
+                )
                 if progressed:
                     c["lastUpdateTime"] = now
                 conds.append(c)
@@ -346,5 +428,7 @@ class DeploymentController(Controller):
     @staticmethod
     def _progressed(d: dict, status: dict) -> bool:
         old = d.get("status") or {}
-        return any(status.get(k, 0) != old.get(k, 0)
-                   for k in ("updatedReplicas", "availableReplicas", "readyReplicas", "replicas"))
+        return any(
+            status.get(k, 0) != old.get(k, 0)
+            for k in ("updatedReplicas", "availableReplicas", "readyReplicas", "replicas")
+        )

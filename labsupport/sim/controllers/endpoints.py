@@ -105,8 +105,11 @@ class EndpointsController(Controller):
         svc = self.api.get(_SVC, ns, name)
         current = self.api.get(_EP, ns, name)
         if svc is None:
-            if current is not None and current["metadata"].get("labels", {}).get(
-                    "endpoints.kubernetes.io/managed-by") == COMPONENT:
+            if (
+                current is not None
+                and current["metadata"].get("labels", {}).get("endpoints.kubernetes.io/managed-by")
+                == COMPONENT
+            ):
                 self.api.remove(current, COMPONENT)
             return
         selector = svc["spec"].get("selector")
@@ -120,14 +123,23 @@ class EndpointsController(Controller):
                 continue
             if pod["status"].get("phase") in ("Succeeded", "Failed"):
                 continue
-            addr = {"ip": ip, "nodeName": pod["spec"].get("nodeName"),
-                    "targetRef": {"kind": "Pod", "name": pod["metadata"]["name"],
-                                  "namespace": ns, "uid": pod["metadata"]["uid"]}}
-            ports = tuple((p.get("name"), _target_port(p, pod), p.get("protocol", "TCP"))
-                          for p in svc["spec"].get("ports") or ())
-            ports_of.setdefault(ports, [[], []])[0 if is_ready(pod) or
-                                                 svc["spec"].get("publishNotReadyAddresses")
-                                                 else 1].append(addr)
+            addr = {
+                "ip": ip,
+                "nodeName": pod["spec"].get("nodeName"),
+                "targetRef": {
+                    "kind": "Pod",
+                    "name": pod["metadata"]["name"],
+                    "namespace": ns,
+                    "uid": pod["metadata"]["uid"],
+                },
+            }
+            ports = tuple(
+                (p.get("name"), _target_port(p, pod), p.get("protocol", "TCP"))
+                for p in svc["spec"].get("ports") or ()
+            )
+            ports_of.setdefault(ports, [[], []])[
+                0 if is_ready(pod) or svc["spec"].get("publishNotReadyAddresses") else 1
+            ].append(addr)
         subsets = []
         for ports, (ok, bad) in ports_of.items():
             subset: dict = {}
@@ -135,19 +147,39 @@ class EndpointsController(Controller):
                 subset["addresses"] = sorted(ok, key=lambda a: _ip_key(a["ip"]))
             if bad:
                 subset["notReadyAddresses"] = sorted(bad, key=lambda a: _ip_key(a["ip"]))
-            subset["ports"] = [{k: v for k, v in (("name", n), ("port", p), ("protocol", pr)) if v is not None}
-                               for n, p, pr in ports if p is not None]
+            subset["ports"] = [
+                {k: v for k, v in (("name", n), ("port", p), ("protocol", pr)) if v is not None}
+                for n, p, pr in ports
+                if p is not None
+            ]
             subsets.append(subset)
         labels = dict(svc["metadata"].get("labels") or {})
         labels["endpoints.kubernetes.io/managed-by"] = COMPONENT
         if current is None:
-            self.api.create({"apiVersion": "v1", "kind": "Endpoints",
-                             "metadata": {"name": name, "namespace": ns, "labels": labels,
-                                          "annotations": {"endpoints.kubernetes.io/last-change-trigger-time": stamp(self.env.now)}},
-                             "subsets": subsets}, component=COMPONENT)
+            self.api.create(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Endpoints",
+                    "metadata": {
+                        "name": name,
+                        "namespace": ns,
+                        "labels": labels,
+                        "annotations": {
+                            "endpoints.kubernetes.io/last-change-trigger-time": stamp(self.env.now)
+                        },
+                    },
+                    "subsets": subsets,
+                },
+                component=COMPONENT,
+            )
         elif current.get("subsets") != subsets:
-            meta = dict(current["metadata"], labels=labels,
-                        annotations={"endpoints.kubernetes.io/last-change-trigger-time": stamp(self.env.now)})
+            meta = dict(
+                current["metadata"],
+                labels=labels,
+                annotations={
+                    "endpoints.kubernetes.io/last-change-trigger-time": stamp(self.env.now)
+                },
+            )
             new = dict(current, metadata=meta, subsets=subsets)
             self.sim.store.put(self.api.key_of(new), new)
             self.api._record(COMPONENT, "update", self.api.key_of(new))
@@ -155,9 +187,13 @@ class EndpointsController(Controller):
 
 def _relevant(pod: dict) -> tuple:
     st = pod.get("status") or {}
-    return (st.get("podIP"), is_ready(pod), st.get("phase") in ("Succeeded", "Failed"),
-            bool(pod["metadata"].get("deletionTimestamp")),
-            tuple(sorted((pod["metadata"].get("labels") or {}).items())))
+    return (
+        st.get("podIP"),
+        is_ready(pod),
+        st.get("phase") in ("Succeeded", "Failed"),
+        bool(pod["metadata"].get("deletionTimestamp")),
+        tuple(sorted((pod["metadata"].get("labels") or {}).items())),
+    )
 
 
 def _ip_key(ip: str) -> tuple[int, ...]:

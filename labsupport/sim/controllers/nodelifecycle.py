@@ -68,7 +68,7 @@ class NodeLifecycleController:
         self.env = sim.env
         self.api = sim.api
         self.grace_period = grace_period
-        self.silent_since: dict[str, float] = {}   # node -> time of its last lease renewal
+        self.silent_since: dict[str, float] = {}  # node -> time of its last lease renewal
         self.unknown: set[str] = set()
         self._taint_queue: list[str] = []
         self._next_taint_at = 0.0
@@ -124,13 +124,19 @@ class NodeLifecycleController:
         now = stamp(self.env.now)
         conds = []
         for c in obj["status"].get("conditions") or ():
-            c = dict(c, status="Unknown", reason="NodeStatusUnknown",
-                     message="Kubelet stopped posting node status.", lastTransitionTime=now)
+            c = dict(
+                c,
+                status="Unknown",
+                reason="NodeStatusUnknown",
+                message="Kubelet stopped posting node status.",
+                lastTransitionTime=now,
+            )
             conds.append(c)
         obj = self.api.update_status(obj, dict(obj["status"], conditions=conds), COMPONENT)
         self._set_taint(node, "NoSchedule", True)
-        self.api.event(obj, "Normal", "NodeNotReady", f"Node {node} status is now: NodeNotReady",
-                       COMPONENT)
+        self.api.event(
+            obj, "Normal", "NodeNotReady", f"Node {node} status is now: NodeNotReady", COMPONENT
+        )
         for pod in self.sim.pods_on(node):
             if not pod["metadata"].get("deletionTimestamp"):
                 self._mark_not_ready(pod)
@@ -177,8 +183,11 @@ class NodeLifecycleController:
         obj = self.api.get(_NODE, None, node)
         if obj is None:
             return
-        taints = [t for t in obj["spec"].get("taints") or ()
-                  if not (t.get("key") == UNREACHABLE and t.get("effect") == effect)]
+        taints = [
+            t
+            for t in obj["spec"].get("taints") or ()
+            if not (t.get("key") == UNREACHABLE and t.get("effect") == effect)
+        ]
         if present:
             taint = {"key": UNREACHABLE, "effect": effect}
             if effect == "NoExecute":
@@ -201,7 +210,8 @@ class NodeLifecycleController:
                 continue
             key = (pod["metadata"]["namespace"], pod["metadata"]["name"])
             self._evictions[key] = self.env.process(
-                self._evict(node, pod, max(seconds, 0.0), self._generation.get(node, 0)))
+                self._evict(node, pod, max(seconds, 0.0), self._generation.get(node, 0))
+            )
 
     def _evict(self, node: str, pod: dict, after: float, gen: int):
         uid = pod["metadata"]["uid"]
@@ -211,12 +221,21 @@ class NodeLifecycleController:
         current = self.api.get(_POD, pod["metadata"]["namespace"], pod["metadata"]["name"])
         if current is None or current["metadata"]["uid"] != uid:
             return
-        self.api.event(current, "Normal", "TaintManagerEviction",
-                       f"Marking for deletion Pod {current['metadata']['namespace']}/"
-                       f"{current['metadata']['name']}", EVICTION_COMPONENT)
+        self.api.event(
+            current,
+            "Normal",
+            "TaintManagerEviction",
+            f"Marking for deletion Pod {current['metadata']['namespace']}/"
+            f"{current['metadata']['name']}",
+            EVICTION_COMPONENT,
+        )
         try:
-            self.api.delete(_POD, current["metadata"]["namespace"], current["metadata"]["name"],
-                            component=EVICTION_COMPONENT)
+            self.api.delete(
+                _POD,
+                current["metadata"]["namespace"],
+                current["metadata"]["name"],
+                component=EVICTION_COMPONENT,
+            )
         except ObjectNotFound:
             return
 
@@ -232,12 +251,15 @@ class NodeLifecycleController:
         if obj is None:
             return
         now = stamp(self.env.now)
-        conds = [self.sim.node_condition(c["type"], now) for c in obj["status"].get("conditions") or ()]
+        conds = [
+            self.sim.node_condition(c["type"], now) for c in obj["status"].get("conditions") or ()
+        ]
         obj = self.api.update_status(obj, dict(obj["status"], conditions=conds), COMPONENT)
         self._set_taint(node, "NoExecute", False)
         self._set_taint(node, "NoSchedule", False)
-        self.api.event(obj, "Normal", "NodeReady", f"Node {node} status is now: NodeReady",
-                       COMPONENT)
+        self.api.event(
+            obj, "Normal", "NodeReady", f"Node {node} status is now: NodeReady", COMPONENT
+        )
 
 
 def _toleration_seconds(pod: dict, key: str) -> float:

@@ -51,9 +51,12 @@ _PHASE_RANK = {"Pending": 0, "Unknown": 1, "Running": 2}
 def pod_from_template(owner: dict, template: dict, name_prefix: str) -> dict:
     """A new Pod for ``owner`` from its pod template."""
     tmeta = template.get("metadata") or {}
-    meta = {"generateName": f"{name_prefix}-", "namespace": owner["metadata"].get("namespace", "default"),
-            "labels": dict(tmeta.get("labels") or {}),
-            "ownerReferences": [owner_reference(owner)]}
+    meta = {
+        "generateName": f"{name_prefix}-",
+        "namespace": owner["metadata"].get("namespace", "default"),
+        "labels": dict(tmeta.get("labels") or {}),
+        "ownerReferences": [owner_reference(owner)],
+    }
     if tmeta.get("annotations"):
         meta["annotations"] = dict(tmeta["annotations"])
     # The template's spec is already defaulted, so defaulting the pod changes only
@@ -62,8 +65,13 @@ def pod_from_template(owner: dict, template: dict, name_prefix: str) -> dict:
     if "tolerations" in spec:
         spec["tolerations"] = [dict(t) for t in spec["tolerations"]]
     spec["containers"] = [dict(c) for c in spec.get("containers") or ()]
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec,
-            "status": {"phase": "Pending"}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": meta,
+        "spec": spec,
+        "status": {"phase": "Pending"},
+    }
 
 
 class ReplicaSetController(Controller):
@@ -84,11 +92,13 @@ class ReplicaSetController(Controller):
         A ReplicaSet has pods to delete when it now wants fewer than it had
         active at its last sync (kept in :attr:`active`, so ordering costs no scan).
         """
+
         def surplus(key: str) -> int:
             rs = self.sim.store.peek(key)
             if rs is None:
                 return 0
             return 0 if self.active.get(key, 0) > rs["spec"].get("replicas", 1) else 1
+
         return sorted(keys, key=surplus) if len(keys) > 1 else keys
 
     def sync(self, key: str) -> None:
@@ -108,10 +118,16 @@ class ReplicaSetController(Controller):
                 self.enqueue(key)
         elif diff > 0:
             for pod in self._rank_for_deletion(pods)[:diff]:
-                self.api.delete(_POD, pod["metadata"]["namespace"], pod["metadata"]["name"],
-                                component=COMPONENT)
-                self.api.event(rs, "Normal", "SuccessfulDelete",
-                               f"Deleted pod: {pod['metadata']['name']}", COMPONENT)
+                self.api.delete(
+                    _POD, pod["metadata"]["namespace"], pod["metadata"]["name"], component=COMPONENT
+                )
+                self.api.event(
+                    rs,
+                    "Normal",
+                    "SuccessfulDelete",
+                    f"Deleted pod: {pod['metadata']['name']}",
+                    COMPONENT,
+                )
         self._update_status(key)
 
     def _create(self, rs: dict, count: int) -> None:
@@ -124,13 +140,19 @@ class ReplicaSetController(Controller):
                 try:
                     created = self.api.create(pod, component=COMPONENT)
                 except (Forbidden, LabSupportError) as err:
-                    self.api.event(rs, "Warning", "FailedCreate", f"Error creating: {err}",
-                                   COMPONENT)
+                    self.api.event(
+                        rs, "Warning", "FailedCreate", f"Error creating: {err}", COMPONENT
+                    )
                     # Retry later, as the work queue's rate limiter would.
                     self.enqueue(self.api.key_of(rs), delay=10)
                     return
-                self.api.event(rs, "Normal", "SuccessfulCreate",
-                               f"Created pod: {created['metadata']['name']}", COMPONENT)
+                self.api.event(
+                    rs,
+                    "Normal",
+                    "SuccessfulCreate",
+                    f"Created pod: {created['metadata']['name']}",
+                    COMPONENT,
+                )
                 made += 1
             batch *= 2
 
@@ -141,12 +163,21 @@ class ReplicaSetController(Controller):
             phase = _PHASE_RANK.get(p["status"].get("phase", "Pending"), 2)
             ready = 1 if is_ready(p) else 0
             since = ready_since(p) or 0.0
-            restarts = sum(cs.get("restartCount", 0)
-                           for cs in p["status"].get("containerStatuses") or ())
+            restarts = sum(
+                cs.get("restartCount", 0) for cs in p["status"].get("containerStatuses") or ()
+            )
             created = p["metadata"].get("creationTimestamp", "")
             # Newer pods (later creationTimestamp, later ready) go first.
-            return (assigned, phase, ready, -since, -restarts, _neg(created),
-                    _neg(p["metadata"]["name"]))
+            return (
+                assigned,
+                phase,
+                ready,
+                -since,
+                -restarts,
+                _neg(created),
+                _neg(p["metadata"]["name"]),
+            )
+
         return sorted(pods, key=rank)
 
     def _update_status(self, key: str, pods: list[dict] | None = None) -> None:
@@ -161,11 +192,17 @@ class ReplicaSetController(Controller):
         ready = [p for p in pods if is_ready(p)]
         available = [p for p in ready if is_available(p, min_ready, now)]
         if min_ready and len(available) < len(ready):
-            waits = [min_ready - (now - (ready_since(p) or now)) for p in ready if p not in available]
+            waits = [
+                min_ready - (now - (ready_since(p) or now)) for p in ready if p not in available
+            ]
             self.enqueue(key, delay=max(0.01, min(waits) + 0.01))
-        status = {"replicas": len(pods), "fullyLabeledReplicas": len(pods),
-                  "readyReplicas": len(ready), "availableReplicas": len(available),
-                  "observedGeneration": rs["metadata"].get("generation", 1)}
+        status = {
+            "replicas": len(pods),
+            "fullyLabeledReplicas": len(pods),
+            "readyReplicas": len(ready),
+            "availableReplicas": len(available),
+            "observedGeneration": rs["metadata"].get("generation", 1),
+        }
         status = compact_status(status, keep=("replicas", "observedGeneration"))
         if (rs.get("status") or {}) != status:
             self.api.update_status(rs, status, COMPONENT)

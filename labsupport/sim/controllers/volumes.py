@@ -46,8 +46,13 @@ class VolumeBinder:
         """A new claim waits for its first consumer."""
         if not pvc.get("status"):
             pvc = self.api.update_status(pvc, {"phase": "Pending"}, COMPONENT)
-        self.api.event(pvc, "Normal", "WaitForFirstConsumer",
-                       "waiting for first consumer to be created before binding", COMPONENT)
+        self.api.event(
+            pvc,
+            "Normal",
+            "WaitForFirstConsumer",
+            "waiting for first consumer to be created before binding",
+            COMPONENT,
+        )
 
     def pod_scheduled(self, pod: dict, node: str) -> None:
         """Provision and bind the pod's Pending claims on its node."""
@@ -60,30 +65,69 @@ class VolumeBinder:
             if pvc is None or (pvc.get("status") or {}).get("phase") == "Bound":
                 continue
             pv_name = f"pvc-{pvc['metadata']['uid']}"
-            size = ((pvc["spec"].get("resources") or {}).get("requests") or {}).get("storage", "1Gi")
-            pv = {"apiVersion": "v1", "kind": "PersistentVolume",
-                  "metadata": {"name": pv_name,
-                               "annotations": {"pv.kubernetes.io/provisioned-by": PROVISIONER}},
-                  "spec": {"capacity": {"storage": size},
-                           "accessModes": pvc["spec"].get("accessModes", ["ReadWriteOnce"]),
-                           "persistentVolumeReclaimPolicy": "Delete",
-                           "storageClassName": pvc["spec"].get("storageClassName", "standard"),
-                           "volumeMode": "Filesystem",
-                           "hostPath": {"path": f"/var/local-path-provisioner/{pv_name}_{ns}_{claim}",
-                                        "type": "DirectoryOrCreate"},
-                           "claimRef": {"kind": "PersistentVolumeClaim", "namespace": ns,
-                                        "name": claim, "uid": pvc["metadata"]["uid"]},
-                           "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
-                               {"key": "kubernetes.io/hostname", "operator": "In",
-                                "values": [node]}]}]}}},
-                  "status": {"phase": "Bound"}}
+            size = ((pvc["spec"].get("resources") or {}).get("requests") or {}).get(
+                "storage", "1Gi"
+            )
+            pv = {
+                "apiVersion": "v1",
+                "kind": "PersistentVolume",
+                "metadata": {
+                    "name": pv_name,
+                    "annotations": {"pv.kubernetes.io/provisioned-by": PROVISIONER},
+                },
+                "spec": {
+                    "capacity": {"storage": size},
+                    "accessModes": pvc["spec"].get("accessModes", ["ReadWriteOnce"]),
+                    "persistentVolumeReclaimPolicy": "Delete",
+                    "storageClassName": pvc["spec"].get("storageClassName", "standard"),
+                    "volumeMode": "Filesystem",
+                    "hostPath": {
+                        "path": f"/var/local-path-provisioner/{pv_name}_{ns}_{claim}",
+                        "type": "DirectoryOrCreate",
+                    },
+                    "claimRef": {
+                        "kind": "PersistentVolumeClaim",
+                        "namespace": ns,
+                        "name": claim,
+                        "uid": pvc["metadata"]["uid"],
+                    },
+                    "nodeAffinity": {
+                        "required": {
+                            "nodeSelectorTerms": [
+                                {
+                                    "matchExpressions": [
+                                        {
+                                            "key": "kubernetes.io/hostname",
+                                            "operator": "In",
+                                            "values": [node],
+                                        }
+                                    ]
+                                }
+                            ]
+                        }
+                    },
+                },
+                "status": {"phase": "Bound"},
+            }
             self.api.create(pv, component=PROVISIONER)
-            self.api.event(pvc, "Normal", "ProvisioningSucceeded",
-                           f"Successfully provisioned volume {pv_name}", PROVISIONER)
+            self.api.event(
+                pvc,
+                "Normal",
+                "ProvisioningSucceeded",
+                f"Successfully provisioned volume {pv_name}",
+                PROVISIONER,
+            )
             spec = dict(pvc["spec"], volumeName=pv_name)
             pvc = self.api.patch(pvc, COMPONENT, spec=spec)
-            self.api.update_status(pvc, {"phase": "Bound", "accessModes": spec.get("accessModes", []),
-                                         "capacity": {"storage": size}}, COMPONENT)
+            self.api.update_status(
+                pvc,
+                {
+                    "phase": "Bound",
+                    "accessModes": spec.get("accessModes", []),
+                    "capacity": {"storage": size},
+                },
+                COMPONENT,
+            )
 
     def bound(self, namespace: str, claim: str) -> bool:
         """True when the claim is Bound."""
