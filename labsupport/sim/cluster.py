@@ -32,7 +32,6 @@ Example:
 from __future__ import annotations
 
 import random
-from typing import Any
 
 import simpy
 
@@ -61,22 +60,22 @@ from labsupport.sim.controllers.statefulset import StatefulSetController
 from labsupport.sim.controllers.volumes import VolumeBinder
 from labsupport.sim.dataplane import DataPlaneMixin
 from labsupport.sim.events import EventLog
+from labsupport.sim.extras import SimExtrasMixin
 from labsupport.sim.gcpolicy import relaxed_gc
 from labsupport.sim.jsoncopy import json_copy
 from labsupport.sim.kubelet import Kubelet
+from labsupport.sim.nodes import healthy_condition, node_object
 from labsupport.sim.schedqueue import SchedulingQueue
 from labsupport.sim.store import Store, WatchEvent
-from labsupport.sim.trace import Trace, build_trace
 from labsupport.views import EventInfo, ViewList
 
 __all__ = ["SimCluster"]
 
-KUBELET_VERSION = "v1.32.2"
 # kubelet --max-pods default
 MAX_PODS = 110
 
 
-class SimCluster(DataPlaneMixin, Cluster):
+class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
     """A simulated Kubernetes cluster.
 
     Args:
@@ -193,28 +192,7 @@ class SimCluster(DataPlaneMixin, Cluster):
     # --- nodes ----------------------------------------------------------------------
     def node_condition(self, type_: str, now: str) -> dict:
         """A healthy node condition as the kubelet reports it."""
-        healthy = {
-            "Ready": ("True", "KubeletReady", "kubelet is posting ready status"),
-            "MemoryPressure": (
-                "False",
-                "KubeletHasSufficientMemory",
-                "kubelet has sufficient memory available",
-            ),
-            "DiskPressure": ("False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-            "PIDPressure": (
-                "False",
-                "KubeletHasSufficientPID",
-                "kubelet has sufficient PID available",
-            ),
-        }[type_]
-        return {
-            "type": type_,
-            "status": healthy[0],
-            "reason": healthy[1],
-            "message": healthy[2],
-            "lastHeartbeatTime": now,
-            "lastTransitionTime": now,
-        }
+        return healthy_condition(type_, now)
 
     def add_node(
         self,
@@ -237,58 +215,8 @@ class SimCluster(DataPlaneMixin, Cluster):
         name = name or f"node-{index}"
         if name in self.kubelets:
             raise Invalid(f'a node named "{name}" already exists')
-        now = stamp(self.env.now)
-        alloc = {
-            "cpu": str(cpu),
-            "memory": str(memory),
-            "pods": str(self.max_pods),
-            "ephemeral-storage": "100Gi",
-            "hugepages-2Mi": "0",
-        }
-        node = {
-            "apiVersion": "v1",
-            "kind": "Node",
-            "metadata": {
-                "name": name,
-                "labels": {
-                    "beta.kubernetes.io/arch": "amd64",
-                    "beta.kubernetes.io/os": "linux",
-                    "kubernetes.io/arch": "amd64",
-                    "kubernetes.io/hostname": name,
-                    "kubernetes.io/os": "linux",
-                    **(labels or {}),
-                },
-                "annotations": {"node.alpha.kubernetes.io/ttl": "0"},
-            },
-            "spec": {
-                "podCIDR": f"10.244.{index}.0/24",
-                "podCIDRs": [f"10.244.{index}.0/24"],
-                "providerID": f"kind://docker/sim/{name}",
-                **({"taints": list(taints)} if taints else {}),
-            },
-            "status": {
-                "capacity": dict(alloc),
-                "allocatable": dict(alloc),
-                "conditions": [
-                    self.node_condition(t, now)
-                    for t in ("MemoryPressure", "DiskPressure", "PIDPressure", "Ready")
-                ],
-                "addresses": [
-                    {"type": "InternalIP", "address": f"172.18.0.{index + 2}"},
-                    {"type": "Hostname", "address": name},
-                ],
-                "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
-                "nodeInfo": {
-                    "architecture": "amd64",
-                    "operatingSystem": "linux",
-                    "kubeletVersion": KUBELET_VERSION,
-                    "kubeProxyVersion": KUBELET_VERSION,
-                    "containerRuntimeVersion": "containerd://1.7.24",
-                    "osImage": "Debian GNU/Linux 12 (bookworm)",
-                    "kernelVersion": "6.8.0",
-                },
-            },
-        }
+        node = node_object(name, index, cpu=cpu, memory=memory, max_pods=self.max_pods,
+                           labels=labels, taints=taints, now=stamp(self.env.now))
         self.kubelets[name] = Kubelet(self, name, index)
         self.api.create(node, component="kubelet")
         self.api.create(
@@ -582,89 +510,6 @@ class SimCluster(DataPlaneMixin, Cluster):
             )
         rows.sort(key=lambda e: e.time)
         return ViewList(rows)
-
-    # --- what only a simulation can show ------------------------------------------------
-    def trace(self, ref: str, namespace: str = "default") -> Trace:
-        """Every step that followed one object's apply, component by component."""
-        rt, name = self._parse_ref(ref)
-        obj = self.api.get(rt, namespace, name)
-        if obj is None:
-            raise ObjectNotFound(rt.singular, name, namespace if rt.namespaced else None)
-        return build_trace(self, obj)
-
-    def explain_scheduling(self, pod: str, namespace: str = "default") -> Any:
-        """The scheduler's filter and score table for its last decision about ``pod``.
-
-        Raises:
-            ObjectNotFound: no such pod, or no decision kept (clusters of more
-                than 100 nodes keep none).
-        """
-        name = pod.split("/", 1)[1] if "/" in pod else pod
-        key = f"/registry/pods/{namespace}/{name}"
-        decision = self.scheduler.decisions.get(key)
-        if decision is None:
-            raise ObjectNotFound("scheduling decision for pod", name, namespace)
-        return decision
-
-    def files(self, pod: str, volume: str, namespace: str = "default") -> dict[str, str]:
-        """The files in one volume of a pod, as a dict you can read and write.
-
-        Data in a PersistentVolumeClaim's volume outlives the pod; an
-        emptyDir's goes with the pod.
-        """
-        name = pod.split("/", 1)[1] if "/" in pod else pod
-        obj = self.api.get(type_for_kind("Pod"), namespace, name)
-        if obj is None:
-            raise ObjectNotFound("pod", name, namespace)
-        vid = self.volumes.volume_id(obj, volume)
-        if not vid:
-            raise Invalid(f'pod "{name}" has no mounted volume named "{volume}"')
-        return self.volumes.data.setdefault(vid, {})
-
-    def rollout_history(self, ref: str, namespace: str = "default") -> list[dict]:
-        """The revisions of a Deployment: ``[{"revision": 1, "replicaset": ..., "image": ...}]``."""
-        from labsupport.sim.controllers.deployment import REVISION
-
-        rt, name = self._parse_ref(ref)
-        d = self.api.get(rt, namespace, name)
-        if d is None or rt.kind != "Deployment":
-            raise ObjectNotFound(rt.singular, name, namespace)
-        out = []
-        for rs in self.owned(d["metadata"]["uid"]):
-            images = [
-                c.get("image") for c in rs["spec"]["template"]["spec"].get("containers") or ()
-            ]
-            out.append(
-                {
-                    "revision": int(rs["metadata"].get("annotations", {}).get(REVISION, 0)),
-                    "replicaset": rs["metadata"]["name"],
-                    "images": images,
-                }
-            )
-        return sorted(out, key=lambda r: r["revision"])
-
-    def rollout_undo(
-        self, ref: str, to_revision: int | None = None, namespace: str = "default"
-    ) -> None:
-        """Roll a Deployment back to an earlier revision (``kubectl rollout undo``)."""
-        from labsupport.sim.controllers.deployment import HASH_LABEL
-
-        history = self.rollout_history(ref, namespace)
-        if len(history) < 2 and to_revision is None:
-            raise Invalid(f"{ref} has no previous revision to roll back to")
-        target_rev = to_revision if to_revision is not None else history[-2]["revision"]
-        match = [h for h in history if h["revision"] == target_rev]
-        if not match:
-            raise Invalid(
-                f"{ref} has no revision {target_rev}; revisions kept: "
-                f"{[h['revision'] for h in history]}"
-            )
-        rt, name = self._parse_ref(ref)
-        d = self.api.get(rt, namespace, name)
-        rs = self.api.get(type_for_kind("ReplicaSet"), namespace, match[0]["replicaset"])
-        template = json_copy(rs["spec"]["template"])
-        template["metadata"].get("labels", {}).pop(HASH_LABEL, None)
-        self.api.patch(d, "kubectl", spec=dict(d["spec"], template=template))
 
     def close(self) -> None:
         """Free the simulation's state."""

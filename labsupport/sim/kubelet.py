@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import simpy
 
 from labsupport.sim.clock import stamp
+from labsupport.sim.podstatus import ContainerState, pod_condition
 from labsupport.sim.probes import Probe
 from labsupport.sim.quota import qos_class
 from labsupport.sim.workloads import Behaviour, behaviour
@@ -50,65 +51,6 @@ INF = math.inf
 
 class _Stop(Exception):
     pass
-
-
-_CONDITIONS: dict[tuple, dict] = {}
-
-
-def _condition(type_: str, status: str, reason: str | None, since: str) -> dict:
-    """A pod condition dict, shared by every pod in the same state at the same second.
-
-    Stored objects are never changed in place, so identical conditions can be
-    one object: with 150,000 pods this saves hundreds of megabytes.
-    """
-    key = (type_, status, reason, since)
-    c = _CONDITIONS.get(key)
-    if c is None:
-        if len(_CONDITIONS) > 50_000:
-            _CONDITIONS.clear()
-        c = {"type": type_, "status": status, "lastProbeTime": None, "lastTransitionTime": since}
-        if reason:
-            c["reason"] = reason
-        _CONDITIONS[key] = c
-    return c
-
-
-class ContainerState:
-    """What the kubelet knows of one container (becomes a containerStatus)."""
-
-    def __init__(self, spec: dict, init: bool) -> None:
-        self.spec = spec
-        self.name = spec.get("name", "")
-        self.image = spec.get("image", "")
-        self.init = init
-        self.state: dict = {
-            "waiting": {"reason": "PodInitializing" if not init else "ContainerCreating"}
-        }
-        self.last_state: dict = {}
-        self.restart_count = 0
-        self.ready = False
-        self.started = False
-        self.id = ""
-        #: Virtual time of the last start; the data plane reads it.
-        self.started_at: float | None = None
-        #: Succeeds with (exit code, reason) when traffic crashes the running app.
-        self.crash: simpy.Event | None = None
-
-    def status(self) -> dict:
-        st = {
-            "name": self.name,
-            "image": self.image,
-            "imageID": "",
-            "ready": self.ready,
-            "restartCount": self.restart_count,
-            "started": self.started,
-            "state": self.state,
-            "lastState": self.last_state,
-        }
-        if self.id:
-            st["containerID"] = self.id
-            st["imageID"] = f"docker.io/library/{self.image}"
-        return st
 
 
 class PodWorker:
@@ -164,7 +106,7 @@ class PodWorker:
                 if prev is not None and prev.get("status") == status
                 else now
             )
-            return _condition(t, status, reason if not ok else None, since)
+            return pod_condition(t, status, reason if not ok else None, since)
 
         new = [
             cond("PodReadyToStartContainers", sandbox),

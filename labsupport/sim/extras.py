@@ -1,0 +1,112 @@
+"""What only a simulation can show: traces, scheduling tables, volume files, rollouts.
+
+These methods join :class:`~labsupport.sim.cluster.SimCluster` as a mixin;
+they read the simulator's internals (the audit log, the scheduler's last
+decisions, the volumes' data), which a real cluster does not expose.
+
+Example:
+    >>> import labsupport as ls
+    >>> c = ls.connect(nodes=1, seed=0)
+    >>> _ = c.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+    ...              "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}})
+    >>> c.advance(1)
+    >>> c.explain_scheduling("p").node
+    'node-1'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from labsupport.errors import Invalid, ObjectNotFound
+from labsupport.kinds import type_for_kind
+from labsupport.sim.jsoncopy import json_copy
+from labsupport.sim.trace import Trace, build_trace
+
+__all__ = ["SimExtrasMixin"]
+
+
+class SimExtrasMixin:
+    """Trace, scheduling decisions, volume files and rollout history of a SimCluster."""
+
+    def trace(self, ref: str, namespace: str = "default") -> Trace:
+        """Every step that followed one object's apply, component by component."""
+        rt, name = self._parse_ref(ref)
+        obj = self.api.get(rt, namespace, name)
+        if obj is None:
+            raise ObjectNotFound(rt.singular, name, namespace if rt.namespaced else None)
+        return build_trace(self, obj)
+
+    def explain_scheduling(self, pod: str, namespace: str = "default") -> Any:
+        """The scheduler's filter and score table for its last decision about ``pod``.
+
+        Raises:
+            ObjectNotFound: no such pod, or no decision kept (clusters of more
+                than 100 nodes keep none).
+        """
+        name = pod.split("/", 1)[1] if "/" in pod else pod
+        key = f"/registry/pods/{namespace}/{name}"
+        decision = self.scheduler.decisions.get(key)
+        if decision is None:
+            raise ObjectNotFound("scheduling decision for pod", name, namespace)
+        return decision
+
+    def files(self, pod: str, volume: str, namespace: str = "default") -> dict[str, str]:
+        """The files in one volume of a pod, as a dict you can read and write.
+
+        Data in a PersistentVolumeClaim's volume outlives the pod; an
+        emptyDir's goes with the pod.
+        """
+        name = pod.split("/", 1)[1] if "/" in pod else pod
+        obj = self.api.get(type_for_kind("Pod"), namespace, name)
+        if obj is None:
+            raise ObjectNotFound("pod", name, namespace)
+        vid = self.volumes.volume_id(obj, volume)
+        if not vid:
+            raise Invalid(f'pod "{name}" has no mounted volume named "{volume}"')
+        return self.volumes.data.setdefault(vid, {})
+
+    def rollout_history(self, ref: str, namespace: str = "default") -> list[dict]:
+        """The revisions of a Deployment: ``[{"revision": 1, "replicaset": ..., "image": ...}]``."""
+        from labsupport.sim.controllers.deployment import REVISION
+
+        rt, name = self._parse_ref(ref)
+        d = self.api.get(rt, namespace, name)
+        if d is None or rt.kind != "Deployment":
+            raise ObjectNotFound(rt.singular, name, namespace)
+        out = []
+        for rs in self.owned(d["metadata"]["uid"]):
+            images = [
+                c.get("image") for c in rs["spec"]["template"]["spec"].get("containers") or ()
+            ]
+            out.append(
+                {
+                    "revision": int(rs["metadata"].get("annotations", {}).get(REVISION, 0)),
+                    "replicaset": rs["metadata"]["name"],
+                    "images": images,
+                }
+            )
+        return sorted(out, key=lambda r: r["revision"])
+
+    def rollout_undo(
+        self, ref: str, to_revision: int | None = None, namespace: str = "default"
+    ) -> None:
+        """Roll a Deployment back to an earlier revision (``kubectl rollout undo``)."""
+        from labsupport.sim.controllers.deployment import HASH_LABEL
+
+        history = self.rollout_history(ref, namespace)
+        if len(history) < 2 and to_revision is None:
+            raise Invalid(f"{ref} has no previous revision to roll back to")
+        target_rev = to_revision if to_revision is not None else history[-2]["revision"]
+        match = [h for h in history if h["revision"] == target_rev]
+        if not match:
+            raise Invalid(
+                f"{ref} has no revision {target_rev}; revisions kept: "
+                f"{[h['revision'] for h in history]}"
+            )
+        rt, name = self._parse_ref(ref)
+        d = self.api.get(rt, namespace, name)
+        rs = self.api.get(type_for_kind("ReplicaSet"), namespace, match[0]["replicaset"])
+        template = json_copy(rs["spec"]["template"])
+        template["metadata"].get("labels", {}).pop(HASH_LABEL, None)
+        self.api.patch(d, "kubectl", spec=dict(d["spec"], template=template))
