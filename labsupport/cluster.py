@@ -194,7 +194,7 @@ class Cluster(abc.ABC):
             raise WaitTimeout(err.what, err.timeout, last[0]) from None
 
     # --- lifetime ----------------------------------------------------------
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - an optional hook, not an abstract method
         """Release what the connection holds (the simulator frees its state)."""
 
     def __enter__(self) -> Cluster:

@@ -10,8 +10,9 @@ Example:
     >>> err = ObjectNotFound("deployment", "web", "default")
     >>> isinstance(err, LabSupportError), err.name
     (True, 'web')
-    >>> print(err)
-    deployment "web" not found in namespace "default". List what exists with cluster.list("deployments", namespace="default").
+    >>> print(err)  # doctest: +NORMALIZE_WHITESPACE
+    deployment "web" not found in namespace "default".
+    List what exists with cluster.list("deployments", namespace="default").
 """
 
 from __future__ import annotations
@@ -63,8 +64,9 @@ class InvalidManifest(LabSupportError, ValueError):
     Example:
         >>> e = InvalidManifest("must be an integer", source="web.yaml", document=1,
         ...                     obj="Deployment/web", field="spec.replicas", value="three")
-        >>> print(e)
-        web.yaml, document 1 (Deployment/web): spec.replicas: Invalid value: "three": must be an integer
+        >>> print(e)  # doctest: +NORMALIZE_WHITESPACE
+        web.yaml, document 1 (Deployment/web):
+        spec.replicas: Invalid value: "three": must be an integer
         >>> e.field
         'spec.replicas'
     """

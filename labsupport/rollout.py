@@ -13,8 +13,9 @@ Example:
     ...        "spec": {"replicas": 3},
     ...        "status": {"observedGeneration": 2, "replicas": 4, "updatedReplicas": 3,
     ...                   "availableReplicas": 3}}
-    >>> rollout_status(dep)
-    (False, 'Waiting for deployment "web" rollout to finish: 1 old replicas are pending termination...')
+    >>> done, message = rollout_status(dep)
+    >>> done, message.split(": ")[1]
+    (False, '1 old replicas are pending termination...')
 """
 
 from __future__ import annotations

@@ -312,6 +312,10 @@ class APIServer:
         """Delete an object; pods on a node terminate gracefully first.
 
         Args:
+            rt: the object's type.
+            namespace: its namespace (ignored for cluster-scoped types).
+            name: its name.
+            component: who asks, for the audit log and traces.
             grace: seconds of graceful termination for a pod; None uses its
                 terminationGracePeriodSeconds; 0 removes it at once.
 

@@ -145,6 +145,7 @@ class PodWorker:
         self.pod = self.sim.api.update_status(current, self.status(), COMPONENT, key=self.key)
 
     def event(self, type_: str, reason: str, message: str) -> None:
+        """Record an event about the pod (a silent node records nothing)."""
         if self.kubelet.alive:
             self.sim.api.event(
                 self.pod, type_, reason, message, COMPONENT, self.kubelet.node, key=self.key
@@ -540,6 +541,7 @@ class Kubelet:
                 worker.terminate(float(pod["metadata"].get("deletionGracePeriodSeconds", 30)))
 
     def forget(self, worker: PodWorker) -> None:
+        """Stop tracking a worker whose pod is gone."""
         if self.workers.get(worker.key) is worker:
             del self.workers[worker.key]
 
@@ -559,7 +561,7 @@ class Kubelet:
             pod = self.sim.store.peek(key)
             if pod is not None:
                 self.handle(pod, deleted=False)
-        for key, worker in list(self.workers.items()):
+        for key in list(self.workers):
             pod = self.sim.store.peek(key)
             if pod is not None and pod["metadata"].get("deletionTimestamp"):
                 self.handle(pod, deleted=False)

@@ -63,6 +63,7 @@ class ContainerState:
         self.crash: simpy.Event | None = None
 
     def status(self) -> dict:
+        """The containerStatus entry the kubelet reports for this container."""
         st = {
             "name": self.name,
             "image": self.image,

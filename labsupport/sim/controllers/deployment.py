@@ -178,6 +178,7 @@ class DeploymentController(Controller):
 
     # --- sync -------------------------------------------------------------------
     def sync(self, key: str) -> None:
+        """Reconcile one Deployment: its ReplicaSets, the rollout step, history and status."""
         d = self.sim.store.peek(key)
         if d is None or d["metadata"].get("deletionTimestamp"):
             return

@@ -101,6 +101,7 @@ class EndpointsController(Controller):
                 self.enqueue((ns, name))
 
     def sync(self, key: tuple[str, str]) -> None:
+        """Rewrite the Endpoints of one Service (namespace, name) from its pods."""
         ns, name = key
         svc = self.api.get(_SVC, ns, name)
         current = self.api.get(_EP, ns, name)

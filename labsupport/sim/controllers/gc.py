@@ -44,6 +44,7 @@ class GarbageCollector(Controller):
         self.api = sim.api
 
     def sync(self, uid: str) -> None:
+        """Delete the dependents of a deleted owner whose owners are all gone."""
         if uid in self.sim.uids:
             return  # the owner is back (or never left)
         for obj in list(self.sim.owned(uid, controller_only=False)):

@@ -102,6 +102,7 @@ class ReplicaSetController(Controller):
         return sorted(keys, key=surplus) if len(keys) > 1 else keys
 
     def sync(self, key: str) -> None:
+        """Reconcile one ReplicaSet: create or delete pods, then report its status."""
         rs = self.sim.store.peek(key)
         if rs is None or rs["metadata"].get("deletionTimestamp"):
             return
