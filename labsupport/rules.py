@@ -463,7 +463,21 @@ def _claim_spec_hook(spec: dict) -> None:
                       "claim, e.g. resources: {requests: {storage: 1Gi}}")
 
 
+def _job_spec_hook(spec: dict) -> None:
+    # pkg/apis/batch/validation: a Job's pods restart "OnFailure" or "Never"; the
+    # PodSpec default "Always" would never let the Job finish.
+    policy = ((spec.get("template") or {}).get("spec") or {}).get("restartPolicy")
+    if policy not in ("OnFailure", "Never"):
+        shown = policy if policy is not None else "Always"
+        raise fail_at(("template", "spec", "restartPolicy"),
+                      'Unsupported value: supported values: "OnFailure", "Never"', shown,
+                      'A Job\'s pods must end: set restartPolicy: Never (or OnFailure) in '
+                      "the pod template" + (" (Always is the default when it is left out)"
+                                            if policy is None else ""))
+
+
 HOOKS: dict[str, Callable[[dict], None]] = {
+    "JobSpec": _job_spec_hook,
     "PersistentVolumeClaimSpec": _claim_spec_hook,
     "PodSpec": _pod_spec_hook,
     "ResourceRequirements": _resources_hook,

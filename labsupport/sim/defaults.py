@@ -165,14 +165,15 @@ def _daemonset(obj: dict) -> None:
 
 
 def _job(obj: dict) -> None:
+    # pkg/apis/batch/v1/defaults.go: completions and parallelism default to 1 only
+    # when both are unset (a work-queue Job sets parallelism alone).
     spec = obj.setdefault("spec", {})
-    spec.setdefault("completions", 1)
+    if spec.get("completions") is None and spec.get("parallelism") is None:
+        spec["completions"] = 1
     spec.setdefault("parallelism", 1)
     spec.setdefault("backoffLimit", 6)
     spec.setdefault("completionMode", "NonIndexed")
-    tmpl = spec.get("template") or {}
     _template(spec)
-    tmpl.get("spec", {}).setdefault("restartPolicy", "Never")
 
 
 def _service(obj: dict) -> None:
