@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from labsupport.kinds import type_for_kind
 from labsupport.sim.clock import stamp
+from labsupport.sim.podstatus import pod_condition
 from labsupport.sim.scheduling import NodeTable, Scheduler
 
 if TYPE_CHECKING:
@@ -184,20 +185,15 @@ class SchedulingQueue:
         self.attempts.pop(key, None)
         spec = dict(pod["spec"], nodeName=node)
         now = stamp(self.env.now)
-        status = dict(
-            pod["status"],
-            phase="Pending",
-            conditions=[
-                {
-                    "type": "PodScheduled",
-                    "status": "True",
-                    "lastProbeTime": None,
-                    "lastTransitionTime": now,
-                }
-            ],
-        )
+        status = dict(pod["status"], phase="Pending",
+                      conditions=[pod_condition("PodScheduled", "True", None, now)])
         new = dict(pod, spec=spec, status=status)
         new["metadata"] = dict(pod["metadata"])
+        if node in self.table:
+            # Account the pod now, with the very dict just scheduled: the node table
+            # reuses the profile it computed instead of reading the pod again.
+            self.table.add_pod(pod, node)
+            self._accounted[key] = node
         self.sim.store.put(key, new)
         self.api._record(COMPONENT, "bind", key)
         ns = pod["metadata"].get("namespace", "default")
