@@ -308,7 +308,8 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
         owner = _controller_ref(pod)
         if owner is not None and owner.get("kind") == "ReplicaSet":
             rs_key = f"/registry/replicasets/{meta['namespace']}/{owner['name']}"
-            self.replicasets.enqueue(rs_key)
+            if ev.old is None or _counted_state(ev.old) != _counted_state(pod):
+                self.replicasets.enqueue(rs_key)  # only changes a ReplicaSet counts
             if ev.type == "DELETED":
                 # The Deployment controller watches pod deletions too (Recreate waits for them).
                 rs = self.store.peek(rs_key)
@@ -526,6 +527,17 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
             f"<p>SimCluster: {len(self.kubelets)} nodes, seed {self.seed}, "
             f"t = {self.env.now:g} s</p>" + self.nodes()._repr_html_()
         )
+
+
+def _counted_state(pod: dict) -> tuple:
+    """What a ReplicaSet's status depends on: Ready (and since when), deletion, phase."""
+    ready = None
+    for cond in pod["status"].get("conditions") or ():
+        if cond.get("type") == "Ready":
+            ready = (cond.get("status"), cond.get("lastTransitionTime"))
+            break
+    return (ready, bool(pod["metadata"].get("deletionTimestamp")), pod["status"].get("phase"),
+            pod["spec"].get("nodeName") is not None)
 
 
 def _controller_ref(obj: dict) -> dict | None:

@@ -25,6 +25,10 @@ from dataclasses import dataclass
 
 __all__ = ["Probe"]
 
+# (id of a probe dict, kind) -> (that dict, its Probe); the dict is kept so its id
+# cannot be reused by another object while the entry lives.
+_PARSED: dict[tuple[int, str], tuple[dict, Probe]] = {}
+
 
 @dataclass(frozen=True)
 class Probe:
@@ -45,6 +49,19 @@ class Probe:
         spec = container.get(kind)
         if not spec:
             return None
+        # Pods of one template share their (read-only) probe dicts: parse each once.
+        hit = _PARSED.get((id(spec), kind))
+        if hit is not None and hit[0] is spec:
+            return hit[1]
+        probe = cls._parse(spec, kind)
+        if len(_PARSED) > 4096:
+            _PARSED.clear()
+        _PARSED[(id(spec), kind)] = (spec, probe)
+        return probe
+
+    @classmethod
+    def _parse(cls, spec: dict, kind: str) -> Probe:
+        """Read one probe dict (defaults already filled in by the API server)."""
         if "httpGet" in spec:
             h = spec["httpGet"]
             handler, target = (
