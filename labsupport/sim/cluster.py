@@ -308,7 +308,8 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
         owner = _controller_ref(pod)
         if owner is not None and owner.get("kind") == "ReplicaSet":
             rs_key = f"/registry/replicasets/{meta['namespace']}/{owner['name']}"
-            if ev.old is None or _counted_state(ev.old) != _counted_state(pod):
+            old = ev.old
+            if old is None or not _same_counted_state(old, pod):
                 self.replicasets.enqueue(rs_key)  # only changes a ReplicaSet counts
             if ev.type == "DELETED":
                 # The Deployment controller watches pod deletions too (Recreate waits for them).
@@ -527,6 +528,17 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
             f"<p>SimCluster: {len(self.kubelets)} nodes, seed {self.seed}, "
             f"t = {self.env.now:g} s</p>" + self.nodes()._repr_html_()
         )
+
+
+def _same_counted_state(old: dict, new: dict) -> bool:
+    """True when a ReplicaSet would count the pod the same before and after a write."""
+    before, after = old["status"], new["status"]
+    if (before.get("conditions") is after.get("conditions")  # kubelets reuse an unchanged list
+            and before.get("phase") == after.get("phase")
+            and old["metadata"].get("deletionTimestamp") == new["metadata"].get("deletionTimestamp")
+            and old["spec"].get("nodeName") == new["spec"].get("nodeName")):
+        return True
+    return _counted_state(old) == _counted_state(new)
 
 
 def _counted_state(pod: dict) -> tuple:
