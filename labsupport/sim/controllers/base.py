@@ -24,12 +24,16 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Hashable
+from typing import TYPE_CHECKING
 
 import simpy
 
 from labsupport.errors import LabSupportError
 
-__all__ = ["Controller"]
+if TYPE_CHECKING:
+    from labsupport.sim.cluster import SimCluster
+
+__all__ = ["Controller", "SimController"]
 
 
 class Controller:
@@ -94,3 +98,12 @@ class Controller:
     def sync(self, key: Hashable) -> None:  # pragma: no cover - abstract
         """Reconcile one object."""
         raise NotImplementedError
+
+
+class SimController(Controller):
+    """A controller of a :class:`SimCluster`: it reads ``self.sim`` and writes via ``self.api``."""
+
+    def __init__(self, sim: SimCluster) -> None:
+        super().__init__(sim.env)
+        self.sim = sim
+        self.api = sim.api

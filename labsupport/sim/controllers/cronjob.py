@@ -30,13 +30,13 @@ from typing import TYPE_CHECKING
 from labsupport.errors import AlreadyExists, Invalid, LabSupportError
 from labsupport.kinds import type_for_kind
 from labsupport.sim.clock import EPOCH, stamp
-from labsupport.sim.controllers.base import Controller
+from labsupport.sim.controllers.base import SimController
 from labsupport.sim.controllers.podutil import owner_reference
 from labsupport.sim.jsoncopy import json_copy
 from labsupport.views import parse_time
 
 if TYPE_CHECKING:
-    from labsupport.sim.cluster import SimCluster
+    pass
 
 __all__ = ["CronJobController", "CronSchedule"]
 
@@ -174,15 +174,11 @@ def _finished(job: dict) -> str | None:
     return None
 
 
-class CronJobController(Controller):
+class CronJobController(SimController):
     """Reconciles CronJobs."""
 
     name = COMPONENT
 
-    def __init__(self, sim: SimCluster) -> None:
-        super().__init__(sim.env)
-        self.sim = sim
-        self.api = sim.api
 
     def _datetime(self, seconds: float | None = None) -> datetime:
         return datetime.fromtimestamp(EPOCH + (self.env.now if seconds is None else seconds), _UTC)

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 from labsupport.errors import LabSupportError
 from labsupport.kinds import type_for_kind
 from labsupport.sim.controllers import history
-from labsupport.sim.controllers.base import Controller
+from labsupport.sim.controllers.base import SimController
 from labsupport.sim.controllers.podutil import compact_status, is_available, is_ready, ready_since
 from labsupport.sim.controllers.replicaset import pod_from_template
 from labsupport.sim.jsoncopy import json_copy
@@ -246,15 +246,13 @@ def _scaled(value: int | str | None, total: int) -> int:
     return int(value or 0)
 
 
-class DaemonSetController(Controller):
+class DaemonSetController(SimController):
     """Reconciles DaemonSets."""
 
     name = COMPONENT
 
     def __init__(self, sim: SimCluster) -> None:
-        super().__init__(sim.env)
-        self.sim = sim
-        self.api = sim.api
+        super().__init__(sim)
         # failedPodsBackoff: "<ds uid>/<observedGeneration>/<node>" -> (delay, last update)
         self._backoff: dict[str, tuple[float, float]] = {}
 

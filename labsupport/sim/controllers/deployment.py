@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from labsupport.kinds import type_for_kind
 from labsupport.sim.clock import EPOCH, stamp
-from labsupport.sim.controllers.base import Controller
+from labsupport.sim.controllers.base import SimController
 from labsupport.sim.controllers.podutil import compact_status, owner_reference
 from labsupport.sim.jsoncopy import json_copy
 from labsupport.sim.naming import template_hash
@@ -72,15 +72,13 @@ def _template_without_hash(template: dict) -> dict:
     return t
 
 
-class DeploymentController(Controller):
+class DeploymentController(SimController):
     """Reconciles Deployments."""
 
     name = COMPONENT
 
     def __init__(self, sim: SimCluster) -> None:
-        super().__init__(sim.env)
-        self.sim = sim
-        self.api = sim.api
+        super().__init__(sim)
         self._collisions: dict[str, int] = {}
 
     # --- helpers ---------------------------------------------------------------

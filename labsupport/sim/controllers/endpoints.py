@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from labsupport.kinds import type_for_kind
 from labsupport.selectors import Selector
 from labsupport.sim.clock import stamp
-from labsupport.sim.controllers.base import Controller
+from labsupport.sim.controllers.base import SimController
 from labsupport.sim.controllers.podutil import is_ready
 
 if TYPE_CHECKING:
@@ -59,15 +59,13 @@ def _target_port(port: dict, pod: dict) -> int | None:
     return None
 
 
-class EndpointsController(Controller):
+class EndpointsController(SimController):
     """Reconciles the Endpoints of Services."""
 
     name = COMPONENT
 
     def __init__(self, sim: SimCluster) -> None:
-        super().__init__(sim.env)
-        self.sim = sim
-        self.api = sim.api
+        super().__init__(sim)
         self._selectors: dict[str, dict[str, Selector]] = {}
 
     def service_changed(self, svc: dict, deleted: bool) -> None:

@@ -23,25 +23,21 @@ from typing import TYPE_CHECKING
 
 from labsupport.errors import ObjectNotFound
 from labsupport.kinds import type_for_kind
-from labsupport.sim.controllers.base import Controller
+from labsupport.sim.controllers.base import SimController
 
 if TYPE_CHECKING:
-    from labsupport.sim.cluster import SimCluster
+    pass
 
 __all__ = ["GarbageCollector"]
 
 COMPONENT = "garbage-collector-controller"
 
 
-class GarbageCollector(Controller):
+class GarbageCollector(SimController):
     """Deletes dependents of deleted owners; ``sync`` takes the owner's uid."""
 
     name = COMPONENT
 
-    def __init__(self, sim: SimCluster) -> None:
-        super().__init__(sim.env)
-        self.sim = sim
-        self.api = sim.api
 
     def sync(self, uid: str) -> None:
         """Delete the dependents of a deleted owner whose owners are all gone."""

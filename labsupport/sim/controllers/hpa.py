@@ -41,7 +41,7 @@ from labsupport.errors import Invalid, LabSupportError
 from labsupport.kinds import type_for_kind
 from labsupport.selectors import Selector
 from labsupport.sim.clock import stamp
-from labsupport.sim.controllers.base import Controller
+from labsupport.sim.controllers.base import SimController
 from labsupport.sim.controllers.hpascaling import (
     DOWNSCALE_STABILIZATION,
     Recorder,
@@ -108,7 +108,7 @@ class _Sync:
                                 "reason": reason, "message": message})
 
 
-class HorizontalPodAutoscalerController(Controller):
+class HorizontalPodAutoscalerController(SimController):
     """Reconciles HorizontalPodAutoscalers every :attr:`sync_period` seconds.
 
     The attributes below are kube-controller-manager's flags, with their
@@ -129,9 +129,7 @@ class HorizontalPodAutoscalerController(Controller):
     name = COMPONENT
 
     def __init__(self, sim: SimCluster, source: MetricsSource | None = None) -> None:
-        super().__init__(sim.env)
-        self.sim = sim
-        self.api = sim.api
+        super().__init__(sim)
         self.source = source
         self.sync_period = SYNC_PERIOD
         self.tolerance = TOLERANCE

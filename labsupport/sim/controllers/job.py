@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 from labsupport.errors import LabSupportError
 from labsupport.kinds import type_for_kind
 from labsupport.sim.clock import EPOCH, stamp
-from labsupport.sim.controllers.base import Controller
+from labsupport.sim.controllers.base import SimController
 from labsupport.sim.controllers.podutil import is_active, is_ready
 from labsupport.sim.controllers.replicaset import ReplicaSetController, pod_from_template
 from labsupport.sim.jsoncopy import json_copy
@@ -161,15 +161,13 @@ class _Tracking:
         self.last_failure: float | None = None
 
 
-class JobController(Controller):
+class JobController(SimController):
     """Reconciles Jobs (and deletes finished ones after ttlSecondsAfterFinished)."""
 
     name = COMPONENT
 
     def __init__(self, sim: SimCluster) -> None:
-        super().__init__(sim.env)
-        self.sim = sim
-        self.api = sim.api
+        super().__init__(sim)
         self._tracking: dict[str, _Tracking] = {}
 
     # --- sync -------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from labsupport.errors import Forbidden, LabSupportError
 from labsupport.kinds import type_for_kind
-from labsupport.sim.controllers.base import Controller
+from labsupport.sim.controllers.base import SimController
 from labsupport.sim.controllers.podutil import (
     compact_status,
     is_active,
@@ -74,15 +74,13 @@ def pod_from_template(owner: dict, template: dict, name_prefix: str) -> dict:
     }
 
 
-class ReplicaSetController(Controller):
+class ReplicaSetController(SimController):
     """Reconciles ReplicaSets."""
 
     name = COMPONENT
 
     def __init__(self, sim: SimCluster) -> None:
-        super().__init__(sim.env)
-        self.sim = sim
-        self.api = sim.api
+        super().__init__(sim)
         #: Active pods of each ReplicaSet at its last sync.
         self.active: dict[str, int] = {}
 

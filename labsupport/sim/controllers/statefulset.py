@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 from labsupport.errors import LabSupportError
 from labsupport.kinds import type_for_kind
 from labsupport.sim.controllers import history
-from labsupport.sim.controllers.base import Controller
+from labsupport.sim.controllers.base import SimController
 from labsupport.sim.controllers.podutil import (
     compact_status,
     is_available,
@@ -108,15 +108,13 @@ def _revision(pod: dict) -> str:
     return (pod["metadata"].get("labels") or {}).get(history.REVISION_LABEL, "")
 
 
-class StatefulSetController(Controller):
+class StatefulSetController(SimController):
     """Reconciles StatefulSets."""
 
     name = COMPONENT
 
     def __init__(self, sim: SimCluster) -> None:
-        super().__init__(sim.env)
-        self.sim = sim
-        self.api = sim.api
+        super().__init__(sim)
 
     # --- sync --------------------------------------------------------------------
     def sync(self, key: str) -> None:
