@@ -177,9 +177,9 @@ class APIServer:
         meta = obj.setdefault("metadata", {})
         if rt.namespaced:
             ns = meta.setdefault("namespace", "default")
-            if kind != "Namespace" and self.get(_NAMESPACE, None, ns) is None:
-                raise ObjectNotFound("namespace", ns)
             ns_obj = self.get(_NAMESPACE, None, ns)
+            if kind != "Namespace" and ns_obj is None:
+                raise ObjectNotFound("namespace", ns)
             if ns_obj is not None and (ns_obj.get("status") or {}).get("phase") == "Terminating":
                 raise Forbidden(
                     f'{rt.plural} "{meta.get("name") or meta.get("generateName")}" is forbidden: '
