@@ -363,25 +363,20 @@ class Kind:
     # --- docker ------------------------------------------------------------
     def pause(self, container: str) -> None:
         """Freeze a node container (``docker pause``): the node goes silent, keeps its IP."""
-        res = self._docker("pause", container)
-        if not res.ok:
-            raise ClusterUnavailable(f'docker pause {container} failed: '
-                                     f"{_last_line(res.stderr)}",
-                                     f"docker ps -a --filter name={container}")
+        self._docker_on_node("pause", container)
 
     def unpause(self, container: str) -> None:
         """Thaw a paused node container (``docker unpause``)."""
-        res = self._docker("unpause", container)
-        if not res.ok:
-            raise ClusterUnavailable(f'docker unpause {container} failed: '
-                                     f"{_last_line(res.stderr)}",
-                                     f"docker ps -a --filter name={container}")
+        self._docker_on_node("unpause", container)
 
     def start(self, container: str) -> None:
         """Start a stopped node container (after a reboot, ``docker start``)."""
-        res = self._docker("start", container)
+        self._docker_on_node("start", container)
+
+    def _docker_on_node(self, verb: str, container: str) -> None:
+        res = self._docker(verb, container)
         if not res.ok:
-            raise ClusterUnavailable(f"docker start {container} failed: "
+            raise ClusterUnavailable(f"docker {verb} {container} failed: "
                                      f"{_last_line(res.stderr)}",
                                      f"docker ps -a --filter name={container}")
 
