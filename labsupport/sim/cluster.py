@@ -61,7 +61,7 @@ from labsupport.sim.controllers.volumes import VolumeBinder
 from labsupport.sim.dataplane import DataPlaneMixin
 from labsupport.sim.events import EventLog
 from labsupport.sim.extras import SimExtrasMixin
-from labsupport.sim.gcpolicy import relaxed_gc
+from labsupport.sim.gcpolicy import paused_gc
 from labsupport.sim.jsoncopy import json_copy
 from labsupport.sim.kubelet import Kubelet
 from labsupport.sim.nodes import healthy_condition, node_object
@@ -384,7 +384,7 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
         if seconds < 0:
             raise Invalid(f"cannot go back in time: advance({seconds}) needs zero or more seconds")
         if seconds > 0:
-            with relaxed_gc():
+            with paused_gc():
                 self.env.run(until=self.env.now + seconds)
 
     def apply(self, source: Source, namespace: str = "default") -> list[str]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import random
-import uuid
 
 __all__ = ["random_suffix", "template_hash", "new_uid", "ALPHANUMS"]
 
