@@ -294,38 +294,49 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
 
     def _pod_event(self, ev: WatchEvent) -> None:
         pod = ev.object
-        meta = pod["metadata"]
+        key = ev.key
+        deleted = ev.type == "DELETED"
         node = pod["spec"].get("nodeName")
         if node:
-            on = self._on_node.setdefault(node, {})
-            if ev.type == "DELETED":
-                on.pop(ev.key, None)
+            on = self._on_node.get(node)
+            if on is None:
+                on = self._on_node[node] = {}
+            if deleted:
+                on.pop(key, None)
             else:
-                on[ev.key] = None
+                on[key] = None
         self.scheduler.on_pod(ev)
-        if node and node in self.kubelets:
-            self.kubelets[node].handle(pod, deleted=ev.type == "DELETED")
+        if node:
+            kubelet = self.kubelets.get(node)
+            if kubelet is not None:
+                kubelet.handle(pod, deleted, key)
         owner = _controller_ref(pod)
-        if owner is not None and owner.get("kind") == "ReplicaSet":
-            rs_key = f"/registry/replicasets/{meta['namespace']}/{owner['name']}"
-            old = ev.old
-            if old is None or not _same_counted_state(old, pod):
-                self.replicasets.enqueue(rs_key)  # only changes a ReplicaSet counts
-            if ev.type == "DELETED":
-                # The Deployment controller watches pod deletions too (Recreate waits for them).
-                rs = self.store.peek(rs_key)
-                dep = _controller_ref(rs) if rs is not None else None
-                if dep is not None and dep.get("kind") == "Deployment":
-                    self.deployments.enqueue(
-                        f"/registry/deployments/{meta['namespace']}/{dep['name']}"
-                    )
-        if owner is not None and owner.get("kind") in self.workloads:
-            # /registry/statefulsets/<namespace>/<name>, .../daemonsets/..., .../jobs/...
-            self.workloads[owner["kind"]].enqueue(
-                f"/registry/{owner['kind'].lower()}s/{meta['namespace']}/{owner['name']}"
-            )
+        if owner is not None:
+            owner_kind = owner.get("kind")
+            if owner_kind == "ReplicaSet":
+                old = ev.old
+                if old is None or not _same_counted_state(old, pod):
+                    # only changes a ReplicaSet counts wake it
+                    namespace = pod["metadata"]["namespace"]
+                    rs_key = f"/registry/replicasets/{namespace}/{owner['name']}"
+                    self.replicasets.enqueue(rs_key)
+                    if deleted:
+                        # The Deployment controller watches pod deletions too
+                        # (Recreate waits for them).
+                        rs = self.store.peek(rs_key)
+                        dep = _controller_ref(rs) if rs is not None else None
+                        if dep is not None and dep.get("kind") == "Deployment":
+                            self.deployments.enqueue(
+                                f"/registry/deployments/{namespace}/{dep['name']}"
+                            )
+            elif owner_kind in self.workloads:
+                # /registry/statefulsets/<namespace>/<name>, .../daemonsets/..., .../jobs/...
+                self.workloads[owner_kind].enqueue(
+                    f"/registry/{owner_kind.lower()}s/{pod['metadata']['namespace']}/"
+                    f"{owner['name']}"
+                )
         self.endpoints.pod_changed(pod, ev.old)
-        if ev.type == "DELETED":
+        if deleted:
             self.volumes.forget_pod(pod)
 
     def owned(self, uid: str, controller_only: bool = True) -> list[dict]:

@@ -509,9 +509,10 @@ class Kubelet:
             else f"10.244.{self.index}.{n}"
         )
 
-    def handle(self, pod: dict, deleted: bool) -> None:
-        """React to a change of a pod bound to this node."""
-        key = self.sim.api.key_of(pod)
+    def handle(self, pod: dict, deleted: bool, key: str | None = None) -> None:
+        """React to a change of a pod bound to this node (``key``: its etcd key, if known)."""
+        if key is None:
+            key = self.sim.api.key_of(pod)
         worker = self.workers.get(key)
         if deleted:
             if worker is not None and worker.uid == pod["metadata"]["uid"]:
@@ -560,8 +561,8 @@ class Kubelet:
         for key in deferred:
             pod = self.sim.store.peek(key)
             if pod is not None:
-                self.handle(pod, deleted=False)
+                self.handle(pod, False, key)
         for key in list(self.workers):
             pod = self.sim.store.peek(key)
             if pod is not None and pod["metadata"].get("deletionTimestamp"):
-                self.handle(pod, deleted=False)
+                self.handle(pod, False, key)

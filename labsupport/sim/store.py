@@ -8,7 +8,7 @@ revision and receive every change after it, until old history is compacted,
 after which etcd answers "410 Gone" and the client must list again.
 
 Example:
-from labsupport.sim.store import Store
+    >>> from labsupport.sim.store import Store
     >>> s = Store()
     >>> s.put("/registry/pods/default/a", {"metadata": {"name": "a"}})
     1
@@ -66,6 +66,10 @@ class WatchEvent(NamedTuple):
         return f"<WatchEvent {self.revision} {self.type} {self.key}>"
 
 
+# WatchEvent(...) runs a Python-level __new__; the hot paths build the tuple directly.
+_new_event = tuple.__new__
+
+
 class Store:
     """The simulated etcd.
 
@@ -83,7 +87,7 @@ class Store:
         self.revision = 0
         self._data: dict[str, dict] = {}
         self._tables: dict[str, dict[str, dict]] = {}
-        self._history: deque[WatchEvent] = deque(maxlen=history)
+        self._history: deque[tuple[str, str, int, dict]] = deque(maxlen=history)
         self._compacted = 0
         self._watchers: list[tuple[str, Watcher]] = []
 
@@ -93,18 +97,26 @@ class Store:
 
         Sets ``metadata.resourceVersion`` of ``obj`` to the revision.
         """
-        self.revision += 1
-        rev = self.revision
-        meta = obj.setdefault("metadata", {})
+        self.revision = rev = self.revision + 1
+        meta = obj.get("metadata")
+        if meta is None:
+            meta = obj["metadata"] = {}
         meta["resourceVersion"] = str(rev)
-        old = self._data.get(key)
-        self._data[key] = obj
+        data = self._data
+        old = data.get(key)
+        data[key] = obj
         if old is None:
-            self._tables.setdefault(_table(key), {})[key] = obj
-            self._emit(WatchEvent("ADDED", key, rev, obj))
+            tables = self._tables
+            table = _table(key)
+            if table not in tables:
+                tables[table] = {}
+            tables[table][key] = obj
+            self._emit(_new_event(WatchEvent, ("ADDED", key, rev, obj, None)),
+                       ("ADDED", key, rev, obj))
         else:
             self._tables[_table(key)][key] = obj
-            self._emit(WatchEvent("MODIFIED", key, rev, obj, old))
+            self._emit(_new_event(WatchEvent, ("MODIFIED", key, rev, obj, old)),
+                       ("MODIFIED", key, rev, obj))
         return rev
 
     def delete(self, key: str) -> int | None:
@@ -114,21 +126,21 @@ class Store:
             return None
         self._tables.get(_table(key), {}).pop(key, None)
         self.revision += 1
-        self._emit(WatchEvent("DELETED", key, self.revision, old))
-        return self.revision
+        rev = self.revision
+        self._emit(_new_event(WatchEvent, ("DELETED", key, rev, old, None)),
+                   ("DELETED", key, rev, old))
+        return rev
 
-    def _emit(self, event: WatchEvent) -> None:
+    def _emit(self, event: WatchEvent, kept: tuple) -> None:
         history = self._history
         if len(history) == history.maxlen:
-            self._compacted = history[0].revision
-        # The history keeps the new state only: the old one would double what it holds.
-        history.append(
-            event
-            if event.old is None
-            else WatchEvent(event.type, event.key, event.revision, event.object)
-        )
+            self._compacted = history[0][2]
+        # The history keeps plain (type, key, revision, object) tuples: the new
+        # state only (the old one would double what it holds), and no class to build.
+        history.append(kept)
+        key = event.key
         for prefix, fn in self._watchers:
-            if event.key.startswith(prefix):
+            if key.startswith(prefix):
                 fn(event)
 
     # --- reads --------------------------------------------------------------
@@ -171,9 +183,9 @@ class Store:
         """
         if since < self._compacted:
             raise ResourceExpired(since, self._compacted)
-        for event in self._history:
-            if event.revision > since and event.key.startswith(prefix):
-                yield event
+        for kept in self._history:
+            if kept[2] > since and kept[1].startswith(prefix):
+                yield _new_event(WatchEvent, (*kept, None))
 
     def watch(self, prefix: str, callback: Watcher, since: int | None = None) -> Callable[[], None]:
         """Call ``callback(event)`` for every change under ``prefix``.
@@ -204,7 +216,7 @@ class Store:
     def compact(self, revision: int | None = None) -> None:
         """Forget the history up to ``revision`` (default: all of it)."""
         revision = self.revision if revision is None else revision
-        while self._history and self._history[0].revision <= revision:
+        while self._history and self._history[0][2] <= revision:
             self._history.popleft()
         self._compacted = max(self._compacted, revision)
 
