@@ -542,25 +542,30 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
 
 
 def _same_counted_state(old: dict, new: dict) -> bool:
-    """True when a ReplicaSet would count the pod the same before and after a write."""
+    """True when a ReplicaSet would count the pod the same before and after a write.
+
+    What it counts: the Ready condition's status and transition time, whether
+    the pod is being deleted, its phase, and whether it is bound.
+    """
     before, after = old["status"], new["status"]
-    if (before.get("conditions") is after.get("conditions")  # kubelets reuse an unchanged list
-            and before.get("phase") == after.get("phase")
-            and old["metadata"].get("deletionTimestamp") == new["metadata"].get("deletionTimestamp")
-            and old["spec"].get("nodeName") == new["spec"].get("nodeName")):
+    if before.get("phase") != after.get("phase"):
+        return False
+    if bool(old["metadata"].get("deletionTimestamp")) != bool(
+            new["metadata"].get("deletionTimestamp")):
+        return False
+    if (old["spec"].get("nodeName") is None) != (new["spec"].get("nodeName") is None):
+        return False
+    conditions = before.get("conditions")
+    if conditions is after.get("conditions"):  # kubelets reuse an unchanged list
         return True
-    return _counted_state(old) == _counted_state(new)
+    return _ready_state(conditions) == _ready_state(after.get("conditions"))
 
 
-def _counted_state(pod: dict) -> tuple:
-    """What a ReplicaSet's status depends on: Ready (and since when), deletion, phase."""
-    ready = None
-    for cond in pod["status"].get("conditions") or ():
+def _ready_state(conditions: list | None) -> tuple | None:
+    for cond in conditions or ():
         if cond.get("type") == "Ready":
-            ready = (cond.get("status"), cond.get("lastTransitionTime"))
-            break
-    return (ready, bool(pod["metadata"].get("deletionTimestamp")), pod["status"].get("phase"),
-            pod["spec"].get("nodeName") is not None)
+            return (cond.get("status"), cond.get("lastTransitionTime"))
+    return None
 
 
 def _controller_ref(obj: dict) -> dict | None:

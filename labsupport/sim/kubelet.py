@@ -47,6 +47,11 @@ BACKOFF_RESET_AFTER = 600.0
 SIGTERM_EXIT_SECONDS = 0.5
 COMPONENT = "kubelet"
 INF = math.inf
+# The pod conditions the kubelet reports, in its order, and the reason of each when False.
+_CONDITION_TYPES = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady",
+                    "PodScheduled")
+_CONDITION_REASONS = (None, "ContainersNotInitialized", "ContainersNotReady",
+                      "ContainersNotReady", None)
 
 
 class _Stop(Exception):
@@ -56,11 +61,11 @@ class _Stop(Exception):
 class PodWorker:
     """Runs one pod on one node."""
 
-    def __init__(self, kubelet: Kubelet, pod: dict) -> None:
+    def __init__(self, kubelet: Kubelet, pod: dict, key: str | None = None) -> None:
         self.kubelet = kubelet
         self.sim = kubelet.sim
         self.env = kubelet.env
-        self.key = kubelet.sim.api.key_of(pod)
+        self.key = key or kubelet.sim.api.key_of(pod)
         meta = pod["metadata"]
         self.name, self.namespace, self.uid = (
             meta["name"],
@@ -88,33 +93,27 @@ class PodWorker:
 
     # --- status ---------------------------------------------------------------
     def _conditions(self) -> list[dict]:
-        ready = bool(self.apps) and all(c.ready for c in self.apps) and not self.stopping
+        ready = bool(self.apps) and not self.stopping
+        if ready:
+            for c in self.apps:
+                if not c.ready:
+                    ready = False
+                    break
         state = (self.initialized, ready)
         if state == self._cond_state:
             return self._cond_cache
         now = stamp(self.env.now)
-        sandbox = True
-
         old = {c["type"]: c for c in (self.pod.get("status") or {}).get("conditions") or ()}
-
-        def cond(t: str, ok: bool, reason: str | None = None) -> dict:
+        new = []
+        # The pod sandbox is always up here; the pod is bound (PodScheduled).
+        for type_, ok, reason in zip(_CONDITION_TYPES, (True, self.initialized, ready, ready, True),
+                                     _CONDITION_REASONS, strict=True):
             status = "True" if ok else "False"
-            prev = old.get(t)
+            prev = old.get(type_)
             # an unchanged condition keeps its transition time
-            since = (
-                prev.get("lastTransitionTime", now)
-                if prev is not None and prev.get("status") == status
-                else now
-            )
-            return pod_condition(t, status, reason if not ok else None, since)
-
-        new = [
-            cond("PodReadyToStartContainers", sandbox),
-            cond("Initialized", self.initialized, "ContainersNotInitialized"),
-            cond("Ready", ready, "ContainersNotReady"),
-            cond("ContainersReady", ready, "ContainersNotReady"),
-            cond("PodScheduled", True),
-        ]
+            since = (prev.get("lastTransitionTime", now)
+                     if prev is not None and prev.get("status") == status else now)
+            new.append(pod_condition(type_, status, None if ok else reason, since))
         self._cond_state, self._cond_cache = state, new
         return new
 
@@ -530,7 +529,7 @@ class Kubelet:
             if pod["metadata"].get("deletionTimestamp"):
                 self.sim.api.remove(pod, COMPONENT)
                 return
-            self.workers[key] = PodWorker(self, pod)
+            self.workers[key] = PodWorker(self, pod, key)
             return
         worker.pod = pod
         if pod["metadata"].get("deletionTimestamp") and not worker.stopping:
