@@ -50,27 +50,43 @@ def _image_pull_policy(image: str) -> str:
 
 
 def _container(c: dict) -> None:
-    c.setdefault("imagePullPolicy", _image_pull_policy(c.get("image", "")))
-    c.setdefault("terminationMessagePath", "/dev/termination-log")
-    c.setdefault("terminationMessagePolicy", "File")
-    res = c.setdefault("resources", {})
+    # Containers made from an already defaulted pod template come back here;
+    # defaulting is idempotent, and the checks below keep that case cheap.
+    if "imagePullPolicy" not in c:
+        c["imagePullPolicy"] = _image_pull_policy(c.get("image", ""))
+    if "terminationMessagePath" not in c:
+        c["terminationMessagePath"] = "/dev/termination-log"
+    if "terminationMessagePolicy" not in c:
+        c["terminationMessagePolicy"] = "File"
+    res = c.get("resources")
+    if res is None:
+        res = c["resources"] = {}
     # Requests default to limits when only limits are set (SetDefaults_ResourceList path).
-    if res.get("limits"):
-        req = res.setdefault("requests", {})
-        for k, v in res["limits"].items():
-            req.setdefault(k, v)
+    limits = res.get("limits")
+    if limits:
+        req = res.get("requests")
+        if req is None:
+            req = res["requests"] = {}
+        for k, v in limits.items():
+            if k not in req:
+                req[k] = v
     for p in c.get("ports") or ():
-        p.setdefault("protocol", "TCP")
+        if "protocol" not in p:
+            p["protocol"] = "TCP"
     for probe_name in ("livenessProbe", "readinessProbe", "startupProbe"):
         probe = c.get(probe_name)
         if probe is not None:
             for k, v in PROBE_DEFAULTS.items():
-                probe.setdefault(k, v)
-            if probe_name in ("livenessProbe", "startupProbe"):
-                probe["successThreshold"] = probe.get("successThreshold", 1) or 1
-            if "httpGet" in probe:
-                probe["httpGet"].setdefault("scheme", "HTTP")
-                probe["httpGet"].setdefault("path", "/")
+                if k not in probe:
+                    probe[k] = v
+            if probe_name != "readinessProbe" and not probe.get("successThreshold"):
+                probe["successThreshold"] = 1
+            http = probe.get("httpGet")
+            if http is not None:
+                if "scheme" not in http:
+                    http["scheme"] = "HTTP"
+                if "path" not in http:
+                    http["path"] = "/"
 
 
 def default_pod_spec(spec: dict) -> None:
@@ -99,14 +115,23 @@ def add_default_tolerations(spec: dict) -> None:
         [('node.kubernetes.io/not-ready', 300), ('node.kubernetes.io/unreachable', 300)]
     """
     tolerations = spec.setdefault("tolerations", [])
-    for key in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"):
-        covered = any(
-            (t.get("key") == key or (not t.get("key") and t.get("operator") == "Exists"))
-            and t.get("effect") in (None, "", "NoExecute")
-            for t in tolerations)
+    for default in _DEFAULT_TOLERATIONS:
+        key = default["key"]
+        covered = False
+        for t in tolerations:
+            if ((t.get("key") == key or (not t.get("key") and t.get("operator") == "Exists"))
+                    and t.get("effect") in (None, "", "NoExecute")):
+                covered = True
+                break
         if not covered:
-            tolerations.append({"key": key, "operator": "Exists", "effect": "NoExecute",
-                                "tolerationSeconds": DEFAULT_TOLERATION_SECONDS})
+            # One dict shared by every pod: stored objects are never changed in place.
+            tolerations.append(default)
+
+
+_DEFAULT_TOLERATIONS = tuple(
+    {"key": key, "operator": "Exists", "effect": "NoExecute",
+     "tolerationSeconds": DEFAULT_TOLERATION_SECONDS}
+    for key in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"))
 
 
 def _template(spec: dict) -> None:

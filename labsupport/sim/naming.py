@@ -25,14 +25,27 @@ ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"
 
 def random_suffix(rng: random.Random, n: int = 5) -> str:
     """The random suffix of generateName (``web-7f9c-`` -> ``web-7f9c-x2kqp``)."""
-    # One draw for the whole suffix (uniform over 27**n), read as base-27 digits.
+    # One draw for the whole suffix (uniform over 27**n), read as base-27 digits,
+    # least significant first.
     size = len(ALPHANUMS)
     number = rng.randrange(size**n)
+    if n == 5:  # the usual length: two table lookups instead of five divisions
+        low, high = number % _SIZE3, number // _SIZE3
+        return _TRIPLES[low] + _PAIRS[high]
     chars = []
     for _ in range(n):
         number, digit = divmod(number, size)
         chars.append(ALPHANUMS[digit])
     return "".join(chars)
+
+
+def _digits(number: int, n: int) -> str:
+    return "".join(ALPHANUMS[number // len(ALPHANUMS) ** i % len(ALPHANUMS)] for i in range(n))
+
+
+_SIZE3 = len(ALPHANUMS) ** 3
+_TRIPLES = [_digits(i, 3) for i in range(_SIZE3)]
+_PAIRS = [_digits(i, 2) for i in range(len(ALPHANUMS) ** 2)]
 
 
 def _safe_encode(text: str) -> str:

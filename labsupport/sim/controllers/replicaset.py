@@ -60,11 +60,12 @@ def pod_from_template(owner: dict, template: dict, name_prefix: str) -> dict:
     if tmeta.get("annotations"):
         meta["annotations"] = dict(tmeta["annotations"])
     # The template's spec is already defaulted, so defaulting the pod changes only
-    # top-level fields and the tolerations list: copy those, share the rest (read-only).
+    # top-level fields and appends to the tolerations list: copy those, share the
+    # rest, containers included (stored objects are read-only; pods of one
+    # template then also share the scheduler's and kubelet's parsed views).
     spec = dict(template.get("spec") or {})
     if "tolerations" in spec:
-        spec["tolerations"] = [dict(t) for t in spec["tolerations"]]
-    spec["containers"] = [dict(c) for c in spec.get("containers") or ()]
+        spec["tolerations"] = list(spec["tolerations"])
     return {
         "apiVersion": "v1",
         "kind": "Pod",
