@@ -146,8 +146,33 @@ class Scheduler:
         mem = t.free_mem[slots] < prof.memory if prof.memory > 0 else none
         return too_many, cpu, mem
 
+    def _passes(self, slots: np.ndarray, static: pl.StaticFilters, prof: PodProfile,
+                node_name: str, port_hit: np.ndarray | None) -> np.ndarray:
+        """Which of ``slots`` pass every filter: ``_filter(...) == PASSED``, cheaper.
+
+        A node passes when no filter fails, so the order of the filters (which
+        only decides the failure code) does not matter here.
+        """
+        t = self.table
+        # NodeResourcesFit fitsRequest, negated: room for one more pod, and the
+        # request <= allocatable - requested (a resource not requested is not checked).
+        ok = t.free_pods[slots] >= 1
+        if prof.cpu > 0:
+            ok &= t.free_cpu[slots] >= prof.cpu
+        if prof.memory > 0:
+            ok &= t.free_mem[slots] >= prof.memory
+        if not static.all_pass:
+            ok &= static.code[slots] == pl.PASSED
+        if node_name:
+            target = t.slot(node_name)
+            ok &= slots == (-1 if target is None else target)
+        if port_hit is not None:
+            ok &= ~port_hit[slots]
+        return ok
+
     def _filter(self, slots: np.ndarray, static: pl.StaticFilters, prof: PodProfile,
                 node_name: str, port_hit: np.ndarray | None) -> np.ndarray:
+        """Per slot, PASSED or the code of the first filter that fails."""
         codes = static.code[slots]
         if node_name:
             target = self.table.slot(node_name)
@@ -182,16 +207,17 @@ class Scheduler:
             entry = (np.zeros(t.capacity, np.int64), np.full(t.capacity, -1, np.int64))
             self._resource_scores[key] = entry
         score, seen = entry
-        stale = feasible[seen[feasible] != t.res_version[feasible]]
+        version = t.res_version
+        stale = feasible[seen[feasible] != version[feasible]]
         if 0 < len(stale) <= 8 and self.scoring_strategy != "RequestedToCapacityRatio":
             for slot in stale.tolist():  # a few rows: plain Python beats numpy's overhead
                 score[slot] = pl.resource_score_one(
                     self.scoring_strategy,
-                    int(t.nonzero_cpu[slot]) + prof.nonzero_cpu,
-                    int(t.nonzero_mem[slot]) + prof.nonzero_memory,
-                    int(t.req_cpu[slot]) + prof.cpu, int(t.req_mem[slot]) + prof.memory,
-                    int(t.alloc_cpu[slot]), int(t.alloc_mem[slot]))
-            seen[stale] = t.res_version[stale]
+                    t.nonzero_cpu.item(slot) + prof.nonzero_cpu,
+                    t.nonzero_mem.item(slot) + prof.nonzero_memory,
+                    t.req_cpu.item(slot) + prof.cpu, t.req_mem.item(slot) + prof.memory,
+                    t.alloc_cpu.item(slot), t.alloc_mem.item(slot))
+                seen[slot] = version.item(slot)
         elif len(stale):
             parts = self._resource_parts(stale, prof)
             score[stale] = parts[0] + parts[1]
@@ -232,13 +258,16 @@ class Scheduler:
 
     def _total(self, feasible: np.ndarray, static: pl.StaticFilters,
                prof: PodProfile) -> np.ndarray:
-        """The weighted sum of :meth:`_scores`, computed the quick way."""
+        """The weighted sum of :meth:`_scores`, computed the quick way.
+
+        Terms that are the same on every feasible node are left out: the
+        result only serves to find the highest-scoring nodes.
+        """
         total = self._resource_score(feasible, prof)
-        soft = static.soft_taints[feasible]
-        if soft.any():
+        soft = static.soft_taints[feasible] if static.any_soft else None
+        if soft is not None and soft.any():
             total = total + pl.WEIGHTS["TaintToleration"] * pl.normalize(soft, reverse=True)
-        else:  # every node scores 100 before the weight
-            total = total + pl.WEIGHTS["TaintToleration"] * pl.MAX_NODE_SCORE
+        # else every node scores 100 before the weight: the same on every node.
         if static.preferred is not None:
             total = total + pl.WEIGHTS["NodeAffinity"] * pl.normalize(
                 static.preferred[feasible], reverse=False)
@@ -291,34 +320,53 @@ class Scheduler:
         wanted = pl.num_feasible_nodes_to_find(n, self.percentage_of_nodes_to_score)
         start = self.next_start_node_index % n if n else 0
         port_hit = pl.port_conflicts(t, prof.host_ports) if prof.host_ports else None
-        parts, code_parts = [], []
+        parts: list[np.ndarray] = []  # the slots checked, chunk by chunk
+        passed_parts: list[np.ndarray] = []  # those that passed every filter
         found = done = 0
         chunk = wanted
         while done < n and found < wanted:
             k = min(max(chunk, 1), n - done)
             s = (start + done) % n
             slots = nodes2[s:s + k]
-            codes = self._filter(slots, static, prof, node_name, port_hit)
-            passed = np.flatnonzero(codes == pl.PASSED)
+            ok = self._passes(slots, static, prof, node_name, port_hit)
             need = wanted - found
-            if len(passed) >= need:
-                cut = int(passed[need - 1]) + 1
-                slots, codes = slots[:cut], codes[:cut]
-                found = wanted
+            if np.count_nonzero(ok) == k:  # all passed: the need-th is the need-th slot
+                if k >= need:
+                    slots = slots[:need]
+                    found = wanted
+                else:
+                    found += k
+                passed_slots = slots
             else:
-                found += len(passed)
+                passed = ok.nonzero()[0]
+                if len(passed) >= need:
+                    slots = slots[:int(passed[need - 1]) + 1]
+                    passed = passed[:need]
+                    found = wanted
+                else:
+                    found += len(passed)
+                passed_slots = slots[passed]
             parts.append(slots)
-            code_parts.append(codes)
+            passed_parts.append(passed_slots)
             done += len(slots)
             chunk = max(256, 2 * (wanted - found))
         self.next_start_node_index = (self.next_start_node_index + done) % n_all
-        checked = np.concatenate(parts) if parts else np.zeros(0, np.int64)
-        codes = np.concatenate(code_parts) if code_parts else np.zeros(0, np.int8)
-        feasible = checked[codes == pl.PASSED]
+        if len(parts) == 1:
+            checked, feasible = parts[0], passed_parts[0]
+        elif parts:
+            checked, feasible = np.concatenate(parts), np.concatenate(passed_parts)
+        else:
+            checked = feasible = np.zeros(0, np.int64)
 
         scores: dict[str, np.ndarray] | None = None
         total: np.ndarray | None = None
+        codes: np.ndarray | None = None
+        if len(feasible) == 0 or explain:
+            # Why each node failed; the filters depend only on the table, unchanged
+            # since the walk, so running them again gives the walk's own verdicts.
+            codes = self._filter(checked, static, prof, node_name, port_hit)
         if len(feasible) == 0:
+            assert codes is not None
             node = None
             message = self._failure_message(checked, codes, static, prof, n_all, absent)
         elif len(feasible) == 1:
@@ -331,12 +379,13 @@ class Scheduler:
                 total = self._total(feasible, static, prof)
             # selectHost keeps each of the k best-scoring nodes with probability 1/k
             # (reservoir sampling); one seeded uniform draw gives the same odds.
-            ties = np.flatnonzero(total == total.max())
+            ties = (total == total[total.argmax()]).nonzero()[0]
             pick = ties[0] if len(ties) == 1 else ties[self._rng.randrange(len(ties))]
             node, message = t.name_of(int(feasible[pick])), ""
 
         table = None
         if explain:
+            assert codes is not None
             table = self._explain(checked, codes, static, prof, feasible, scores, total)
         return Decision(node, message, done, len(feasible), table, label)
 

@@ -102,17 +102,25 @@ class StaticFilters:
         preferred: per row, summed weights of matching preferred terms, or None
             when the pod has no preferred node affinity (score plugin skipped).
         version: the table's ``static_version`` these were computed at.
+        all_pass: every node of the table passes (``code`` is PASSED on every
+            row in :meth:`NodeTable.order`), so the Filter can skip ``code``.
+        any_soft: some node of the table has an intolerable PreferNoSchedule
+            taint (else the TaintToleration score is 100 on every node).
     """
 
-    __slots__ = ("code", "taint", "soft_taints", "preferred", "version")
+    __slots__ = ("code", "taint", "soft_taints", "preferred", "version", "all_pass",
+                 "any_soft")
 
     def __init__(self, code: np.ndarray, taint: np.ndarray, soft_taints: np.ndarray,
-                 preferred: np.ndarray | None, version: int) -> None:
+                 preferred: np.ndarray | None, version: int, *, all_pass: bool = False,
+                 any_soft: bool = True) -> None:
         self.code = code
         self.taint = taint
         self.soft_taints = soft_taints
         self.preferred = preferred
         self.version = version
+        self.all_pass = all_pass
+        self.any_soft = any_soft
 
 
 def _requirement_mask(table: NodeTable, req: Requirement) -> np.ndarray:
@@ -225,7 +233,11 @@ def static_filters(table: NodeTable, prof: PodProfile) -> StaticFilters:
         preferred = np.zeros(cap, np.int64)
         for weight, term in aff.preferred:
             preferred += weight * _term_mask(table, term)
-    return StaticFilters(code, taint, soft_taints, preferred, table.static_version)
+    # Rows that hold no node are never walked: only the nodes' rows count here.
+    live = table.order()
+    return StaticFilters(code, taint, soft_taints, preferred, table.static_version,
+                         all_pass=not code[live].any(),
+                         any_soft=bool(soft_taints[live].any()))
 
 
 def port_conflicts(table: NodeTable, ports: Sequence[tuple[str, str, int]]) -> np.ndarray:
