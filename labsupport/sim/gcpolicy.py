@@ -13,6 +13,15 @@ it when it returns: the rest of the notebook, and any cycles a discarded
 cluster leaves behind, are collected as usual. A collector the user turned
 off stays off.
 
+What the run made is mostly long-lived (pods, their workers, the store's
+history). Left in the young generation, it would all be scanned by the first
+collection after the run, then again by the next older one; instead it is
+moved straight to the oldest generation (``gc.freeze()`` then
+``gc.unfreeze()``, two constant-time list moves), where only the rare full
+collections look at it, as they would at any old object. This is skipped if
+the program froze objects itself (``gc.get_freeze_count()``), so a freeze made
+before a fork is left alone.
+
 Example:
     >>> import gc
     >>> from labsupport.sim.gcpolicy import paused_gc
@@ -21,6 +30,8 @@ Example:
     False
     >>> gc.isenabled()
     True
+    >>> gc.get_freeze_count()
+    0
 """
 
 from __future__ import annotations
@@ -42,4 +53,7 @@ def paused_gc() -> Iterator[None]:
     try:
         yield
     finally:
+        if gc.get_freeze_count() == 0:
+            gc.freeze()  # everything tracked -> the permanent generation
+            gc.unfreeze()  # ... -> the oldest generation; the young ones are empty
         gc.enable()

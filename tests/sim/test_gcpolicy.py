@@ -100,3 +100,24 @@ def test_the_collector_comes_back_after_an_error_and_stays_off_if_turned_off():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_what_a_run_made_is_not_rescanned_by_the_young_collections():
+    c = ls.connect(nodes=2, seed=0)
+    c.apply(deployment(replicas=20))
+    gc.collect()
+    c.advance(30)
+    assert gc.get_count()[0] < 700  # no pending young collection over the run's objects
+    assert gc.get_freeze_count() == 0  # nothing stays frozen
+
+
+def test_a_freeze_made_by_the_program_is_left_alone():
+    c = ls.connect(nodes=1, seed=0)
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        c.advance(5)
+        # still frozen (a few frozen objects may have been freed meanwhile)
+        assert frozen * 0.9 < gc.get_freeze_count() <= frozen
+    finally:
+        gc.unfreeze()
