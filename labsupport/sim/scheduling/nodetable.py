@@ -184,11 +184,12 @@ class NodeTable:
 
     def _touch(self, slot: int) -> None:
         """Record that a row's amounts changed."""
+        # .item() reads a plain int: cheaper than numpy scalar arithmetic, same value.
         self._tick += 1
         self.res_version[slot] = self._tick
-        self.free_cpu[slot] = self.alloc_cpu[slot] - self.req_cpu[slot]
-        self.free_mem[slot] = self.alloc_mem[slot] - self.req_mem[slot]
-        self.free_pods[slot] = self.alloc_pods[slot] - self.pod_count[slot]
+        self.free_cpu[slot] = self.alloc_cpu.item(slot) - self.req_cpu.item(slot)
+        self.free_mem[slot] = self.alloc_mem.item(slot) - self.req_mem.item(slot)
+        self.free_pods[slot] = self.alloc_pods.item(slot) - self.pod_count.item(slot)
 
     def _new_slot(self, name: str) -> int:
         if self._free:
@@ -346,12 +347,18 @@ class NodeTable:
             self._account(self._profile(pod), slot, -1)
 
     def _account(self, prof: PodProfile, slot: int, sign: int) -> None:
-        self.req_cpu[slot] += sign * prof.cpu
-        self.req_mem[slot] += sign * prof.memory
-        self.nonzero_cpu[slot] += sign * prof.nonzero_cpu
-        self.nonzero_mem[slot] += sign * prof.nonzero_memory
-        self.pod_count[slot] += sign
-        self._touch(slot)
+        """Add (``sign=1``) or take away (``-1``) a pod's requests on a row."""
+        # Plain ints in, one store per entry; what _touch does, without reading back.
+        self.req_cpu[slot] = req_cpu = self.req_cpu.item(slot) + sign * prof.cpu
+        self.req_mem[slot] = req_mem = self.req_mem.item(slot) + sign * prof.memory
+        self.nonzero_cpu[slot] = self.nonzero_cpu.item(slot) + sign * prof.nonzero_cpu
+        self.nonzero_mem[slot] = self.nonzero_mem.item(slot) + sign * prof.nonzero_memory
+        self.pod_count[slot] = pods = self.pod_count.item(slot) + sign
+        self._tick += 1
+        self.res_version[slot] = self._tick
+        self.free_cpu[slot] = self.alloc_cpu.item(slot) - req_cpu
+        self.free_mem[slot] = self.alloc_mem.item(slot) - req_mem
+        self.free_pods[slot] = self.alloc_pods.item(slot) - pods
         for ip, protocol, port in prof.host_ports:
             users = self.ports.setdefault((protocol, port), {})
             ips = users.setdefault(slot, Counter())
