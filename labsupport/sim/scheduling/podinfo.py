@@ -402,18 +402,79 @@ def _build_profile(spec: dict) -> PodProfile:
     )
 
 
+def _read_objects(spec: dict) -> tuple:
+    """The objects :func:`template_key` reads, flattened, with the list lengths."""
+    get = spec.get
+    containers = get("containers") or ()
+    init = get("initContainers") or ()
+    objs: list = [len(containers)]
+    for c in containers:
+        objs += (c.get("resources"), c.get("ports"))
+    objs.append(len(init))
+    for c in init:
+        objs += (c.get("resources"), c.get("restartPolicy"))
+    objs += (get("tolerations"), get("overhead"), get("nodeSelector"),
+             (get("affinity") or {}).get("nodeAffinity"), get("preemptionPolicy"))
+    return tuple(objs)
+
+
+def _snapshot(obj: Any) -> Any:
+    """A deep copy of nested dicts, lists and tuples (other values are shared)."""
+    if isinstance(obj, dict):
+        return {k: _snapshot(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_snapshot(v) for v in obj]
+    if isinstance(obj, tuple):
+        return tuple(_snapshot(v) for v in obj)
+    return obj
+
+
 class ProfileCache:
-    """Profiles by template key, bounded so odd one-off pods cannot fill memory."""
+    """Profiles by template key, bounded so odd one-off pods cannot fill memory.
+
+    Pods stamped from one template share their containers list (stored
+    objects are never changed in place), so before building the template key
+    the cache looks the pod up by the identity of that list (an entry holds
+    the list, so its id cannot be reused while the entry exists) and takes the
+    entry's profile if what :func:`template_key` reads still equals the deep
+    copy kept when the entry was made: a pod changed in place since (by a
+    caller outside the simulator) takes the slow way. Equal is not quite
+    "same repr": an in-place change to an equal value of another type (``1``
+    to ``1.0``) goes unnoticed; it gives the same profile, except ``True`` for
+    a quantity, which the slow way rejects.
+
+    Example:
+        >>> cache = ProfileCache()
+        >>> pod = {"spec": {"containers": [{"resources": {"requests": {"cpu": "1"}}}]}}
+        >>> cache.get(pod).cpu, cache.get(pod) is cache.get(pod)
+        (1000, True)
+        >>> pod["spec"]["containers"][0]["resources"]["requests"]["cpu"] = "2"
+        >>> cache.get(pod).cpu
+        2000
+    """
 
     def __init__(self, size: int = 1024) -> None:
         self._size = size
         self._items: dict[tuple, PodProfile] = {}
+        # (id of spec.containers, len of _read_objects) ->
+        #     (spec.containers, a deep copy of _read_objects(spec), profile).
+        self._by_identity: dict[tuple[int, int], tuple[Any, tuple, PodProfile]] = {}
 
     def get(self, pod: dict) -> PodProfile:
         """The profile of ``pod`` (a Pod object dict)."""
         if not isinstance(pod, dict):
             raise Invalid(f"a pod must be a Pod object dict; got {type(pod).__name__}")
         spec = pod.get("spec") or {}
+        try:
+            objs: tuple | None = _read_objects(spec)
+        except Exception:  # not a well-formed spec: the slow way says what is wrong
+            objs = None
+        if objs is not None:
+            containers = spec.get("containers")
+            ident = (id(containers), len(objs))
+            hit = self._by_identity.get(ident)
+            if hit is not None and hit[0] is containers and hit[1] == objs:
+                return hit[2]
         key = template_key(spec)
         prof = self._items.get(key)
         if prof is None:
@@ -421,6 +482,10 @@ class ProfileCache:
             if len(self._items) >= self._size:
                 self._items.pop(next(iter(self._items)))
             self._items[key] = prof
+        if objs is not None:
+            if len(self._by_identity) >= self._size:
+                self._by_identity.pop(next(iter(self._by_identity)))
+            self._by_identity[ident] = (containers, _snapshot(objs), prof)
         return prof
 
 
