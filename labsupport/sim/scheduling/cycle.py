@@ -48,6 +48,36 @@ PREEMPT_NEVER = "not eligible due to preemptionPolicy=Never."
 STRATEGIES = ("LeastAllocated", "MostAllocated", "RequestedToCapacityRatio")
 
 
+class _ResourceScores:
+    """NodeResourcesFit + BalancedAllocation of every node, for one request size.
+
+    Laid out like :meth:`NodeTable.order_twice` (so a window of the Filter walk
+    is a slice); ``seen`` holds the row's ``res_version`` when its score was
+    computed (-1: never), so only rows whose amounts changed since are scored
+    again. Made for one table capacity; :meth:`follow` moves the rows when the
+    order of the nodes changes.
+    """
+
+    __slots__ = ("capacity", "order", "score", "seen")
+
+    def __init__(self, table: NodeTable) -> None:
+        self.capacity = table.capacity
+        self.order = table.order()
+        self.score = np.zeros(2 * len(self.order), np.int64)
+        self.seen = np.full(2 * len(self.order), -1, np.int64)
+
+    def follow(self, table: NodeTable) -> None:
+        """Lay the rows out in the table's new order; each node keeps its values."""
+        by_slot_score = np.zeros(self.capacity, np.int64)
+        by_slot_seen = np.full(self.capacity, -1, np.int64)
+        n = len(self.order)
+        by_slot_score[self.order] = self.score[:n]
+        by_slot_seen[self.order] = self.seen[:n]
+        order2 = table.order_twice()
+        self.order = table.order()
+        self.score, self.seen = by_slot_score[order2], by_slot_seen[order2]
+
+
 class Scheduler:
     """The default kube-scheduler profile, over a :class:`NodeTable`.
 
@@ -113,7 +143,7 @@ class Scheduler:
         self._static: dict[tuple, pl.StaticFilters] = {}
         # Per pod request size: NodeResourcesFit + BalancedAllocation score of
         # every row, and the row's res_version when it was computed.
-        self._resource_scores: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self._resource_scores: dict[tuple, _ResourceScores] = {}
 
     def __repr__(self) -> str:
         return (f"<Scheduler {self.scoring_strategy} over {len(self.table)} nodes, "
@@ -146,21 +176,30 @@ class Scheduler:
         mem = t.free_mem[slots] < prof.memory if prof.memory > 0 else none
         return too_many, cpu, mem
 
-    def _passes(self, slots: np.ndarray, static: pl.StaticFilters, prof: PodProfile,
-                node_name: str, port_hit: np.ndarray | None) -> np.ndarray:
+    def _passes(self, slots: np.ndarray, at: slice | None, static: pl.StaticFilters,
+                prof: PodProfile, node_name: str, port_hit: np.ndarray | None) -> np.ndarray:
         """Which of ``slots`` pass every filter: ``_filter(...) == PASSED``, cheaper.
 
-        A node passes when no filter fails, so the order of the filters (which
-        only decides the failure code) does not matter here.
+        ``at`` is where ``slots`` are in ``NodeTable.order_twice()``, so the
+        free amounts are a slice of the table's ``pos_*`` arrays; None when the
+        slots are not a window of the order. A node passes when no filter
+        fails, so the order of the filters (which only decides the failure
+        code) does not matter here.
         """
         t = self.table
+        if at is None:
+            free_pods, free_cpu, free_mem = (t.free_pods[slots], t.free_cpu[slots],
+                                             t.free_mem[slots])
+        else:
+            free_pods, free_cpu, free_mem = (t.pos_free_pods[at], t.pos_free_cpu[at],
+                                             t.pos_free_mem[at])
         # NodeResourcesFit fitsRequest, negated: room for one more pod, and the
         # request <= allocatable - requested (a resource not requested is not checked).
-        ok = t.free_pods[slots] >= 1
+        ok = free_pods >= 1
         if prof.cpu > 0:
-            ok &= t.free_cpu[slots] >= prof.cpu
+            ok &= free_cpu >= prof.cpu
         if prof.memory > 0:
-            ok &= t.free_mem[slots] >= prof.memory
+            ok &= free_mem >= prof.memory
         if not static.all_pass:
             ok &= static.code[slots] == pl.PASSED
         if node_name:
@@ -191,38 +230,48 @@ class Scheduler:
         return "preemption: " + fit_error_message(
             n_all, {NO_VICTIMS: potential, NOT_HELPFUL: n_all - potential})
 
-    def _resource_score(self, feasible: np.ndarray, prof: PodProfile) -> np.ndarray:
+    def _resource_score(self, feasible: np.ndarray, at: slice | np.ndarray,
+                        prof: PodProfile) -> np.ndarray:
         """NodeResourcesFit + NodeResourcesBalancedAllocation (weight 1 each).
 
         These depend only on the node's amounts and the pod's requests, so they
         are kept per request size and recomputed only for rows whose amounts
-        changed since (``NodeTable.res_version``).
+        changed since (``NodeTable.res_version``). ``at`` is where the
+        ``feasible`` rows are in ``NodeTable.order_twice()``. The result may be
+        a view of the cache: do not change it in place.
         """
         t = self.table
         key = (prof.cpu, prof.memory, prof.nonzero_cpu, prof.nonzero_memory)
         entry = self._resource_scores.get(key)
-        if entry is None or len(entry[0]) != t.capacity:
+        if entry is None or entry.capacity != t.capacity:
             if entry is None and len(self._resource_scores) >= self._CACHE_SIZE:
                 self._resource_scores.pop(next(iter(self._resource_scores)))
-            entry = (np.zeros(t.capacity, np.int64), np.full(t.capacity, -1, np.int64))
+            entry = _ResourceScores(t)
             self._resource_scores[key] = entry
-        score, seen = entry
-        version = t.res_version
-        stale = feasible[seen[feasible] != version[feasible]]
+        elif entry.order is not t.order():
+            entry.follow(t)
+        score, seen, n = entry.score, entry.seen, len(entry.order)
+        stale = (seen[at] != t.pos_res_version[at]).nonzero()[0]  # indices into feasible
         if 0 < len(stale) <= 8 and self.scoring_strategy != "RequestedToCapacityRatio":
-            for slot in stale.tolist():  # a few rows: plain Python beats numpy's overhead
-                score[slot] = pl.resource_score_one(
+            first = at.start if isinstance(at, slice) else None
+            for i in stale.tolist():  # a few rows: plain Python beats numpy's overhead
+                slot = feasible.item(i)
+                value = pl.resource_score_one(
                     self.scoring_strategy,
                     t.nonzero_cpu.item(slot) + prof.nonzero_cpu,
                     t.nonzero_mem.item(slot) + prof.nonzero_memory,
                     t.req_cpu.item(slot) + prof.cpu, t.req_mem.item(slot) + prof.memory,
                     t.alloc_cpu.item(slot), t.alloc_mem.item(slot))
-                seen[slot] = version.item(slot)
+                pos = (first + i if first is not None else at.item(i)) % n
+                score[pos] = score[pos + n] = value
+                seen[pos] = seen[pos + n] = t.res_version.item(slot)
         elif len(stale):
-            parts = self._resource_parts(stale, prof)
-            score[stale] = parts[0] + parts[1]
-            seen[stale] = t.res_version[stale]
-        return score[feasible]
+            rows = feasible[stale]
+            pos = (stale + at.start if isinstance(at, slice) else at[stale]) % n
+            parts = self._resource_parts(rows, prof)
+            score[pos] = score[pos + n] = parts[0] + parts[1]
+            seen[pos] = seen[pos + n] = t.res_version[rows]
+        return score[at]
 
     def _resource_parts(self, feasible: np.ndarray,
                         prof: PodProfile) -> tuple[np.ndarray, np.ndarray]:
@@ -256,14 +305,15 @@ class Scheduler:
             "ImageLocality": zeros,
         }
 
-    def _total(self, feasible: np.ndarray, static: pl.StaticFilters,
+    def _total(self, feasible: np.ndarray, at: slice | np.ndarray, static: pl.StaticFilters,
                prof: PodProfile) -> np.ndarray:
         """The weighted sum of :meth:`_scores`, computed the quick way.
 
         Terms that are the same on every feasible node are left out: the
-        result only serves to find the highest-scoring nodes.
+        result only serves to find the highest-scoring nodes. ``at`` is where
+        the ``feasible`` rows are in ``NodeTable.order_twice()``.
         """
-        total = self._resource_score(feasible, prof)
+        total = self._resource_score(feasible, at, prof)
         soft = static.soft_taints[feasible] if static.any_soft else None
         if soft is not None and soft.any():
             total = total + pl.WEIGHTS["TaintToleration"] * pl.normalize(soft, reverse=True)
@@ -320,23 +370,26 @@ class Scheduler:
         wanted = pl.num_feasible_nodes_to_find(n, self.percentage_of_nodes_to_score)
         start = self.next_start_node_index % n if n else 0
         port_hit = pl.port_conflicts(t, prof.host_ports) if prof.host_ports else None
+        in_order = names is None  # nodes2 is the table's order_twice()
         parts: list[np.ndarray] = []  # the slots checked, chunk by chunk
-        passed_parts: list[np.ndarray] = []  # those that passed every filter
+        passed_parts: list[np.ndarray | None] = []  # which passed (None: all of them)
+        firsts: list[int] = []  # where each chunk starts in nodes2
         found = done = 0
         chunk = wanted
         while done < n and found < wanted:
             k = min(max(chunk, 1), n - done)
             s = (start + done) % n
             slots = nodes2[s:s + k]
-            ok = self._passes(slots, static, prof, node_name, port_hit)
+            ok = self._passes(slots, slice(s, s + k) if in_order else None, static, prof,
+                              node_name, port_hit)
             need = wanted - found
+            passed: np.ndarray | None = None
             if np.count_nonzero(ok) == k:  # all passed: the need-th is the need-th slot
                 if k >= need:
                     slots = slots[:need]
                     found = wanted
                 else:
                     found += k
-                passed_slots = slots
             else:
                 passed = ok.nonzero()[0]
                 if len(passed) >= need:
@@ -345,16 +398,19 @@ class Scheduler:
                     found = wanted
                 else:
                     found += len(passed)
-                passed_slots = slots[passed]
             parts.append(slots)
-            passed_parts.append(passed_slots)
+            passed_parts.append(passed)
+            firsts.append(s)
             done += len(slots)
             chunk = max(256, 2 * (wanted - found))
         self.next_start_node_index = (self.next_start_node_index + done) % n_all
         if len(parts) == 1:
-            checked, feasible = parts[0], passed_parts[0]
+            checked = parts[0]
+            feasible = checked if passed_parts[0] is None else checked[passed_parts[0]]
         elif parts:
-            checked, feasible = np.concatenate(parts), np.concatenate(passed_parts)
+            checked = np.concatenate(parts)
+            feasible = np.concatenate([c if p is None else c[p]
+                                       for c, p in zip(parts, passed_parts, strict=True)])
         else:
             checked = feasible = np.zeros(0, np.int64)
 
@@ -376,7 +432,18 @@ class Scheduler:
                 scores = self._scores(feasible, static, prof)
                 total = sum(pl.WEIGHTS[p] * s for p, s in scores.items())
             else:
-                total = self._total(feasible, static, prof)
+                # Where the feasible nodes are in order_twice(): one slice when a
+                # single window of the order passed whole (the usual case).
+                at: slice | np.ndarray
+                if not in_order:
+                    at = t.positions(feasible)
+                elif len(parts) == 1 and passed_parts[0] is None:
+                    at = slice(firsts[0], firsts[0] + len(feasible))
+                else:
+                    at = np.concatenate([
+                        np.arange(f, f + len(c)) if p is None else p + f
+                        for f, c, p in zip(firsts, parts, passed_parts, strict=True)])
+                total = self._total(feasible, at, static, prof)
             # selectHost keeps each of the k best-scoring nodes with probability 1/k
             # (reservoir sampling); one seeded uniform draw gives the same odds.
             ties = (total == total[total.argmax()]).nonzero()[0]

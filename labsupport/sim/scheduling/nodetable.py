@@ -109,6 +109,15 @@ class NodeTable:
         self._zone_slots: dict[str, list[int]] = {}
         self._order: np.ndarray | None = None
         self._order2: np.ndarray | None = None
+        # The Filter's and the score cache's per-node facts again, laid out like
+        # order_twice() (row i and i + len(order) hold the node at position i), so
+        # that a window of the walk is a slice rather than a gather. Valid while
+        # the order is (rebuilt with it by order()); _pos maps slot -> position.
+        self.pos_free_pods = np.zeros(0, np.int64)
+        self.pos_free_cpu = np.zeros(0, np.int64)
+        self.pos_free_mem = np.zeros(0, np.int64)
+        self.pos_res_version = np.zeros(0, np.int64)
+        self._pos: list[int] = []
         #: Bumped whenever labels, taints or unschedulable of any node change
         #: (or a node comes or goes); caches of filter results key on it.
         self.static_version = 0
@@ -133,6 +142,7 @@ class NodeTable:
         for key, col in self.label_cols.items():
             self.label_cols[key] = ext(col, -1)
         self._name_of.extend([None] * extra)
+        self._pos.extend([-1] * extra)
         self._static.extend([None] * extra)
         self._zone_of.extend([None] * extra)
         self._cap = new
@@ -185,11 +195,26 @@ class NodeTable:
     def _touch(self, slot: int) -> None:
         """Record that a row's amounts changed."""
         # .item() reads a plain int: cheaper than numpy scalar arithmetic, same value.
+        self._set_free(slot, self.alloc_cpu.item(slot) - self.req_cpu.item(slot),
+                       self.alloc_mem.item(slot) - self.req_mem.item(slot),
+                       self.alloc_pods.item(slot) - self.pod_count.item(slot))
+
+    def _set_free(self, slot: int, cpu: int, mem: int, pods: int) -> None:
+        """Store a row's free amounts and bump its res_version, in both layouts."""
         self._tick += 1
-        self.res_version[slot] = self._tick
-        self.free_cpu[slot] = self.alloc_cpu.item(slot) - self.req_cpu.item(slot)
-        self.free_mem[slot] = self.alloc_mem.item(slot) - self.req_mem.item(slot)
-        self.free_pods[slot] = self.alloc_pods.item(slot) - self.pod_count.item(slot)
+        tick = self._tick
+        self.res_version[slot] = tick
+        self.free_cpu[slot] = cpu
+        self.free_mem[slot] = mem
+        self.free_pods[slot] = pods
+        if self._order is not None:
+            i = self._pos[slot]
+            if i >= 0:
+                j = i + len(self._order)
+                self.pos_res_version[i] = self.pos_res_version[j] = tick
+                self.pos_free_cpu[i] = self.pos_free_cpu[j] = cpu
+                self.pos_free_mem[i] = self.pos_free_mem[j] = mem
+                self.pos_free_pods[i] = self.pos_free_pods[j] = pods
 
     def _new_slot(self, name: str) -> int:
         if self._free:
@@ -292,7 +317,14 @@ class NodeTable:
                     if i < len(members):
                         out.append(members[i])
             self._order = np.asarray(out, np.int64)
-            self._order2 = np.concatenate([self._order, self._order])
+            self._order2 = order2 = np.concatenate([self._order, self._order])
+            self._pos = [-1] * self._cap
+            for i, slot in enumerate(out):
+                self._pos[slot] = i
+            self.pos_free_pods = self.free_pods[order2]
+            self.pos_free_cpu = self.free_cpu[order2]
+            self.pos_free_mem = self.free_mem[order2]
+            self.pos_res_version = self.res_version[order2]
         return self._order
 
     def order_twice(self) -> np.ndarray:
@@ -300,6 +332,12 @@ class NodeTable:
         self.order()
         assert self._order2 is not None
         return self._order2
+
+    def positions(self, slots: np.ndarray) -> np.ndarray:
+        """Where rows are in :meth:`order` (their first copy in :meth:`order_twice`)."""
+        self.order()
+        pos = self._pos
+        return np.asarray([pos[s] for s in slots.tolist()], np.int64)
 
     def names(self) -> list[str]:
         """Node names in the order the scheduler walks them."""
@@ -354,11 +392,8 @@ class NodeTable:
         self.nonzero_cpu[slot] = self.nonzero_cpu.item(slot) + sign * prof.nonzero_cpu
         self.nonzero_mem[slot] = self.nonzero_mem.item(slot) + sign * prof.nonzero_memory
         self.pod_count[slot] = pods = self.pod_count.item(slot) + sign
-        self._tick += 1
-        self.res_version[slot] = self._tick
-        self.free_cpu[slot] = self.alloc_cpu.item(slot) - req_cpu
-        self.free_mem[slot] = self.alloc_mem.item(slot) - req_mem
-        self.free_pods[slot] = self.alloc_pods.item(slot) - pods
+        self._set_free(slot, self.alloc_cpu.item(slot) - req_cpu,
+                       self.alloc_mem.item(slot) - req_mem, self.alloc_pods.item(slot) - pods)
         for ip, protocol, port in prof.host_ports:
             users = self.ports.setdefault((protocol, port), {})
             ips = users.setdefault(slot, Counter())
