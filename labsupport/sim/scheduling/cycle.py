@@ -48,6 +48,11 @@ PREEMPT_NEVER = "not eligible due to preemptionPolicy=Never."
 STRATEGIES = ("LeastAllocated", "MostAllocated", "RequestedToCapacityRatio")
 
 
+def _and(mask: np.ndarray | None, more: np.ndarray) -> np.ndarray:
+    """``mask & more``, reusing ``mask`` (a fresh array); None stands for all True."""
+    return more if mask is None else np.logical_and(mask, more, out=mask)
+
+
 class _ResourceScores:
     """NodeResourcesFit + BalancedAllocation of every node, for one request size.
 
@@ -144,6 +149,8 @@ class Scheduler:
         # Per pod request size: NodeResourcesFit + BalancedAllocation score of
         # every row, and the row's res_version when it was computed.
         self._resource_scores: dict[tuple, _ResourceScores] = {}
+        # numFeasibleNodesToFind for the last (node count, percentage) seen.
+        self._wanted: tuple[int, int | None, int] = (-1, None, 0)
 
     def __repr__(self) -> str:
         return (f"<Scheduler {self.scoring_strategy} over {len(self.table)} nodes, "
@@ -151,17 +158,21 @@ class Scheduler:
 
     # -- helpers --------------------------------------------------------------------
     def _static_for(self, prof: PodProfile) -> pl.StaticFilters:
+        """The static filter results for ``prof``, cached by its placement key."""
+        entry = self._static.get(prof.placement_key)
+        if entry is not None and entry.version == self.table.static_version:
+            # Only pods without metadata.name terms are cached, and the key
+            # covers the node affinity, so a hit is never such a pod.
+            return entry
         aff = prof.affinity
         named = any(t.fields for t in aff.required or ()) or any(
             t.fields for _, t in aff.preferred or ())
         if named:  # one per DaemonSet pod: not worth caching
             return pl.static_filters(self.table, prof)
-        entry = self._static.get(prof.placement_key)
-        if entry is None or entry.version != self.table.static_version:
-            entry = pl.static_filters(self.table, prof)
-            if len(self._static) >= self._CACHE_SIZE:
-                self._static.pop(next(iter(self._static)))
-            self._static[prof.placement_key] = entry
+        entry = pl.static_filters(self.table, prof)
+        if len(self._static) >= self._CACHE_SIZE:
+            self._static.pop(next(iter(self._static)))
+        self._static[prof.placement_key] = entry
         return entry
 
     def _fit_parts(self, slots: np.ndarray, prof: PodProfile) -> tuple[np.ndarray, ...]:
@@ -177,36 +188,36 @@ class Scheduler:
         return too_many, cpu, mem
 
     def _passes(self, slots: np.ndarray, at: slice | None, static: pl.StaticFilters,
-                prof: PodProfile, node_name: str, port_hit: np.ndarray | None) -> np.ndarray:
+                prof: PodProfile, node_name: str,
+                port_hit: np.ndarray | None) -> np.ndarray | None:
         """Which of ``slots`` pass every filter: ``_filter(...) == PASSED``, cheaper.
 
-        ``at`` is where ``slots`` are in ``NodeTable.order_twice()``, so the
-        free amounts are a slice of the table's ``pos_*`` arrays; None when the
-        slots are not a window of the order. A node passes when no filter
-        fails, so the order of the filters (which only decides the failure
-        code) does not matter here.
+        Returns a mask, or None when every slot passes. ``at`` is where
+        ``slots`` are in ``NodeTable.order_twice()``, so the free amounts are a
+        slice of the table's ``pos_*`` arrays; None when the slots are not a
+        window of the order. A node passes when no filter fails, so the order
+        of the filters (which only decides the failure code) does not matter.
         """
         t = self.table
-        if at is None:
-            free_pods, free_cpu, free_mem = (t.free_pods[slots], t.free_cpu[slots],
-                                             t.free_mem[slots])
-        else:
-            free_pods, free_cpu, free_mem = (t.pos_free_pods[at], t.pos_free_cpu[at],
-                                             t.pos_free_mem[at])
+        ok: np.ndarray | None = None
         # NodeResourcesFit fitsRequest, negated: room for one more pod, and the
-        # request <= allocatable - requested (a resource not requested is not checked).
-        ok = free_pods >= 1
-        if prof.cpu > 0:
-            ok &= free_cpu >= prof.cpu
-        if prof.memory > 0:
-            ok &= free_mem >= prof.memory
+        # request <= allocatable - requested (a resource not requested is not
+        # checked). No node needs checking when the table's lower bound suffices.
+        if t.min_free_pods < 1:
+            ok = (t.pos_free_pods[at] if at is not None else t.free_pods[slots]) >= 1
+        if prof.cpu > 0 and prof.cpu > t.min_free_cpu:
+            ok = _and(ok, (t.pos_free_cpu[at] if at is not None
+                           else t.free_cpu[slots]) >= prof.cpu)
+        if prof.memory > 0 and prof.memory > t.min_free_mem:
+            ok = _and(ok, (t.pos_free_mem[at] if at is not None
+                           else t.free_mem[slots]) >= prof.memory)
         if not static.all_pass:
-            ok &= static.code[slots] == pl.PASSED
+            ok = _and(ok, static.code[slots] == pl.PASSED)
         if node_name:
             target = t.slot(node_name)
-            ok &= slots == (-1 if target is None else target)
+            ok = _and(ok, slots == (-1 if target is None else target))
         if port_hit is not None:
-            ok &= ~port_hit[slots]
+            ok = _and(ok, ~port_hit[slots])
         return ok
 
     def _filter(self, slots: np.ndarray, static: pl.StaticFilters, prof: PodProfile,
@@ -367,7 +378,10 @@ class Scheduler:
         absent = n_all - n
 
         # Filter, from nextStartNodeIndex, until enough feasible nodes are found.
-        wanted = pl.num_feasible_nodes_to_find(n, self.percentage_of_nodes_to_score)
+        pct = self.percentage_of_nodes_to_score
+        if self._wanted[0] != n or self._wanted[1] != pct:
+            self._wanted = (n, pct, pl.num_feasible_nodes_to_find(n, pct))
+        wanted = self._wanted[2]
         start = self.next_start_node_index % n if n else 0
         port_hit = pl.port_conflicts(t, prof.host_ports) if prof.host_ports else None
         in_order = names is None  # nodes2 is the table's order_twice()
@@ -383,21 +397,19 @@ class Scheduler:
             ok = self._passes(slots, slice(s, s + k) if in_order else None, static, prof,
                               node_name, port_hit)
             need = wanted - found
-            passed: np.ndarray | None = None
-            if np.count_nonzero(ok) == k:  # all passed: the need-th is the need-th slot
+            passed = None if ok is None or np.count_nonzero(ok) == k else ok.nonzero()[0]
+            if passed is None:  # all passed: the need-th feasible is the need-th slot
                 if k >= need:
                     slots = slots[:need]
                     found = wanted
                 else:
                     found += k
+            elif len(passed) >= need:
+                slots = slots[:int(passed[need - 1]) + 1]
+                passed = passed[:need]
+                found = wanted
             else:
-                passed = ok.nonzero()[0]
-                if len(passed) >= need:
-                    slots = slots[:int(passed[need - 1]) + 1]
-                    passed = passed[:need]
-                    found = wanted
-                else:
-                    found += len(passed)
+                found += len(passed)
             parts.append(slots)
             passed_parts.append(passed)
             firsts.append(s)

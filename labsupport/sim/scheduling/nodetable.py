@@ -118,6 +118,10 @@ class NodeTable:
         self.pos_free_mem = np.zeros(0, np.int64)
         self.pos_res_version = np.zeros(0, np.int64)
         self._pos: list[int] = []
+        #: Lower bounds of the free pods, milli-CPU and bytes over the nodes in
+        #: order(): exact when the order is rebuilt, lowered as rows change (not
+        #: raised), so a request no larger than these fits on every node.
+        self.min_free_pods = self.min_free_cpu = self.min_free_mem = 0
         #: Bumped whenever labels, taints or unschedulable of any node change
         #: (or a node comes or goes); caches of filter results key on it.
         self.static_version = 0
@@ -215,6 +219,12 @@ class NodeTable:
                 self.pos_free_cpu[i] = self.pos_free_cpu[j] = cpu
                 self.pos_free_mem[i] = self.pos_free_mem[j] = mem
                 self.pos_free_pods[i] = self.pos_free_pods[j] = pods
+                if cpu < self.min_free_cpu:
+                    self.min_free_cpu = cpu
+                if mem < self.min_free_mem:
+                    self.min_free_mem = mem
+                if pods < self.min_free_pods:
+                    self.min_free_pods = pods
 
     def _new_slot(self, name: str) -> int:
         if self._free:
@@ -325,6 +335,10 @@ class NodeTable:
             self.pos_free_cpu = self.free_cpu[order2]
             self.pos_free_mem = self.free_mem[order2]
             self.pos_res_version = self.res_version[order2]
+            if out:
+                self.min_free_pods = int(self.pos_free_pods.min())
+                self.min_free_cpu = int(self.pos_free_cpu.min())
+                self.min_free_mem = int(self.pos_free_mem.min())
         return self._order
 
     def order_twice(self) -> np.ndarray:

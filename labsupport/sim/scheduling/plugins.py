@@ -371,6 +371,16 @@ def resource_score_one(strategy: str, nz_cpu: int, nz_mem: int, req_cpu: int, re
     :func:`balanced_allocation` (tests check they agree); used when only a few
     nodes changed since the vectorised scores were cached.
     """
+    if alloc_cpu > 0 and alloc_mem > 0:  # the usual case, spelled out (same arithmetic)
+        top = MAX_NODE_SCORE
+        if strategy == "LeastAllocated":
+            fit_cpu = 0 if nz_cpu > alloc_cpu else (alloc_cpu - nz_cpu) * top // alloc_cpu
+            fit_mem = 0 if nz_mem > alloc_mem else (alloc_mem - nz_mem) * top // alloc_mem
+        else:  # MostAllocated
+            fit_cpu = min(nz_cpu, alloc_cpu) * top // alloc_cpu
+            fit_mem = min(nz_mem, alloc_mem) * top // alloc_mem
+        std = abs((min(req_cpu / alloc_cpu, 1.0) - min(req_mem / alloc_mem, 1.0)) / 2)
+        return (fit_cpu + fit_mem) // 2 + int((1 - std) * float(top))
     total = weights = 0
     for req, alloc in ((nz_cpu, alloc_cpu), (nz_mem, alloc_mem)):
         if alloc <= 0:
