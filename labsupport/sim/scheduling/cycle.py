@@ -267,12 +267,11 @@ class Scheduler:
             first = at.start if isinstance(at, slice) else None
             for i in stale.tolist():  # a few rows: plain Python beats numpy's overhead
                 slot = feasible.item(i)
+                a_cpu, a_mem, _, r_cpu, r_mem, nz_cpu, nz_mem, _ = t.amounts[slot].tolist()
                 value = pl.resource_score_one(
-                    self.scoring_strategy,
-                    t.nonzero_cpu.item(slot) + prof.nonzero_cpu,
-                    t.nonzero_mem.item(slot) + prof.nonzero_memory,
-                    t.req_cpu.item(slot) + prof.cpu, t.req_mem.item(slot) + prof.memory,
-                    t.alloc_cpu.item(slot), t.alloc_mem.item(slot))
+                    self.scoring_strategy, nz_cpu + prof.nonzero_cpu,
+                    nz_mem + prof.nonzero_memory, r_cpu + prof.cpu, r_mem + prof.memory,
+                    a_cpu, a_mem)
                 pos = (first + i if first is not None else at.item(i)) % n
                 score[pos] = score[pos + n] = value
                 seen[pos] = seen[pos + n] = t.res_version.item(slot)

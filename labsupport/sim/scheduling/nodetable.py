@@ -35,7 +35,11 @@ import numpy as np
 from labsupport.errors import Invalid
 from labsupport.sim.scheduling.podinfo import PodProfile, ProfileCache, quantity_at
 
-__all__ = ["NodeTable"]
+__all__ = ["NodeTable", "AMOUNTS"]
+
+#: The columns of ``NodeTable.amounts``, each also an attribute (a view).
+AMOUNTS = ("alloc_cpu", "alloc_mem", "alloc_pods", "req_cpu", "req_mem", "nonzero_cpu",
+           "nonzero_mem", "pod_count")
 
 _ZONE_LABELS = ("failure-domain.beta.kubernetes.io/zone", "topology.kubernetes.io/zone")
 _REGION_LABELS = ("failure-domain.beta.kubernetes.io/region", "topology.kubernetes.io/region")
@@ -74,15 +78,11 @@ class NodeTable:
         self._name_of: list[str | None] = []
         self._free: list[int] = []
         self._high = 0  # slots ever used
-        # Allocatable and requested amounts: milli-CPU, bytes, pod counts.
-        self.alloc_cpu = np.zeros(0, np.int64)
-        self.alloc_mem = np.zeros(0, np.int64)
-        self.alloc_pods = np.zeros(0, np.int64)
-        self.req_cpu = np.zeros(0, np.int64)
-        self.req_mem = np.zeros(0, np.int64)
-        self.nonzero_cpu = np.zeros(0, np.int64)
-        self.nonzero_mem = np.zeros(0, np.int64)
-        self.pod_count = np.zeros(0, np.int64)
+        # Allocatable and requested amounts: milli-CPU, bytes, pod counts. One row
+        # per slot (columns AMOUNTS), so one read gets all of a node's amounts;
+        # alloc_cpu ... pod_count are views of the columns.
+        self.amounts = np.zeros((0, len(AMOUNTS)), np.int64)
+        self._column_views()
         # allocatable - requested, kept up to date for the Filter's fit check.
         self.free_cpu = np.zeros(0, np.int64)
         self.free_mem = np.zeros(0, np.int64)
@@ -137,9 +137,9 @@ class NodeTable:
             pad = np.full((extra,) + arr.shape[1:], fill, arr.dtype)
             return np.concatenate([arr, pad])
 
-        for attr in ("alloc_cpu", "alloc_mem", "alloc_pods", "req_cpu", "req_mem",
-                     "nonzero_cpu", "nonzero_mem", "pod_count", "res_version",
-                     "free_cpu", "free_mem", "free_pods"):
+        self.amounts = ext(self.amounts, 0)
+        self._column_views()
+        for attr in ("res_version", "free_cpu", "free_mem", "free_pods"):
             setattr(self, attr, ext(getattr(self, attr), 0))
         self.unschedulable = ext(self.unschedulable, False)
         self.taints = ext(self.taints, -1)
@@ -150,6 +150,13 @@ class NodeTable:
         self._static.extend([None] * extra)
         self._zone_of.extend([None] * extra)
         self._cap = new
+
+    def _column_views(self) -> None:
+        """Point alloc_cpu ... pod_count at the columns of ``amounts`` (see AMOUNTS)."""
+        a = self.amounts
+        self.alloc_cpu, self.alloc_mem, self.alloc_pods = a[:, 0], a[:, 1], a[:, 2]
+        self.req_cpu, self.req_mem = a[:, 3], a[:, 4]
+        self.nonzero_cpu, self.nonzero_mem, self.pod_count = a[:, 5], a[:, 6], a[:, 7]
 
     @property
     def capacity(self) -> int:
@@ -198,10 +205,9 @@ class NodeTable:
 
     def _touch(self, slot: int) -> None:
         """Record that a row's amounts changed."""
-        # .item() reads a plain int: cheaper than numpy scalar arithmetic, same value.
-        self._set_free(slot, self.alloc_cpu.item(slot) - self.req_cpu.item(slot),
-                       self.alloc_mem.item(slot) - self.req_mem.item(slot),
-                       self.alloc_pods.item(slot) - self.pod_count.item(slot))
+        # tolist() reads plain ints: cheaper than numpy scalar arithmetic, same values.
+        a_cpu, a_mem, a_pods, r_cpu, r_mem, _, _, pods = self.amounts[slot].tolist()
+        self._set_free(slot, a_cpu - r_cpu, a_mem - r_mem, a_pods - pods)
 
     def _set_free(self, slot: int, cpu: int, mem: int, pods: int) -> None:
         """Store a row's free amounts and bump its res_version, in both layouts."""
@@ -284,9 +290,7 @@ class NodeTable:
                 self.label_cols[key][slot] = -1
         self.taints[slot] = -1
         self.unschedulable[slot] = False
-        for arr in (self.alloc_cpu, self.alloc_mem, self.alloc_pods, self.req_cpu,
-                    self.req_mem, self.nonzero_cpu, self.nonzero_mem, self.pod_count):
-            arr[slot] = 0
+        self.amounts[slot] = 0
         self._touch(slot)
         for users in self.ports.values():
             users.pop(slot, None)
@@ -400,14 +404,15 @@ class NodeTable:
 
     def _account(self, prof: PodProfile, slot: int, sign: int) -> None:
         """Add (``sign=1``) or take away (``-1``) a pod's requests on a row."""
-        # Plain ints in, one store per entry; what _touch does, without reading back.
-        self.req_cpu[slot] = req_cpu = self.req_cpu.item(slot) + sign * prof.cpu
-        self.req_mem[slot] = req_mem = self.req_mem.item(slot) + sign * prof.memory
-        self.nonzero_cpu[slot] = self.nonzero_cpu.item(slot) + sign * prof.nonzero_cpu
-        self.nonzero_mem[slot] = self.nonzero_mem.item(slot) + sign * prof.nonzero_memory
-        self.pod_count[slot] = pods = self.pod_count.item(slot) + sign
-        self._set_free(slot, self.alloc_cpu.item(slot) - req_cpu,
-                       self.alloc_mem.item(slot) - req_mem, self.alloc_pods.item(slot) - pods)
+        # One read and one store of the row (requested columns: AMOUNTS[3:]), in
+        # plain ints; then what _touch does.
+        a_cpu, a_mem, a_pods, r_cpu, r_mem, nz_cpu, nz_mem, pods = self.amounts[slot].tolist()
+        r_cpu += sign * prof.cpu
+        r_mem += sign * prof.memory
+        pods += sign
+        self.amounts[slot, 3:] = (r_cpu, r_mem, nz_cpu + sign * prof.nonzero_cpu,
+                                  nz_mem + sign * prof.nonzero_memory, pods)
+        self._set_free(slot, a_cpu - r_cpu, a_mem - r_mem, a_pods - pods)
         for ip, protocol, port in prof.host_ports:
             users = self.ports.setdefault((protocol, port), {})
             ips = users.setdefault(slot, Counter())
