@@ -403,19 +403,11 @@ def _build_profile(spec: dict) -> PodProfile:
 
 
 def _read_objects(spec: dict) -> tuple:
-    """The objects :func:`template_key` reads, flattened, with the list lengths."""
+    """The parts of ``spec`` that :func:`template_key` reads (whole containers)."""
     get = spec.get
-    containers = get("containers") or ()
-    init = get("initContainers") or ()
-    objs: list = [len(containers)]
-    for c in containers:
-        objs += (c.get("resources"), c.get("ports"))
-    objs.append(len(init))
-    for c in init:
-        objs += (c.get("resources"), c.get("restartPolicy"))
-    objs += (get("tolerations"), get("overhead"), get("nodeSelector"),
-             (get("affinity") or {}).get("nodeAffinity"), get("preemptionPolicy"))
-    return tuple(objs)
+    return (get("containers"), get("initContainers"), get("tolerations"), get("overhead"),
+            get("nodeSelector"), (get("affinity") or {}).get("nodeAffinity"),
+            get("preemptionPolicy"))
 
 
 def _snapshot(obj: Any) -> Any:
@@ -456,9 +448,9 @@ class ProfileCache:
     def __init__(self, size: int = 1024) -> None:
         self._size = size
         self._items: dict[tuple, PodProfile] = {}
-        # (id of spec.containers, len of _read_objects) ->
-        #     (spec.containers, a deep copy of _read_objects(spec), profile).
-        self._by_identity: dict[tuple[int, int], tuple[Any, tuple, PodProfile]] = {}
+        # id of spec.containers -> (spec.containers, a deep copy of
+        # _read_objects(spec), profile).
+        self._by_identity: dict[int, tuple[Any, tuple, PodProfile]] = {}
 
     def get(self, pod: dict) -> PodProfile:
         """The profile of ``pod`` (a Pod object dict)."""
@@ -470,9 +462,8 @@ class ProfileCache:
         except Exception:  # not a well-formed spec: the slow way says what is wrong
             objs = None
         if objs is not None:
-            containers = spec.get("containers")
-            ident = (id(containers), len(objs))
-            hit = self._by_identity.get(ident)
+            containers = objs[0]
+            hit = self._by_identity.get(id(containers))
             if hit is not None and hit[0] is containers and hit[1] == objs:
                 return hit[2]
         key = template_key(spec)
@@ -485,7 +476,7 @@ class ProfileCache:
         if objs is not None:
             if len(self._by_identity) >= self._size:
                 self._by_identity.pop(next(iter(self._by_identity)))
-            self._by_identity[ident] = (containers, _snapshot(objs), prof)
+            self._by_identity[id(containers)] = (containers, _snapshot(objs), prof)
         return prof
 
 
