@@ -63,6 +63,15 @@ def _node_name(node: Any) -> str:
     return str(name)
 
 
+def _column(name: str, doc: str) -> property:
+    index = AMOUNTS.index(name)
+
+    def get(self: NodeTable) -> np.ndarray:
+        return self.amounts[:, index]
+
+    return property(get, doc=doc + " (a view of a column of ``amounts``).")
+
+
 class NodeTable:
     """Vectorised cache of nodes (numpy arrays) that the scheduler reads.
 
@@ -72,6 +81,15 @@ class NodeTable:
 
     _GROW = 64
 
+    alloc_cpu = _column("alloc_cpu", "Allocatable milli-CPU per slot")
+    alloc_mem = _column("alloc_mem", "Allocatable memory bytes per slot")
+    alloc_pods = _column("alloc_pods", "Allocatable pod count per slot")
+    req_cpu = _column("req_cpu", "Milli-CPU requested by the pods on each slot")
+    req_mem = _column("req_mem", "Memory bytes requested by the pods on each slot")
+    nonzero_cpu = _column("nonzero_cpu", "req_cpu with the 100m default per container")
+    nonzero_mem = _column("nonzero_mem", "req_mem with the 200Mi default per container")
+    pod_count = _column("pod_count", "Pods on each slot")
+
     def __init__(self) -> None:
         self._cap = 0
         self._slot_of: dict[str, int] = {}
@@ -80,9 +98,8 @@ class NodeTable:
         self._high = 0  # slots ever used
         # Allocatable and requested amounts: milli-CPU, bytes, pod counts. One row
         # per slot (columns AMOUNTS), so one read gets all of a node's amounts;
-        # alloc_cpu ... pod_count are views of the columns.
+        # the properties alloc_cpu ... pod_count give the columns.
         self.amounts = np.zeros((0, len(AMOUNTS)), np.int64)
-        self._column_views()
         # allocatable - requested, kept up to date for the Filter's fit check.
         self.free_cpu = np.zeros(0, np.int64)
         self.free_mem = np.zeros(0, np.int64)
@@ -138,7 +155,6 @@ class NodeTable:
             return np.concatenate([arr, pad])
 
         self.amounts = ext(self.amounts, 0)
-        self._column_views()
         for attr in ("res_version", "free_cpu", "free_mem", "free_pods"):
             setattr(self, attr, ext(getattr(self, attr), 0))
         self.unschedulable = ext(self.unschedulable, False)
@@ -150,13 +166,6 @@ class NodeTable:
         self._static.extend([None] * extra)
         self._zone_of.extend([None] * extra)
         self._cap = new
-
-    def _column_views(self) -> None:
-        """Point alloc_cpu ... pod_count at the columns of ``amounts`` (see AMOUNTS)."""
-        a = self.amounts
-        self.alloc_cpu, self.alloc_mem, self.alloc_pods = a[:, 0], a[:, 1], a[:, 2]
-        self.req_cpu, self.req_mem = a[:, 3], a[:, 4]
-        self.nonzero_cpu, self.nonzero_mem, self.pod_count = a[:, 5], a[:, 6], a[:, 7]
 
     @property
     def capacity(self) -> int:
