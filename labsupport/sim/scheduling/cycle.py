@@ -15,7 +15,11 @@ This follows ``schedulePod`` in pkg/scheduler/schedule_one.go (v1.32):
    broken at random (upstream: reservoir sampling in ``selectHost``).
 
 The walk is done in vectorised chunks over the node order; with every node
-feasible, a 5,000-node cluster checks exactly 500 nodes per pod.
+feasible, a 5,000-node cluster checks exactly 500 nodes per pod. The node
+amounts it reads, and the cached resource scores, are also kept in walk order
+(``NodeTable.pos_*``), so a chunk is a slice of them. The walk only finds
+which nodes pass; why the others failed is worked out again when no node
+passed (or with ``explain``), from the same unchanged table.
 """
 
 from __future__ import annotations
@@ -327,7 +331,7 @@ class Scheduler:
         soft = static.soft_taints[feasible] if static.any_soft else None
         if soft is not None and soft.any():
             total = total + pl.WEIGHTS["TaintToleration"] * pl.normalize(soft, reverse=True)
-        # else every node scores 100 before the weight: the same on every node.
+        # Otherwise TaintToleration scores 100 on every node: no difference made.
         if static.preferred is not None:
             total = total + pl.WEIGHTS["NodeAffinity"] * pl.normalize(
                 static.preferred[feasible], reverse=False)

@@ -37,7 +37,7 @@ from labsupport.sim.scheduling.podinfo import PodProfile, ProfileCache, quantity
 
 __all__ = ["NodeTable", "AMOUNTS"]
 
-#: The columns of ``NodeTable.amounts``, each also an attribute (a view).
+#: The columns of ``NodeTable.amounts``; each is also a property giving the column.
 AMOUNTS = ("alloc_cpu", "alloc_mem", "alloc_pods", "req_cpu", "req_mem", "nonzero_cpu",
            "nonzero_mem", "pod_count")
 
