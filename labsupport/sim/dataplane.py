@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 from labsupport.errors import Invalid, ObjectNotFound
 from labsupport.kinds import parse_ref
 from labsupport.sim.network import CONTROL_PLANE, Network
+from labsupport.sim.podserver import PodServer
 from labsupport.sim.proxy import KubeProxy
 from labsupport.sim.traffic import (
     OK,
@@ -60,7 +61,6 @@ from labsupport.sim.traffic import (
     TrafficHandle,
     TrafficResult,
 )
-from labsupport.sim.workloads import PodServer
 
 if TYPE_CHECKING:
     from labsupport.sim.cluster import SimCluster

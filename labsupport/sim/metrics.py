@@ -48,7 +48,7 @@ from labsupport.sim.clock import stamp
 
 if TYPE_CHECKING:
     from labsupport.sim.dataplane import DataPlane
-    from labsupport.sim.workloads import PodServer
+    from labsupport.sim.podserver import PodServer
 
 __all__ = ["Metrics", "SERIES", "RESOLUTION", "BUCKETS", "POD_RATES"]
 

@@ -44,8 +44,8 @@ if TYPE_CHECKING:
     import numpy as np
 
     from labsupport.sim.dataplane import DataPlane
+    from labsupport.sim.podserver import PodServer
     from labsupport.sim.proxy import ServiceView
-    from labsupport.sim.workloads import PodServer
 
 __all__ = ["Arrivals", "Stream", "TrafficResult", "TrafficHandle", "PATTERNS", "STATUS",
            "rate_function"]

@@ -67,15 +67,16 @@ from __future__ import annotations
 import html
 import math
 import re
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from labsupport.errors import Invalid, InvalidManifest
 from labsupport.quantity import cpu_cores, memory_bytes
+from labsupport.sim.distribution import Distribution
 
-__all__ = ["Behaviour", "behaviour", "Distribution", "PodServer", "ANNOTATION_PREFIX",
-           "ANNOTATIONS", "IMAGE_PROFILES", "annotation_table", "validate_annotations"]
+# Distribution (labsupport.sim.distribution) is re-exported: annotations are written in it.
+__all__ = ["Behaviour", "behaviour", "Distribution", "ANNOTATION_PREFIX", "ANNOTATIONS",
+           "IMAGE_PROFILES", "annotation_table", "validate_annotations"]
 
 ANNOTATION_PREFIX = "sim.labsupport.io/"
 
@@ -132,85 +133,6 @@ IMAGE_PROFILES: dict[str, dict[str, str]] = {
                     "memory-baseline": "16Mi"},
 }
 _DEFAULT_PROFILE = {"service-time": "exponential:0.02", "memory-baseline": "32Mi"}
-
-
-@dataclass(frozen=True)
-class Distribution:
-    """A distribution of durations, written ``"kind:parameters"``.
-
-    ``exponential:MEAN``, ``constant:S`` (or a bare number),
-    ``lognormal:MEAN,SIGMA`` (its mean, and the sigma of its logarithm),
-    ``uniform:LOW,HIGH``; all in seconds.
-
-    Example:
-        >>> d = Distribution.parse("lognormal:0.02,0.5")
-        >>> d.kind, d.mean
-        ('lognormal', 0.02)
-        >>> Distribution.parse("0.05")
-        Distribution('constant:0.05')
-    """
-
-    kind: str
-    params: tuple[float, ...]
-
-    @classmethod
-    def parse(cls, text: str) -> Distribution:
-        """Read ``"exponential:0.02"`` and friends.
-
-        Raises:
-            Invalid: an unknown kind or wrong parameters; the message shows the forms.
-        """
-        raw = str(text).strip()
-        kind, _, rest = raw.partition(":")
-        if not rest:
-            kind, rest = "constant", raw
-        kind = kind.strip().lower()
-        try:
-            params = tuple(float(p) for p in rest.split(","))
-        except ValueError:
-            params = ()
-        want = {"exponential": 1, "constant": 1, "lognormal": 2, "uniform": 2}.get(kind)
-        ok = (want == len(params) and all(math.isfinite(p) and p >= 0 for p in params)
-              and not (kind == "uniform" and params[0] > params[1]))
-        if not ok:
-            raise Invalid(f'"{raw}" is not a distribution; write exponential:MEAN, constant:S, '
-                          "lognormal:MEAN,SIGMA or uniform:LOW,HIGH with seconds zero or more")
-        return cls(kind, params)
-
-    @property
-    def mean(self) -> float:
-        """The mean duration in seconds."""
-        if self.kind == "uniform":
-            return (self.params[0] + self.params[1]) / 2
-        return self.params[0]
-
-    def transform(self, exp: Any, normal: Any, uniform: Any) -> Any:
-        """Durations from standard draws (numpy arrays of Exp(1), N(0,1), U(0,1)).
-
-        Each kind uses one of the three, so a run draws the same numbers
-        whatever the distribution, and the same seed gives the same run.
-
-        Example:
-            >>> import numpy as np
-            >>> Distribution.parse("exponential:0.5").transform(np.array([2.0]), None, None)
-            array([1.])
-        """
-        import numpy as np
-
-        p = self.params
-        if self.kind == "exponential":
-            return exp * p[0]
-        if self.kind == "constant":
-            return np.full(len(uniform if normal is None else normal), p[0])
-        if self.kind == "uniform":
-            return p[0] + (p[1] - p[0]) * uniform
-        mean, sigma = p
-        if mean <= 0:
-            return np.zeros(len(normal))
-        return np.exp(math.log(mean) - sigma * sigma / 2 + sigma * normal)
-
-    def __repr__(self) -> str:
-        return f"Distribution('{self.kind}:{','.join(f'{p:g}' for p in self.params)}')"
 
 
 @dataclass(frozen=True)
@@ -525,95 +447,3 @@ def annotation_table() -> AnnotationTable:
     return AnnotationTable({"annotation": ANNOTATION_PREFIX + name, "form": form,
                             "default": default, "meaning": meaning}
                            for name, form, default, meaning in ANNOTATIONS)
-
-
-class PodServer:
-    """One pod's app at run time, for the data plane: its workers, its queue, its numbers.
-
-    A request that reaches the pod at ``a`` starts when a worker is free,
-    ``max(a, earliest free worker)``, and ends a service time later.
-
-    Example:
-        >>> s = PodServer(0, {"metadata": {"name": "p", "uid": "u", "annotations": {
-        ...     "sim.labsupport.io/concurrency": "2"}}, "spec": {"containers": [{"name": "a"}]}})
-        >>> s.free, s.limit, s.up_from
-        ([0.0, 0.0], 1002, inf)
-    """
-
-    def __init__(self, gid: int, pod: dict, deployment: str | None = None) -> None:
-        meta, spec = pod["metadata"], pod["spec"]
-        self.gid = gid
-        self.name, self.uid = meta["name"], meta["uid"]
-        self.namespace = meta.get("namespace", "default")
-        self.key = f"/registry/pods/{self.namespace}/{self.name}"
-        self.node = spec.get("nodeName") or ""
-        self.labels = dict(meta.get("labels") or {})
-        self.deployment = deployment
-        containers = spec.get("containers") or [{"name": ""}]
-        self.behaviours: list[tuple[str, Behaviour]] = [(c.get("name", ""), behaviour(pod, c))
-                                                       for c in containers]
-        self.serving = next((i for i, c in enumerate(containers) if c.get("ports")), 0)
-        self.container, self.b = self.behaviours[self.serving]
-        b = self.b
-        limits = (containers[self.serving].get("resources") or {}).get("limits") or {}
-        self.mem_limit = memory_bytes(limits["memory"]) if limits.get("memory") else 0
-        self.crash_p = b.crash_probability
-        self.risky = self.crash_p > 0 or (self.mem_limit > 0 and b.memory_per_request > 0)
-        self.limit = b.concurrency + b.queue_limit
-        self.free: list[float] = [0.0] * b.concurrency
-        self.inflight: deque[float] = deque()
-        self.up_from = INF        # the app answers from then on (INF: not running)
-        self.down_at = INF        # traffic crashed it then
-        self.container_id: str | None = None
-        self.alive_from = INF     # first start of the app
-        self.alive_to = INF       # the pod went away
-        self.gone = False
-        # Per 1-s slot: requests that reached the app, CPU seconds, seconds spent
-        # in the pod (sum over requests), requests refused with 503.
-        self.reqs: list[float] = []
-        self.cpu: list[float] = []
-        self.insys: list[float] = []
-        self.rejected: list[float] = []
-        self.hist: Any = None     # latency histogram counts (metrics.BUCKETS + +Inf)
-        self.lat_sum = 0.0
-        self.served = 0
-
-    def refresh(self, pod: dict | None, worker: Any, now: float) -> bool:
-        """Read the pod and its kubelet worker; return True if the app just stopped."""
-        if pod is None or pod["metadata"]["uid"] != self.uid:
-            stopped = self.up_from < INF
-            self.gone, self.up_from = True, INF
-            if self.alive_to == INF:
-                self.alive_to = now
-            return stopped
-        c = None
-        if worker is not None and not worker.done and len(worker.apps) > self.serving:
-            c = worker.apps[self.serving]
-        if c is not None and "running" in c.state and c.started_at is not None:
-            if c.id != self.container_id:
-                self.container_id = c.id
-                self.up_from, self.down_at = c.started_at + self.b.start_seconds, INF
-                self.free = [0.0] * self.b.concurrency
-                self.inflight.clear()
-                self.alive_from = min(self.alive_from, c.started_at)
-            return False
-        stopped = self.up_from < INF
-        self.up_from, self.container_id = INF, None
-        return stopped
-
-    def risk(self, a: float, start: float, u: float, inflight: int, crashes: list) -> None:
-        """Maybe this request crashes the app, or pushes its memory over the limit (OOMKilled).
-
-        It crashes it when ``u`` (a uniform draw) is below crash-probability.
-        """
-        b = self.b
-        if self.crash_p and u < self.crash_p:
-            self.down_at = start
-            crashes.append((self, start, 1, "Error"))
-        elif self.mem_limit and \
-                b.memory_baseline + b.memory_per_request * inflight > self.mem_limit:
-            self.down_at = a
-            crashes.append((self, a, 137, "OOMKilled"))
-
-    def __repr__(self) -> str:
-        return f"<PodServer {self.namespace}/{self.name} on {self.node}>"
