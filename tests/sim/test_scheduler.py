@@ -606,3 +606,58 @@ def test_learner_friendly_errors():
     bad = r"spec.containers\[0\].resources.requests.cpu: .*'2 cores'"
     with pytest.raises(LabSupportError, match=bad):
         Scheduler(table).schedule(pod(cpu="2 cores"))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(["pod", "pod", "pod", "pod", "resize", "remove",
+                                           "add", "unbind", "taint"]),
+                          st.integers(0, 10_000)), min_size=20, max_size=120),
+       st.sampled_from([12, 160]))
+def test_the_quick_walk_agrees_with_the_per_node_table_as_nodes_and_pods_change(ops, size):
+    # The quick Filter walk reads free amounts laid out in walk order and skips
+    # checks that lower bounds prove useless; explain=True recomputes every
+    # checked node's verdict from the table itself. After any sequence of node
+    # additions, resizes, removals, taints, binds and unbinds both must agree,
+    # and the decisions must be those of a twin scheduler that never explains.
+    # With 160 nodes only 100 are checked per pod (sampling, windows of the walk).
+    sizes = [("1", "2Gi", "4"), ("2", "4Gi", "110"), ("4", "8Gi", "6"), ("500m", "1Gi", "110")]
+    tables = [many(size, cpu="2", memory="4Gi"), many(size, cpu="2", memory="4Gi")]
+    scheds = [Scheduler(tables[0], seed=3), Scheduler(tables[1], seed=3)]
+    bound: list[tuple[dict, str]] = []
+    names = tables[0].names()
+    extra = 0
+    for op, n in ops:
+        if op == "pod":
+            p = pod(f"p{n}", cpu=["0", "100m", "300m", "900m"][n % 4],
+                    memory=["0", "64Mi", "512Mi", "1Gi"][n // 4 % 4])
+            quick = scheds[0].schedule(p)
+            full = scheds[1].schedule(p, explain=True)
+            assert (quick.node, quick.message, quick.nodes_checked, quick.feasible) == (
+                full.node, full.message, full.nodes_checked, full.feasible)
+            assert full.feasible == sum(r["filter"] == "passed" for r in full.table)
+            assert scheds[0].next_start_node_index == scheds[1].next_start_node_index
+            if quick.node:
+                for t in tables:
+                    t.add_pod(p, quick.node)
+                bound.append((p, quick.node))
+        elif op == "unbind" and bound:
+            p, where = bound.pop(n % len(bound))
+            if where in names:
+                for t in tables:
+                    t.remove_pod(p, where)
+        elif op in ("resize", "taint") and names:
+            name = names[n % len(names)]
+            cpu, mem, pods_ = sizes[n % len(sizes)]
+            taints = [UNREACHABLE] if op == "taint" else []
+            for t in tables:
+                t.upsert_node(node(name, cpu=cpu, memory=mem, pods=pods_, taints=taints))
+        elif op == "remove" and len(names) > 1:
+            name = names.pop(n % len(names))
+            for t in tables:
+                t.remove_node(name)
+        elif op == "add":
+            extra += 1
+            names.append(f"extra-{extra}")
+            cpu, mem, pods_ = sizes[n % len(sizes)]
+            for t in tables:
+                t.upsert_node(node(names[-1], cpu=cpu, memory=mem, pods=pods_))
