@@ -31,6 +31,7 @@ __all__ = [
     "WaitTimeout",
     "ResourceExpired",
     "GradingError",
+    "AuthoringError",
 ]
 
 _MISSING = object()
@@ -246,3 +247,31 @@ class ResourceExpired(LabSupportError):
 
 class GradingError(LabSupportError):
     """A check or the grader could not run (not a wrong answer: a broken setup)."""
+
+
+class AuthoringError(LabSupportError):
+    """A lesson or solution source cannot be built (an author's mistake, not a student's).
+
+    Args:
+        path: the source file, relative to the course folder.
+        problem: what is wrong.
+        cell: the 1-based cell number, when the problem is in one cell.
+        fix: what to do about it.
+
+    Example:
+        >>> e = AuthoringError("notebooks/07_x.md", "unknown tag 'nbval-check'", cell=4,
+        ...                    fix="use nbval-check-output")
+        >>> print(e)
+        notebooks/07_x.md, cell 4: unknown tag 'nbval-check'. Fix: use nbval-check-output
+        >>> e.cell
+        4
+    """
+
+    def __init__(self, path: str, problem: str, *, cell: int | None = None,
+                 fix: str = "") -> None:
+        self.path = str(path)
+        self.problem = problem
+        self.cell = cell
+        self.fix = fix
+        where = self.path if cell is None else f"{self.path}, cell {cell}"
+        super().__init__(f"{where}: {problem}" + (f". Fix: {fix}" if fix else ""))

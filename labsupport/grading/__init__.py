@@ -1,10 +1,11 @@
 """Auto-graded exercises: ``check()`` for learners, a batch grader for instructors.
 
 Learners call :func:`check` after each answer and :func:`check_all` at the
-end. Instructors write exercises in ``solutions/`` with the answers between
-``### BEGIN ANSWER`` and ``### END ANSWER`` and run::
+end. Authors write exercises as text sources in ``solutions/`` with the
+answers between ``### BEGIN ANSWER`` and ``### END ANSWER`` and build the
+notebooks, ``exercises/`` included, with ``make notebooks``
+(docs/AUTHORING.md). Instructors grade with::
 
-    python -m labsupport.grading build                  # solutions/ -> exercises/
     python -m labsupport.grading grade SUBMISSIONS --out grades.csv --feedback feedback/
 
 The checks themselves live in :mod:`labsupport.grading.bank`, one module per

@@ -36,6 +36,7 @@ from typing import Any
 from labsupport.errors import GradingError
 from labsupport.grading.checks import Exercise, exercise, exercises
 from labsupport.grading.guard import FileGuard, private_library
+from labsupport.grading.names import exercise_of_file, exercises_called
 from labsupport.grading.notebook import Notebook, NotebookError, load_notebook
 from labsupport.grading.results import CheckResult
 from labsupport.grading.sandbox import ChildRun, Limits, run_in_child
@@ -46,7 +47,6 @@ STATUSES = ("ok", "timeout", "memory", "crashed", "invalid")
 #: Cells with this tag only draw pictures; the batch grader does not run them.
 SKIP_TAG = "skip-grading"
 _SKIP_DIRS = {".ipynb_checkpoints", "__MACOSX", "__pycache__"}
-_CHECK_CALL = re.compile(r"""["'](ex\d{2})\.q\d+["']""")
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ def _folder_submission(folder: Path) -> Submission:
     if not found:
         return Submission(student, folder, None, "the folder holds no notebook (.ipynb file)")
     if len(found) > 1:
-        named = [p for p in found if re.match(r"ex\d{2}_", p.name)]
+        named = [p for p in found if exercise_of_file(p)]
         if len(named) != 1:
             names = ", ".join(printable(str(p.relative_to(folder))) for p in found[:5])
             return Submission(student, folder, None,
@@ -151,12 +151,12 @@ def _which_exercise(nb: Notebook, sub: Submission, forced: str | None) -> str:
         return forced
     if nb.exercise:
         return nb.exercise
-    seen = {m.group(1) for c in nb.code_cells() for m in _CHECK_CALL.finditer(c.source)}
+    seen = {ex for c in nb.code_cells() for ex in exercises_called(c.source)}
     if len(seen) == 1:
         return seen.pop()
-    match = re.match(r"(ex\d{2})_", sub.notebook.name if sub.notebook else "")
-    if match:
-        return match.group(1)
+    named = exercise_of_file(sub.notebook) if sub.notebook else None
+    if named:
+        return named
     raise NotebookError("cannot tell which exercise this notebook is: it has no exercise in "
                         "its metadata and no check(\"exNN.qM\", ...) calls. Start from the "
                         "exercise notebook you were given.")

@@ -35,11 +35,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from labsupport.authoring.cells import assign_ids, dumps
 from labsupport.errors import GradingError
+from labsupport.grading.names import exercise_of_file
 from labsupport.grading.notebook import defined_names, python_source, source_text
 
-__all__ = ["render_exercise", "build", "dumps", "stub_lines", "exercise_name", "BuildResult",
-           "SOLUTION_ONLY_TAGS", "ANSWER_TAG"]
+__all__ = ["render_exercise", "build", "dumps", "stub_lines", "BuildResult", "expected_exercise",
+           "stale_exercises", "SOLUTION_ONLY_TAGS", "ANSWER_TAG"]
 
 ANSWER_TAG = "answer"
 SOLUTION_ONLY_TAGS = frozenset({"solution-only", "hidden-check"})
@@ -47,19 +49,7 @@ _BEGIN = re.compile(r"^(\s*)#{2,}\s*BEGIN ANSWER\s*$")
 _END = re.compile(r"^\s*#{2,}\s*END ANSWER\s*$")
 _MD_BEGIN = re.compile(r"^\s*<!--\s*BEGIN ANSWER\s*-->\s*$")
 _MD_END = re.compile(r"^\s*<!--\s*END ANSWER\s*-->\s*$")
-_FILE = re.compile(r"^(ex\d{2})_[\w-]+\.ipynb$")
 _STRIP_CELL_META = ("execution", "collapsed", "scrolled")
-
-
-def exercise_name(path: str | Path) -> str | None:
-    """``"ex02"`` for ``solutions/ex02_speedup.ipynb``; None for other files.
-
-    Example:
-        >>> exercise_name("solutions/ex02_speedup.ipynb"), exercise_name("notes.ipynb")
-        ('ex02', None)
-    """
-    match = _FILE.match(Path(path).name)
-    return match.group(1) if match else None
 
 
 def stub_lines(region: list[str], indent: str) -> list[str]:
@@ -203,14 +193,12 @@ def render_exercise(solution: dict[str, Any], *, exercise: str,
                                    "### BEGIN ANSWER and ### END ANSWER)")
     nb["cells"] = cells
     meta = nb.setdefault("metadata", {})
+    meta.pop("jupytext", None)   # the exercise has no text source of its own to pair with
     meta["labsupport"] = {"exercise": exercise,
                           "generated_from": source or f"solutions/{exercise}"}
-    return nb
-
-
-def dumps(nb: dict[str, Any]) -> str:
-    """Notebook JSON the way Jupyter writes it (so diffs stay small)."""
-    return json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    # Ids come from the exercise's own cells: an id made from an answer cell's text
+    # would let a student test guesses of the answer against it.
+    return assign_ids(nb)
 
 
 @dataclass(frozen=True)
@@ -228,9 +216,14 @@ class BuildResult:
     changed: bool
 
 
-def expected_exercise(solution_path: Path) -> str:
-    """The exact text ``exercises/`` should hold for one solution notebook."""
-    name = exercise_name(solution_path)
+def expected_exercise(solution_path: Path, solution: dict[str, Any] | None = None) -> str:
+    """The exact text ``exercises/`` should hold for one solution notebook.
+
+    Args:
+        solution_path: the solution's ``.ipynb`` (or its text source).
+        solution: the solution notebook itself; read from ``solution_path`` when None.
+    """
+    name = exercise_of_file(solution_path)
     if name is None:
         raise GradingError(f"{solution_path.name}: an exercise notebook is named like "
                            "ex02_speedup.ipynb")
@@ -241,29 +234,39 @@ def expected_exercise(solution_path: Path) -> str:
         answers = exercise(name).answers
     except GradingError:
         answers = None
-    solution = json.loads(solution_path.read_text(encoding="utf-8"))
-    rel = f"{solution_path.parent.name}/{solution_path.name}"
+    if solution is None:
+        solution = json.loads(solution_path.read_text(encoding="utf-8"))
+    # Name the file an author edits: the text source when there is one.
+    text_source = solution_path.with_suffix(".md")
+    shown = text_source if text_source.exists() else solution_path.with_suffix(".ipynb")
+    rel = f"{solution_path.parent.name}/{shown.name}"
     return dumps(render_exercise(solution, exercise=name, answers=answers, source=rel))
 
 
 def build(solutions: str | Path = "solutions", exercises: str | Path = "exercises", *,
-          write: bool = True) -> list[BuildResult]:
+          write: bool = True, notebooks: dict[Path, dict[str, Any]] | None = None
+          ) -> list[BuildResult]:
     """Generate every ``exercises/exNN_*.ipynb`` from ``solutions/``.
 
     Args:
         solutions: the folder of solution notebooks.
         exercises: the folder to write to.
         write: False only compares (for a test or ``build --check``).
+        notebooks: solution notebooks already in memory, by the path of their
+            ``.ipynb`` (the notebook build passes what it just built from the
+            text sources); any other solution is read from its file.
     """
     solutions, exercises = Path(solutions), Path(exercises)
     if not solutions.is_dir():
         raise GradingError(f"no solutions folder at {solutions}; run this from the course's "
                            "top folder or pass --solutions")
+    given = {Path(k).resolve(): v for k, v in (notebooks or {}).items()}
+    paths = {p.resolve() for p in solutions.glob("ex*.ipynb")} | set(given)
     results = []
-    for path in sorted(solutions.glob("ex*.ipynb")):
-        if exercise_name(path) is None:
+    for path in sorted(paths, key=lambda p: p.name):
+        if exercise_of_file(path) is None or path.parent != solutions.resolve():
             continue
-        text = expected_exercise(path)
+        text = expected_exercise(path, given.get(path))
         target = exercises / path.name
         old = target.read_text(encoding="utf-8") if target.exists() else None
         changed = old != text
@@ -272,3 +275,13 @@ def build(solutions: str | Path = "solutions", exercises: str | Path = "exercise
             target.write_text(text, encoding="utf-8")
         results.append(BuildResult(path, target, changed))
     return results
+
+
+def stale_exercises(solutions: str | Path = "solutions",
+                    exercises: str | Path = "exercises") -> list[Path]:
+    """Exercise notebooks whose solution is gone (renamed or deleted)."""
+    solutions, exercises = Path(solutions), Path(exercises)
+    have = {p.stem for p in solutions.glob("ex*.ipynb")} | {p.stem for p in
+                                                             solutions.glob("ex*.md")}
+    return [p for p in sorted(exercises.glob("*.ipynb"))
+            if exercise_of_file(p) and p.stem not in have]

@@ -33,11 +33,11 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import labsupport.grading.names as names
 from labsupport.errors import GradingError
 from labsupport.grading.jsonable import is_stub
 from labsupport.grading.results import CheckResult, Outcome
@@ -49,7 +49,6 @@ __all__ = ["Case", "Check", "Exercise", "exercise", "exercises", "get_check", "J
 Judge = Callable[["Case", Any], "tuple[bool, str] | bool"]
 
 NOT_ANSWERED = "not answered yet"
-_NAME = re.compile(r"^(ex\d{2})\.q\d+$")
 
 
 @dataclass(frozen=True)
@@ -88,7 +87,7 @@ class Check:
 
     def __init__(self, name: str, *, title: str, points: float, answer: str, probe: str,
                  cases: Sequence[Case], judge: Judge, hint: str = "") -> None:
-        if not _NAME.match(name):
+        if not names.is_check(name):
             raise GradingError(f"a check name looks like 'ex02.q1', got {name!r}")
         if not cases:
             raise GradingError(f"check {name} has no cases")
@@ -229,7 +228,7 @@ def exercises() -> list[str]:
     from labsupport.grading import bank
 
     modules = pkgutil.iter_modules(bank.__path__)
-    return sorted(m.name for m in modules if _NAME.match(m.name + ".q1"))
+    return sorted(m.name for m in modules if names.is_exercise(m.name))
 
 
 def exercise(name: str) -> Exercise:
@@ -239,7 +238,7 @@ def exercise(name: str) -> Exercise:
         >>> exercise("ex02").checks[0].name
         'ex02.q1'
     """
-    if not isinstance(name, str) or not _NAME.match(f"{name}.q1"):
+    if not names.is_exercise(name):
         raise GradingError(f"an exercise name looks like 'ex02', got {name!r}")
     try:
         module = importlib.import_module(f"labsupport.grading.bank.{name}")
@@ -258,10 +257,10 @@ def get_check(name: str) -> Check:
         >>> get_check("ex02.q1").answer
         'amdahl_speedup'
     """
-    match = _NAME.match(name) if isinstance(name, str) else None
-    if not match:
+    owner = names.exercise_of_check(name)
+    if owner is None:
         raise GradingError(f"a check name looks like \"ex02.q1\", got {name!r}")
-    return exercise(match.group(1)).check(name)
+    return exercise(owner).check(name)
 
 
 def all_checks(names: Iterable[str]) -> list[Check]:

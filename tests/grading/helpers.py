@@ -7,8 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from labsupport.grading.build import exercise_name, render_exercise
+from labsupport.grading.build import render_exercise
 from labsupport.grading.checks import exercise
+from labsupport.grading.names import exercise_of_file
 
 ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = ROOT / "solutions"
@@ -16,12 +17,12 @@ EXERCISES = ROOT / "exercises"
 
 
 def solution_paths() -> list[Path]:
-    return sorted(p for p in SOLUTIONS.glob("ex*.ipynb") if exercise_name(p))
+    return sorted(p for p in SOLUTIONS.glob("ex*.ipynb") if exercise_of_file(p))
 
 
 def reference(path: Path) -> dict[str, Any]:
     """What a student who wrote the reference answers would hand in."""
-    name = exercise_name(path)
+    name = exercise_of_file(path)
     nb = json.loads(path.read_text(encoding="utf-8"))
     return render_exercise(nb, exercise=name, answers=exercise(name).answers,
                            source=f"solutions/{path.name}", keep_answers=True)

@@ -19,6 +19,7 @@ import pytest
 from labsupport.grading.batch import grade_folder
 from labsupport.grading.checks import exercise
 from labsupport.grading.gradebook import write_feedback, write_gradebook
+from labsupport.grading.names import exercise_of_file
 from labsupport.grading.sandbox import Limits
 
 from .helpers import (
@@ -49,7 +50,7 @@ def every_exercise(tmp_path_factory):
 @pytest.mark.parametrize("path", solution_paths(), ids=lambda p: p.stem)
 def test_the_reference_answers_score_full_points(every_exercise, path):
     g = every_exercise[f"reference-{path.stem}"]
-    ex = exercise(path.name[:4])
+    ex = exercise(exercise_of_file(path))
     assert g.status == "ok", g.message
     assert g.score == g.points == ex.points
     assert all(r.passed for r in g.results)

@@ -9,6 +9,7 @@ import pytest
 from labsupport.errors import GradingError
 from labsupport.grading.build import build, expected_exercise, render_exercise, stub_lines
 from labsupport.grading.checks import exercise, exercises
+from labsupport.grading.names import exercise_of_file
 from labsupport.grading.notebook import defined_names, parse_notebook
 
 from .helpers import EXERCISES, ROOT, reference, solution_paths
@@ -23,9 +24,9 @@ def test_there_is_a_real_exercise_with_checks():
 @pytest.mark.parametrize("solution", solution_paths(), ids=lambda p: p.name)
 def test_exercises_folder_is_up_to_date_with_solutions(solution):
     target = EXERCISES / solution.name
-    assert target.exists(), f"run: python -m labsupport.grading build ({target} is missing)"
+    assert target.exists(), f"run: make notebooks ({target} is missing)"
     assert target.read_text(encoding="utf-8") == expected_exercise(solution), (
-        f"{target} is out of date with {solution}; run: python -m labsupport.grading build")
+        f"{target} is out of date with {solution}; run: make notebooks")
 
 
 @pytest.mark.parametrize("solution", solution_paths(), ids=lambda p: p.name)
@@ -39,7 +40,7 @@ def test_notebooks_are_committed_without_outputs(solution):
 
 @pytest.mark.parametrize("solution", solution_paths(), ids=lambda p: p.name)
 def test_exercise_has_no_answers_no_hidden_checks_and_calls_every_public_check(solution):
-    ex = exercise(solution.name[:4])
+    ex = exercise(exercise_of_file(solution))
     raw = (EXERCISES / solution.name).read_text(encoding="utf-8")
     nb = parse_notebook(raw.encode())
     text = "\n".join(c.source for c in nb.cells)
