@@ -2,6 +2,9 @@
 #   make lab    set everything up, then open JupyterLab on the course (simulator, no Docker)
 #   make test   set everything up, then run every test (unit, contract, notebooks)
 # Set-up is done once: a second run finds .venv up to date and installs nothing.
+# Authors (docs/AUTHORING.md): notebooks are written as MyST Markdown (*.md);
+#   make notebooks                      build every .ipynb and exercises/ from them
+#   make lesson NN=07 SLUG=deployments  start a new lesson and its exercise
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -10,7 +13,7 @@ STAMP  := $(VENV)/.labsupport-installed
 PORT   ?= 8888
 PYTEST_ARGS ?=
 
-.PHONY: setup lab test test-kind bench lint clean exercises
+.PHONY: setup lab test test-kind bench lint clean notebooks exercises lesson
 
 setup: $(STAMP)
 
@@ -39,8 +42,16 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check labsupport
 
-exercises: $(STAMP)
-	$(BIN)/python -m labsupport.grading build
+# NOTEBOOKS_ARGS: e.g. --no-cache (run again even if nothing changed), --check, a source path.
+notebooks: $(STAMP)
+	$(BIN)/python -m labsupport.authoring build $(NOTEBOOKS_ARGS)
+
+# exercises/ is one step of `make notebooks`; the old name still works.
+exercises: notebooks
+
+lesson: $(STAMP)
+	@test -n "$(NN)" -a -n "$(SLUG)" || { echo "usage: make lesson NN=07 SLUG=deployments [TITLE='Deployments']"; exit 2; }
+	$(BIN)/python -m labsupport.authoring new $(NN) $(SLUG) $(if $(TITLE),--title "$(TITLE)",)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
