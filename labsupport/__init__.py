@@ -47,6 +47,8 @@ _LAZY = {
     "validate": "labsupport.manifests",
     "check": "labsupport.grading",
     "check_all": "labsupport.grading",
+    "answered": "labsupport.grading",
+    "RolloutFailed": "labsupport.rollout",
 }
 # Subpackages reached as attributes (``ls.dc``), imported on first use.
 _SUBPACKAGES = {"dc": "labsupport.dc", "viz": "labsupport.viz"}
@@ -63,6 +65,7 @@ __all__ = [
     "validate",
     "check",
     "check_all",
+    "answered",
     "dc",
     "viz",
     "LabSupportError",
@@ -75,6 +78,7 @@ __all__ = [
     "UnsafeCluster",
     "WaitTimeout",
     "ResourceExpired",
+    "RolloutFailed",
     "GradingError",
 ]
 

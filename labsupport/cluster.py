@@ -20,9 +20,10 @@ import abc
 from collections.abc import Callable
 from typing import Any
 
-from labsupport.errors import Invalid, WaitTimeout
+from labsupport import arguments
+from labsupport.errors import LabSupportError, WaitTimeout
 from labsupport.kinds import parse_ref
-from labsupport.rollout import rollout_status
+from labsupport.rollout import RolloutFailed, WaitReason, rollout_status, wait_reasons
 from labsupport.views import EventInfo, NodeInfo, PodInfo, ViewList
 
 __all__ = ["Cluster", "Source"]
@@ -124,9 +125,16 @@ class Cluster(abc.ABC):
         """Seconds since the epoch at which :attr:`now` was 0."""
         return 0.0
 
+    def _more_about(self, obj: str, namespace: str, reason: str) -> str:
+        """The call that tells more about why ``obj`` is not ready (backend hook)."""
+        where = "" if namespace == "default" else f'"{namespace}"'
+        return f"c.events({where})"
+
     # --- views -------------------------------------------------------------
     def pods(self, namespace: str | None = None, selector: str | None = None) -> ViewList:
         """The pods as :class:`PodInfo` views, sorted by namespace and name."""
+        arguments.namespace(namespace, all_allowed=True)
+        arguments.selector(selector)
         return ViewList(PodInfo.from_object(p) for p in self.list("pods", namespace, selector))
 
     def nodes(self) -> ViewList:
@@ -136,6 +144,7 @@ class Cluster(abc.ABC):
 
     def events(self, namespace: str | None = None) -> ViewList:
         """Events, oldest first, as :class:`EventInfo` views."""
+        arguments.namespace(namespace, all_allowed=True)
         start = self._start_time()
         views = [EventInfo.from_object(e, start) for e in self._raw_events(namespace)]
         views.sort(key=lambda e: e.time)
@@ -155,10 +164,20 @@ class Cluster(abc.ABC):
             what: words for the error message.
 
         Raises:
-            WaitTimeout: the condition did not hold within ``timeout``.
+            WaitTimeout: the condition did not hold within ``timeout``; its
+                message and ``reasons`` list the pods that are not ready.
+            Invalid: ``condition`` is not a function, or ``timeout`` not a
+                number of seconds.
         """
-        if timeout < 0:
-            raise Invalid(f"timeout must be zero or more seconds, got {timeout}")
+        arguments.function(condition, "condition", example="lambda c: len(c.pods()) == 3")
+        arguments.seconds(timeout, "timeout")
+        arguments.text(what, "what", example="3 pods")
+        try:
+            return self._wait(condition, timeout, what)
+        except WaitTimeout as err:
+            raise WaitTimeout(err.what, err.timeout, err.last, self._wait_reasons()) from None
+
+    def _wait(self, condition: Callable[[Cluster], Any], timeout: float, what: str) -> Any:
         deadline = self.now + timeout
         while True:
             value = condition(self)
@@ -169,6 +188,24 @@ class Cluster(abc.ABC):
                 raise WaitTimeout(what, timeout)
             self.advance(min(self.poll_interval, left))
 
+    def _wait_reasons(self, ref: str | None = None,
+                      namespace: str = "default") -> tuple[WaitReason, ...]:
+        """The not-ready pods of workload ``ref`` (None: of the cluster), with their warnings."""
+        try:
+            workload = self.get(ref, namespace=namespace) if ref else None
+            where = namespace if ref else None
+            owners = []
+            if workload is not None:
+                owners.append(workload)
+                if workload.get("kind") == "Deployment":
+                    uid = workload["metadata"].get("uid")
+                    owners += [rs for rs in self.list("replicasets", where) if any(
+                        o.get("uid") == uid for o in rs["metadata"].get("ownerReferences") or ())]
+            return wait_reasons(workload, self.list("pods", where), self.events(where),
+                                self._more_about, owners)
+        except LabSupportError:  # the diagnosis must not hide the timeout
+            return ()
+
     def wait_for_rollout(self, ref: str, timeout: float = 300,
                          namespace: str = "default") -> str:
         """Wait until a rollout is complete, by kubectl's definition.
@@ -177,10 +214,14 @@ class Cluster(abc.ABC):
             kubectl's closing message, e.g. ``'deployment "web" successfully rolled out'``.
 
         Raises:
-            WaitTimeout: not complete within ``timeout``; says what it waited on.
-            RolloutFailed: the progress deadline was exceeded.
+            WaitTimeout: not complete within ``timeout``; says what it waited on,
+                and lists the pods that are not ready with their latest
+                warning event (also as ``reasons``).
+            RolloutFailed: the progress deadline was exceeded (with ``reasons`` too).
         """
         parse_ref(ref)
+        arguments.seconds(timeout, "timeout")
+        arguments.namespace(namespace)
         last = [""]
 
         def done(c: Cluster) -> str | None:
@@ -189,9 +230,12 @@ class Cluster(abc.ABC):
             return msg if ok else None
 
         try:
-            return self.wait_until(done, timeout, what=f"rollout of {ref}")
+            return self._wait(done, timeout, what=f"rollout of {ref}")
         except WaitTimeout as err:
-            raise WaitTimeout(err.what, err.timeout, last[0]) from None
+            reasons = self._wait_reasons(ref, namespace)
+            raise WaitTimeout(err.what, err.timeout, last[0], reasons) from None
+        except RolloutFailed as err:
+            raise RolloutFailed(err.problem, self._wait_reasons(ref, namespace)) from None
 
     # --- lifetime ----------------------------------------------------------
     def close(self) -> None:  # noqa: B027 - an optional hook, not an abstract method

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from labsupport import arguments
 from labsupport.cluster import Cluster
 from labsupport.errors import Invalid
 
@@ -41,6 +42,8 @@ def connect(backend: str | None = None, **options: Any) -> Cluster:
         Invalid: an unknown backend name.
         ClusterUnavailable: a real cluster cannot be reached or created.
     """
+    if backend is not None and not isinstance(backend, str):  # raises, naming the choices
+        arguments.choice(backend, "backend", BACKENDS, or_else=", or None for the default")
     chosen = backend or os.environ.get("LABSUPPORT_BACKEND", "").strip() or "sim"
     chosen = chosen.lower()
     if chosen == "sim":

@@ -142,15 +142,22 @@ class ObjectNotFound(LabSupportError, KeyError):
         kind: the resource, e.g. ``"deployment"``.
         name: the object's name.
         namespace: its namespace, or None for cluster-scoped objects.
+        hint: what to do instead of listing the type (e.g. the names that
+            exist); None suggests ``cluster.list(...)``.
     """
 
-    def __init__(self, kind: str, name: str, namespace: str | None = None) -> None:
+    def __init__(self, kind: str, name: str, namespace: str | None = None, *,
+                 hint: str | None = None) -> None:
         self.kind = kind
         self.name = name
         self.namespace = namespace
+        self.hint = hint
         super().__init__(kind, name, namespace)
 
     def __str__(self) -> str:
+        if self.hint is not None:
+            where = f' in namespace "{self.namespace}"' if self.namespace else ""
+            return f'{self.kind} "{self.name}" not found{where}. {self.hint}'
         plural = self.kind if self.kind.endswith("s") else self.kind + "s"
         if self.namespace:
             return (
@@ -216,16 +223,28 @@ class WaitTimeout(LabSupportError, TimeoutError):
         what: the condition waited for.
         timeout: seconds waited.
         last: the last state seen, to help find out why.
+        reasons: why it did not happen, one line each (for instance the pods
+            that are not ready, with their latest warning event).
     """
 
-    def __init__(self, what: str, timeout: float, last: str | None = None) -> None:
+    def __init__(self, what: str, timeout: float, last: str | None = None,
+                 reasons: tuple = ()) -> None:
         self.what = what
         self.timeout = timeout
         self.last = last
+        self.reasons = tuple(reasons)
         msg = f"timed out after {timeout:g} s waiting for {what}"
         if last:
             msg += f"; last seen: {last}"
-        super().__init__(msg)
+        super().__init__(msg + _with_reasons(self.reasons))
+
+
+def _with_reasons(reasons: tuple, shown: int = 5) -> str:
+    """The first reasons as indented lines to append to a message ("" without reasons)."""
+    lines = [f"\n  {reason}" for reason in reasons[:shown]]
+    if len(reasons) > shown:
+        lines.append(f"\n  ... and {len(reasons) - shown} more (the error's .reasons has all)")
+    return "".join(lines)
 
 
 class ResourceExpired(LabSupportError):

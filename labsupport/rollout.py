@@ -20,13 +20,123 @@ Example:
 
 from __future__ import annotations
 
-from labsupport.errors import Invalid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
-__all__ = ["rollout_status", "RolloutFailed"]
+from labsupport.errors import Invalid, _with_reasons
+from labsupport.selectors import Selector
+from labsupport.views import PodInfo
+
+__all__ = ["rollout_status", "RolloutFailed", "WaitReason", "wait_reasons"]
 
 
 class RolloutFailed(Invalid):
-    """The Deployment exceeded its progress deadline (ProgressDeadlineExceeded)."""
+    """The Deployment exceeded its progress deadline (ProgressDeadlineExceeded).
+
+    Args:
+        message: kubectl's words for the failure.
+        reasons: the :class:`WaitReason` of each pod that kept it from finishing.
+    """
+
+    def __init__(self, message: str, reasons: tuple = ()) -> None:
+        self.problem = message
+        self.reasons = tuple(reasons)
+        super().__init__(message + _with_reasons(self.reasons))
+
+
+@dataclass(frozen=True)
+class WaitReason:
+    """Why one pod (or its owner) keeps a wait from finishing.
+
+    Attributes:
+        object: ``"pod/web-7f9c-x2"``, or the ReplicaSet that cannot create pods.
+        namespace: its namespace.
+        status: what kubectl's STATUS column shows, e.g. ``"Pending"``.
+        reason: the reason of its latest Warning event (``"FailedScheduling"``,
+            ``"BackOff"``, ``"Failed"``, ``"Unhealthy"``), ``""`` when none.
+        message: that event's message.
+        more: the call that explains more, e.g. ``'c.explain_scheduling("pod/web-7f9c-x2")'``.
+
+    Example:
+        >>> print(WaitReason("pod/web-1", "default", "Pending", "FailedScheduling",
+        ...                  "0/3 nodes are available: 3 Insufficient cpu.", "c.events()"))
+        pod/web-1 Pending: FailedScheduling: 0/3 nodes are available: 3 Insufficient cpu. More: c.events()
+    """  # noqa: E501
+
+    object: str
+    namespace: str
+    status: str
+    reason: str
+    message: str
+    more: str
+
+    def __str__(self) -> str:
+        if self.reason:
+            why = f"{self.reason}: {self.message.rstrip()}"
+        else:
+            why = "no warning event yet"
+        if not why.endswith("."):
+            why += "."
+        status = f" {self.status}" if self.status else ""
+        return f"{self.object}{status}: {why} More: {self.more}"
+
+
+def wait_reasons(workload: dict | None, pods: Iterable[dict], events: Iterable,
+                 more: Callable[[str, str, str], str], owners: Iterable[dict] = ()
+                 ) -> tuple[WaitReason, ...]:
+    """The pods of ``workload`` that are not ready, each with its latest Warning event.
+
+    Args:
+        workload: a Deployment, StatefulSet or DaemonSet; None for every pod given.
+        pods: Pod dicts to look at (those the workload selects are kept).
+        events: :class:`~labsupport.views.EventInfo` views, oldest first.
+        more: ``more(object, namespace, reason)`` gives the call that explains more.
+        owners: the workload and its ReplicaSets: their Warning events count
+            too (a quota that refuses new pods).
+
+    Example:
+        >>> from labsupport.views import EventInfo
+        >>> pod = {"kind": "Pod", "metadata": {"name": "web-1", "namespace": "default",
+        ...        "labels": {"app": "web"}}, "status": {"phase": "Pending"}}
+        >>> ev = EventInfo(1.0, "Warning", "FailedScheduling", "pod/web-1",
+        ...                "0/1 nodes are available: 1 Insufficient cpu.", "default-scheduler")
+        >>> dep = {"kind": "Deployment", "metadata": {"name": "web", "namespace": "default"},
+        ...        "spec": {"selector": {"matchLabels": {"app": "web"}}}}
+        >>> [r.reason for r in wait_reasons(dep, [pod], [ev], lambda o, ns, r: "c.events()")]
+        ['FailedScheduling']
+    """
+    namespace = None
+    selected = Selector()
+    if workload is not None:
+        namespace = (workload.get("metadata") or {}).get("namespace", "default")
+        selected = Selector.from_label_selector((workload.get("spec") or {}).get("selector"))
+    latest = {}
+    for event in events:
+        if event.type == "Warning":
+            latest[(event.namespace, event.object)] = event
+    out = []
+    for owner in owners:
+        meta = owner.get("metadata") or {}
+        ref = f"{str(owner.get('kind', '')).lower()}/{meta.get('name')}"
+        event = latest.get((meta.get("namespace", "default"), ref))
+        if event is not None:
+            out.append(WaitReason(ref, event.namespace, "", event.reason, event.message,
+                                  more(ref, event.namespace, event.reason)))
+    for pod in pods:
+        meta = pod.get("metadata") or {}
+        if namespace is not None and meta.get("namespace", "default") != namespace:
+            continue
+        if meta.get("deletionTimestamp") or not selected.matches(meta.get("labels")):
+            continue
+        view = PodInfo.from_object(pod)
+        if view.ready or view.phase in ("Succeeded", "Failed"):
+            continue
+        ref = f"pod/{view.name}"
+        event = latest.get((view.namespace, ref))
+        reason, message = (event.reason, event.message) if event is not None else ("", "")
+        out.append(WaitReason(ref, view.namespace, view.status or view.phase, reason, message,
+                              more(ref, view.namespace, reason)))
+    return tuple(out)
 
 
 def rollout_status(obj: dict) -> tuple[bool, str]:

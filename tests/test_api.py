@@ -53,3 +53,81 @@ def test_environment_yml_lists_the_same_dependencies():
     for dep in project["dependencies"] + project["optional-dependencies"]["test"]:
         name = re.split(r"[<>=!~\[ ]", dep, maxsplit=1)[0].lower().replace("_", "-")
         assert name in env, f"{name} is in pyproject.toml but not in environment.yml"
+
+
+def api_lines() -> list[str]:
+    return (ROOT / "docs" / "API.md").read_text().splitlines()
+
+
+def contract_names() -> set[str]:
+    """What API.md's `Cluster` line names after the dash: the contract both backends keep."""
+    line = next(ln for ln in api_lines() if ln.startswith("- `Cluster` —"))
+    return set(re.findall(r"`(\w+)`", line.partition(" — ")[2]))
+
+
+def simulator_names() -> set[str]:
+    """The sub-list under API.md's `SimCluster` line: what only the simulator has."""
+    lines = api_lines()
+    start = next(i for i, ln in enumerate(lines) if ln.startswith("- `SimCluster` —"))
+    names = set()
+    for line in lines[start + 1:]:
+        item = re.match(r"^\s+- `(\w+)` —", line)
+        if item is None:
+            break
+        names.add(item.group(1))
+    return names
+
+
+def readme_code() -> str:
+    """The README's ```python blocks, and its inline code outside fenced blocks."""
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"^```python\n(.*?)^```", text, flags=re.M | re.S)
+    prose = re.sub(r"^```.*?^```", "", text, flags=re.M | re.S)
+    return "\n".join(blocks + re.findall(r"`([^`\n]+)`", prose))
+
+
+def test_readme_code_uses_only_exported_and_documented_names():
+    code = readme_code()
+    used = set(re.findall(r"\bls\.(\w+)", code))
+    assert {"connect", "viz"} <= used  # the parsing found the README's code
+    assert used - set(ls.__all__) == set(), "used in README.md but not exported"
+    assert used - documented() == set(), "used in README.md but not in docs/API.md"
+
+
+def test_readme_cluster_methods_exist_on_the_simulator_and_are_documented():
+    code = readme_code()
+    called = set(re.findall(r"\bc\.(\w+)\(", code))
+    assert {"apply", "wait_for_rollout", "send_traffic", "prometheus"} <= called
+    used = called | set(re.findall(r"\bc\.(\w+)", code))  # attributes too: c.store
+    c = ls.connect(seed=0)
+    api = (ROOT / "docs" / "API.md").read_text()
+    for name in sorted(used):
+        assert not name.startswith("_") and hasattr(c, name), f"c.{name} is not on SimCluster"
+        assert f"`{name}`" in api, f"c.{name} is used in README.md but not in docs/API.md"
+    for name in sorted(called):
+        assert callable(getattr(c, name)), f"README.md calls c.{name}() but it is not a method"
+
+
+def test_contract_line_lists_the_public_attributes_of_cluster():
+    public = {n for n in dir(ls.Cluster) if not n.startswith("_")}
+    assert public == contract_names()
+
+
+def test_simcluster_public_attributes_are_the_documented_ones():
+    """help(SimCluster) shows the contract and the simulator's extras, no internal helper."""
+    documented_names = contract_names() | simulator_names()
+    assert {"send_traffic", "prometheus", "partition", "heal", "metrics", "trace", "store",
+            "explain_scheduling"} <= documented_names
+    on_class = {n for n in dir(ls.SimCluster) if not n.startswith("_")}
+    on_instance = set(vars(ls.connect(seed=0)))  # c.store is set in __init__
+    assert on_class == documented_names - on_instance
+    assert documented_names <= on_class | on_instance
+
+
+def test_rollout_failed_is_an_exported_error():
+    from labsupport.rollout import RolloutFailed
+
+    assert ls.RolloutFailed is RolloutFailed
+    assert issubclass(ls.RolloutFailed, ls.LabSupportError)
+    errors = api_lines()[api_lines().index("## Errors"):]
+    assert any(ln.startswith("- `RolloutFailed` —") for ln in errors)

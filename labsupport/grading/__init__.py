@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from labsupport.grading.checks import Case, Check, Exercise, exercise, exercises, get_check
 from labsupport.grading.results import CheckResult, Outcome, Report
-from labsupport.grading.student import check, check_all
+from labsupport.grading.student import answered, check, check_all
 
-__all__ = ["check", "check_all", "Check", "Case", "Exercise", "CheckResult", "Outcome",
+__all__ = ["check", "check_all", "answered", "Check", "Case", "Exercise", "CheckResult", "Outcome",
            "Report", "exercise", "exercises", "get_check"]

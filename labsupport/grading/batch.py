@@ -37,7 +37,7 @@ from labsupport.errors import GradingError
 from labsupport.grading.checks import Exercise, exercise, exercises
 from labsupport.grading.guard import FileGuard, private_library
 from labsupport.grading.names import exercise_of_file, exercises_called
-from labsupport.grading.notebook import Notebook, NotebookError, load_notebook
+from labsupport.grading.notebook import Cell, Notebook, NotebookError, load_notebook
 from labsupport.grading.results import CheckResult
 from labsupport.grading.sandbox import ChildRun, Limits, run_in_child
 
@@ -80,7 +80,8 @@ class Graded:
         points: the most points the exercise gives.
         seconds: wall-clock time spent on it.
         output: the head of what the notebook printed.
-        cell_errors: ``cell N: Error: message`` for cells that raised.
+        cell_errors: ``<the cell>: Error: message`` for cells that raised, each
+            cell named as :meth:`~labsupport.grading.notebook.Cell.label` names it.
     """
 
     student: str
@@ -169,10 +170,24 @@ def _structure_notes(nb: Notebook, ex: Exercise) -> list[str]:
         if not cells:
             notes.append(f"the answer cell for {name} is missing (deleted?)")
         elif len(cells) > 1:
-            where = ", ".join(str(c.index) for c in cells)
-            notes.append(f"the answer cell for {name} appears {len(cells)} times (cells "
-                         f"{where}); the one that ran last counts")
+            starts = list(dict.fromkeys(f'"{c.first_line()}"' for c in cells))
+            where = (f"each starting {starts[0]}" if len(starts) == 1
+                     else "starting " + ", ".join(starts[:-1]) + f" and {starts[-1]}")
+            notes.append(f"the answer cell for {name} appears {len(cells)} times ({where}); "
+                         "the one that ran last counts")
     return notes
+
+
+class _CellNames:
+    """Names the cells of one notebook for messages, by question or first line."""
+
+    def __init__(self, nb: Notebook, ex: Exercise) -> None:
+        self.cells: dict[int, Cell] = {c.index: c for c in nb.cells}
+        self.questions = {c.answer: c.name for c in ex.checks}
+
+    def __call__(self, index: Any) -> str:
+        cell = self.cells.get(index) if isinstance(index, int) else None
+        return cell.label(self.questions) if cell is not None else "a cell"
 
 
 def _questions(ex: Exercise) -> list[dict[str, Any]]:
@@ -180,10 +195,10 @@ def _questions(ex: Exercise) -> list[dict[str, Any]]:
              "inputs": c.inputs(hidden=True)} for c in ex.checks]
 
 
-def _status(run: ChildRun, limits: Limits) -> tuple[str, str]:
+def _status(run: ChildRun, limits: Limits, name_cell: _CellNames) -> tuple[str, str]:
     events = [r["event"] for r in run.records]
     cells = [r.get("index") for r in run.records if r["event"] == "cell"]
-    where = f" while running cell {cells[-1]}" if cells else " before the first cell"
+    where = f" while running {name_cell(cells[-1])}" if cells else " before the first cell"
     memory_hit = "memory" in events
     near_limit = bool(limits.memory_mb) and run.max_rss_mb >= 0.7 * limits.memory_mb
     said_memory = "MemoryError" in run.output or "Cannot allocate memory" in run.output
@@ -202,8 +217,8 @@ def _status(run: ChildRun, limits: Limits) -> tuple[str, str]:
                            "were graded")
     if memory_hit:
         cell = next(r.get("index") for r in run.records if r["event"] == "memory")
-        return "memory", (f"cell {cell} ran out of memory (limit {limits.memory_mb} MB); the "
-                          "other cells ran and were graded")
+        return "memory", (f"{name_cell(cell)} ran out of memory (limit {limits.memory_mb} "
+                          "MB); the other cells ran and were graded")
     return "ok", "ran to the end"
 
 
@@ -254,7 +269,8 @@ def grade_submission(sub: Submission, *, limits: Limits, forced: str | None = No
     extras = sub.path if sub.path.is_dir() else None
     run, copy_notes = run_in_child(cells, _questions(ex), limits, extras=extras,
                                    notebook=sub.notebook, library=library)
-    status, what = _status(run, limits)
+    name_cell = _CellNames(nb, ex)
+    status, what = _status(run, limits, name_cell)
     defined_by_cell = {}
     reached = max((r.get("index") or 0 for r in run.records if r["event"] == "cell"), default=0)
     for c in nb.code_cells():
@@ -264,19 +280,19 @@ def grade_submission(sub: Submission, *, limits: Limits, forced: str | None = No
     for answer in ex.answers:
         cell = defined_by_cell.get(answer)
         if status != "ok" and cell is not None and cell > reached:
-            why_missing[answer] = (f"no answer: the notebook stopped ({status}) before cell "
-                                   f"{cell}, which defines {answer}")
+            why_missing[answer] = (f"no answer: the notebook stopped ({status}) before "
+                                   f"{name_cell(cell)}, which defines {answer}")
         elif not nb.answer_cells(answer):
             why_missing[answer] = (f"no answer: the answer cell for {answer} is missing and "
                                    "nothing else defines it")
     results = _judge(ex, run, why_missing)
-    errors = [f"cell {r.get('index')}: {r.get('error')}" for r in run.records
+    errors = [f"{name_cell(r.get('index'))}: {r.get('error')}" for r in run.records
               if r["event"] in ("error", "exit", "memory")]
     parts = [what] + notes + copy_notes
     exits = [r for r in run.records if r["event"] == "exit"]
     if exits:
-        parts.append(f"cell {exits[0].get('index')} called sys.exit(); the grader went on "
-                     "with the next cell, as Jupyter does")
+        parts.append(f"{name_cell(exits[0].get('index'))} called sys.exit(); the grader went "
+                     "on with the next cell, as Jupyter does")
     plain = [e for e in errors if "SystemExit" not in e]
     if plain:
         more = f" and {len(plain) - 2} more" if len(plain) > 2 else ""

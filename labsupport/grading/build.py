@@ -37,6 +37,7 @@ from typing import Any
 
 from labsupport.authoring.cells import assign_ids, dumps
 from labsupport.errors import GradingError
+from labsupport.grading.jsonable import STUB_TEXT
 from labsupport.grading.names import exercise_of_file
 from labsupport.grading.notebook import defined_names, python_source, source_text
 
@@ -64,9 +65,9 @@ def stub_lines(region: list[str], indent: str) -> list[str]:
         names = defined_names(code)
         if names:
             lines = [f"{indent}{name} = ..." for name in names]
-            lines[0] += "  # your answer here"
+            lines[0] += f"  # {STUB_TEXT}"
             return lines
-    return [f'{indent}raise NotImplementedError("your answer here")']
+    return [f'{indent}raise NotImplementedError("{STUB_TEXT}")']
 
 
 def _code_regions(lines: list[str], where: str) -> list[str]:

@@ -19,10 +19,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["to_jsonable", "is_stub", "STUB", "MAX_ITEMS", "MAX_TEXT"]
+__all__ = ["to_jsonable", "is_stub", "STUB", "STUB_TEXT", "MAX_ITEMS", "MAX_TEXT"]
 
 #: What ``...`` (the "your answer here" placeholder) becomes.
 STUB = {"$stub": True}
+#: The text of the exercise builder's placeholders: ``name = ...  # your answer here``
+#: and ``raise NotImplementedError("your answer here")``.
+STUB_TEXT = "your answer here"
 #: Longest list or dict kept; the rest is cut off.
 MAX_ITEMS = 10_000
 #: Longest string kept, in characters.

@@ -38,6 +38,7 @@ __all__ = [
     "exercise_of_file",
     "lesson_of_file",
     "exercises_called",
+    "checks_called",
     "check_slug",
     "exercise_file",
     "lesson_file",
@@ -50,6 +51,7 @@ _SLUG = r"[a-z0-9]+(?:[-_][a-z0-9]+)*"
 _EXERCISE = re.compile(rf"^{EXERCISE_PATTERN}$")
 _CHECK = re.compile(rf"^({EXERCISE_PATTERN})\.q\d+$")
 _CHECK_IN_CODE = re.compile(rf"""["']({EXERCISE_PATTERN})\.q\d+["']""")
+_CHECK_NAME_IN_CODE = re.compile(rf"""["']({EXERCISE_PATTERN}\.q\d+)["']""")
 # File names are read by their start only, so that a notebook a student downloaded
 # twice ("ex02_speedup (1).ipynb") is still recognised.
 _EXERCISE_FILE = re.compile(rf"^({EXERCISE_PATTERN})_.")
@@ -108,6 +110,16 @@ def lesson_of_file(path: str | Path) -> str | None:
 def exercises_called(code: str) -> set[str]:
     """The exercises whose checks a piece of code names in quotes (``"ex02.q1"``)."""
     return {m.group(1) for m in _CHECK_IN_CODE.finditer(code)}
+
+
+def checks_called(code: str) -> list[str]:
+    """The checks a piece of code names in quotes, in order and once each.
+
+    Example:
+        >>> checks_called("ls.check('ex02.q3', measure_speedup)  # after ex02.q2")
+        ['ex02.q3']
+    """
+    return list(dict.fromkeys(m.group(1) for m in _CHECK_NAME_IN_CODE.finditer(code)))
 
 
 def exercise_number(number: int | str) -> str:

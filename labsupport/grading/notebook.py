@@ -27,11 +27,13 @@ from __future__ import annotations
 import ast
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from labsupport.errors import GradingError
+from labsupport.grading.names import checks_called
 
 __all__ = ["Cell", "Notebook", "NotebookError", "load_notebook", "parse_notebook",
            "source_text", "python_source", "defined_names", "MAX_BYTES"]
@@ -60,7 +62,8 @@ class Cell:
     """One cell of a notebook.
 
     Attributes:
-        index: its position, from 1, as a learner counts cells.
+        index: its position, from 1, Markdown cells included (JupyterLab shows
+            no cell numbers: messages name a cell with :meth:`label`).
         cell_type: ``"code"``, ``"markdown"`` or ``"raw"``.
         source: its text.
         metadata: its metadata dict.
@@ -90,11 +93,41 @@ class Cell:
         return python_source(self.source)
 
     def first_line(self) -> str:
-        """The first non-empty line, to name the cell in a message."""
+        """The first non-empty line, shortened to 60 characters; ``""`` when there is none."""
         for line in self.source.splitlines():
-            if line.strip():
-                return line.strip()[:60]
-        return "(empty)"
+            line = line.strip()
+            if line:
+                return line if len(line) <= 60 else line[:57].rstrip() + "..."
+        return ""
+
+    def label(self, questions: Mapping[str, str] | None = None) -> str:
+        r"""How a message names this cell, since JupyterLab shows no cell numbers.
+
+        An answer cell is named by its question, a cell that calls a check by
+        the check, any other cell by its first line.
+
+        Args:
+            questions: which check each answer is for (``{"measure_speedup": "ex02.q3"}``).
+
+        Example:
+            >>> Cell(7, "code", "\ndef measure_speedup(job, workers, seed=0):\n    ...").label()
+            'the cell starting "def measure_speedup(job, workers, seed=0):"'
+            >>> answer = Cell(8, "code", "def f(): ...", {"labsupport": {"answer": ["f"]}})
+            >>> answer.label({"f": "ex02.q3"}), answer.label()
+            ('the answer cell of ex02.q3', 'the answer cell for f')
+            >>> Cell(9, "code", 'ls.check("ex02.q3", f)').label()
+            'the cell that checks ex02.q3'
+        """
+        if self.answers:
+            asked = [questions[n] for n in self.answers if questions and n in questions]
+            if asked:
+                return f"the answer cell of {_and(list(dict.fromkeys(asked)))}"
+            return f"the answer cell for {_and(self.answers)}"
+        checked = checks_called(self.source) if self.cell_type == "code" else []
+        if checked:
+            return f"the cell that checks {_and(checked)}"
+        first = self.first_line()
+        return f'the cell starting "{first}"' if first else "an empty cell"
 
 
 @dataclass(frozen=True)
@@ -123,6 +156,11 @@ class Notebook:
     def answer_cells(self, name: str) -> list[Cell]:
         """The cells marked as defining answer ``name``."""
         return [c for c in self.cells if name in c.answers]
+
+
+def _and(names: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
 
 
 def source_text(source: Any) -> str:

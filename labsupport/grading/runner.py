@@ -126,6 +126,8 @@ def _fingerprint(value: Any) -> Any:
 
 def _error_text(exc: BaseException) -> str:
     text = str(exc)
+    if isinstance(exc, SyntaxError):  # not "(<cell 15>, line 2)": learners see no cell numbers
+        text = f"{exc.msg} (line {exc.lineno})" if exc.lineno else str(exc.msg)
     if len(text) > 300:
         text = text[:297] + "..."
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -3,7 +3,8 @@
 ``check`` runs the public cases of one check on the answer you pass it and
 shows what passed and what did not. It never looks around your notebook for
 the answer: you hand it over. ``check_all`` sums up the checks of this
-session (or checks a dict of answers in one go).
+session (or checks a dict of answers in one go). ``answered`` lets a cell that
+uses your answers wait for them, so that "Run All" goes on to the later checks.
 
 Example:
     >>> from labsupport.grading import check
@@ -18,14 +19,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from types import CodeType
 from typing import Any
 
 from labsupport.errors import GradingError
 from labsupport.grading.checks import exercise, get_check
+from labsupport.grading.jsonable import STUB_TEXT
 from labsupport.grading.probes import observe
 from labsupport.grading.results import CheckResult, Report
 
-__all__ = ["check", "check_all", "forget"]
+__all__ = ["check", "check_all", "answered", "forget"]
 
 #: Set by the batch grader in a submission's process: the grader checks the
 #: answers itself, with its own copy of the checks, so ``check`` is a no-op.
@@ -99,6 +102,86 @@ def check_all(answers: Mapping[str, Any] | None = None, *, exercise_name: str | 
             elif chk.public or hidden:
                 missing.append(chk.name)
     return Report.of(ordered, missing)
+
+
+def answered(*answers: Any, **named: Any) -> bool:
+    """Whether the answers a cell uses are written yet; if not, say which.
+
+    A cell that *uses* your answers (a plot of your function, say) would stop
+    a "Run All" at the first placeholder, before the later questions' checks.
+    Guard it instead: ``if ls.answered(amdahl_speedup, measure_speedup): ...``.
+
+    An answer is unanswered while it is still the exercise's placeholder: a
+    function or class whose code (or any method's code) raises
+    ``NotImplementedError("your answer here")``, or a value that is ``...``.
+    Your functions are inspected, never called.
+
+    Args:
+        *answers: functions or classes, named by their ``__name__``.
+        **named: values (or functions) named by the keyword, such as
+            ``predicted_hours=predicted_hours``.
+
+    Returns:
+        True when every answer given is written; otherwise False, after
+        printing one line that names the unanswered ones.
+
+    Raises:
+        GradingError: nothing was given, or a positional answer has no name
+            (pass a value by keyword).
+
+    Example:
+        >>> from labsupport.grading import answered
+        >>> def amdahl_speedup(parallel_fraction, workers):
+        ...     raise NotImplementedError("your answer here")
+        >>> answered(amdahl_speedup, predicted_hours=10.9)
+        This cell uses your answer to amdahl_speedup: answer it first, then run it again.
+        False
+        >>> answered(lambda p, n: 1 / ((1 - p) + p / n), predicted_hours=10.9)
+        True
+    """
+    if not answers and not named:
+        raise GradingError("answered() needs the answers the cell uses, like "
+                           "answered(amdahl_speedup, predicted_hours=predicted_hours)")
+    given: dict[str, Any] = {}
+    for answer in answers:
+        name = getattr(answer, "__name__", None)
+        if not isinstance(name, str):
+            raise GradingError(f"answered() cannot name the value {answer!r}: pass it by "
+                               "keyword, like answered(predicted_hours=predicted_hours)")
+        given[name] = answer
+    given.update(named)
+    missing = [name for name, answer in given.items() if _is_placeholder(answer)]
+    if not missing:
+        return True
+    if len(missing) == 1:
+        print(f"This cell uses your answer to {missing[0]}: answer it first, "
+              "then run it again.")
+    else:
+        names = ", ".join(missing[:-1]) + f" and {missing[-1]}"
+        print(f"This cell uses your answers to {names}: answer those first, "
+              "then run it again.")
+    return False
+
+
+def _is_placeholder(answer: Any) -> bool:
+    """Whether ``answer`` is still the builder's placeholder (see :func:`answered`)."""
+    if answer is Ellipsis:
+        return True
+    if isinstance(answer, type):
+        return any(_is_placeholder(member) for member in vars(answer).values())
+    if isinstance(answer, (staticmethod, classmethod)):
+        return _is_placeholder(answer.__func__)
+    if isinstance(answer, property):
+        return any(_is_placeholder(f) for f in (answer.fget, answer.fset, answer.fdel))
+    code = getattr(getattr(answer, "__func__", answer), "__code__", None)
+    return isinstance(code, CodeType) and _raises_stub(code)
+
+
+def _raises_stub(code: CodeType) -> bool:
+    """Whether ``code``, or code nested in it, raises the builder's NotImplementedError."""
+    if "NotImplementedError" in code.co_names and STUB_TEXT in code.co_consts:
+        return True
+    return any(isinstance(c, CodeType) and _raises_stub(c) for c in code.co_consts)
 
 
 def forget() -> None:

@@ -35,10 +35,10 @@ import random
 
 import simpy
 
+from labsupport import arguments
 from labsupport.cluster import Cluster, Source
 from labsupport.errors import Invalid, InvalidManifest, ObjectNotFound
 from labsupport.kinds import parse_ref, resource_type, type_for_kind
-from labsupport.quantity import cpu_cores, memory_bytes
 from labsupport.selectors import Selector
 from labsupport.sim.apiserver import SYSTEM_NAMESPACES, APIServer
 from labsupport.sim.clock import EPOCH, stamp
@@ -73,6 +73,11 @@ __all__ = ["SimCluster"]
 
 # kubelet --max-pods default
 MAX_PODS = 110
+# The largest cluster Kubernetes supports ("Considerations for large clusters",
+# https://kubernetes.io/docs/setup/best-practices/cluster-large/).
+MAX_NODES = 5000
+# spec.replicas and the kubelet's maxPods are int32 in the API.
+INT32_MAX = 2**31 - 1
 
 
 class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
@@ -108,10 +113,14 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
         scoring_strategy: str = "LeastAllocated",
         proxy_mode: str = "iptables",
     ) -> None:
-        if not isinstance(nodes, int) or nodes < 0:
-            raise Invalid(f"nodes must be a whole number, zero or more; got {nodes!r}")
-        cpu_cores(node_cpu)
-        memory_bytes(node_memory)
+        nodes = arguments.count(nodes, "nodes", maximum=MAX_NODES)
+        arguments.cpu(node_cpu, "node_cpu")
+        arguments.memory(node_memory, "node_memory")
+        seed = arguments.count(seed, "seed", minimum=None)
+        max_pods = arguments.count(max_pods, "max_pods", maximum=INT32_MAX)
+        arguments.seconds(node_monitor_grace_period, "node_monitor_grace_period", positive=True)
+        arguments.text(scoring_strategy, "scoring_strategy", example="LeastAllocated")
+        arguments.text(proxy_mode, "proxy_mode", example="iptables")
         self.seed = seed
         self.rng = random.Random(seed)
         self.env = simpy.Environment()
@@ -121,7 +130,7 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
         self.uids: dict[str, str] = {}
         # Indexes keep insertion order (dicts, not sets): iteration must not
         # depend on string hashing, or the same seed would not give the same run.
-        self._owned: dict[str, dict[str, None]] = {}
+        self._by_owner: dict[str, dict[str, None]] = {}
         self._on_node: dict[str, dict[str, None]] = {}
         self.kubelets: dict[str, Kubelet] = {}
         self.scheduler = SchedulingQueue(
@@ -190,7 +199,7 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
         self._closed = False
 
     # --- nodes ----------------------------------------------------------------------
-    def node_condition(self, type_: str, now: str) -> dict:
+    def _node_condition(self, type_: str, now: str) -> dict:
         """A healthy node condition as the kubelet reports it."""
         return healthy_condition(type_, now)
 
@@ -211,6 +220,10 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
             >>> c.add_node(cpu="2", memory="4Gi", labels={"disktype": "ssd"})
             'node-1'
         """
+        if name is not None:
+            arguments.text(name, "name", example="node-4")
+        arguments.cpu(cpu, "cpu")
+        arguments.memory(memory, "memory")
         index = len(self.kubelets) + 1
         name = name or f"node-{index}"
         if name in self.kubelets:
@@ -236,10 +249,7 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
         return name
 
     def _node(self, name: str) -> Kubelet:
-        kubelet = self.kubelets.get(name)
-        if kubelet is None:
-            raise ObjectNotFound("node", name)
-        return kubelet
+        return self.kubelets[arguments.node(name, self.kubelets)]
 
     # --- indexes (what informers give real controllers) --------------------------------
     def _dispatch(self, ev: WatchEvent) -> None:
@@ -254,7 +264,7 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
         refs = meta.get("ownerReferences")
         if refs and (ev.old is None or ev.old["metadata"].get("ownerReferences") is not refs):
             for ref in refs:
-                owners = self._owned.setdefault(ref.get("uid"), {})
+                owners = self._by_owner.setdefault(ref.get("uid"), {})
                 if ev.type == "DELETED":
                     owners.pop(key, None)
                 else:
@@ -289,7 +299,7 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
             self.api.register_crd(obj, present=ev.type != "DELETED")
         elif kind == "PersistentVolumeClaim" and ev.type == "ADDED":
             self.volumes.claim_created(obj)
-        if ev.type == "DELETED" and self._owned.get(uid):
+        if ev.type == "DELETED" and self._by_owner.get(uid):
             self.gc.enqueue(uid)
 
     def _pod_event(self, ev: WatchEvent) -> None:
@@ -339,10 +349,10 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
         if deleted:
             self.volumes.forget_pod(pod)
 
-    def owned(self, uid: str, controller_only: bool = True) -> list[dict]:
+    def _owned(self, uid: str, controller_only: bool = True) -> list[dict]:
         """Objects whose ownerReferences name ``uid`` (read-only, for controllers)."""
         out = []
-        for key in list(self._owned.get(uid, ())):
+        for key in list(self._by_owner.get(uid, ())):
             obj = self.store.peek(key)
             if obj is None:
                 continue
@@ -351,11 +361,11 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
             out.append(obj)
         return out
 
-    def pods_on(self, node: str) -> list[dict]:
+    def _pods_on(self, node: str) -> list[dict]:
         """The pods bound to ``node`` (read-only)."""
         return [p for k in list(self._on_node.get(node, ())) if (p := self.store.peek(k))]
 
-    def pvc_bound(self, namespace: str, claim: str) -> bool:
+    def _pvc_bound(self, namespace: str, claim: str) -> bool:
         """Whether a PersistentVolumeClaim is Bound (the kubelet waits for it)."""
         return self.volumes.bound(namespace, claim)
 
@@ -390,19 +400,22 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
         """Let ``seconds`` of virtual time pass.
 
         Raises:
-            Invalid: ``seconds`` is negative.
+            Invalid: ``seconds`` is negative, not a number, NaN or infinite.
         """
-        if seconds < 0:
+        if isinstance(seconds, (int, float)) and seconds < 0:
             raise Invalid(f"cannot go back in time: advance({seconds}) needs zero or more seconds")
-        if seconds > 0:
+        step = arguments.seconds(seconds, "seconds")
+        until = self.env.now + (seconds if isinstance(seconds, int) else step)
+        if until > self.env.now:  # a step too small to move the clock is no step
             with paused_gc():
-                self.env.run(until=self.env.now + seconds)
+                self.env.run(until=until)
 
     def apply(self, source: Source, namespace: str = "default") -> list[str]:
         """Create or update objects, like ``kubectl apply -f``; see :meth:`Cluster.apply`."""
         from labsupport.manifests import load
         from labsupport.sim.workloads import validate_annotations
 
+        arguments.namespace(namespace)
         custom = {(rt.group, kind) for kind, rt in self.api.custom_types.items()}
         objs = load(source, namespace=namespace, custom_kinds=custom)
         for i, obj in enumerate(objs, 1):
@@ -431,6 +444,7 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
     def get(self, ref: str, namespace: str = "default") -> dict:
         """One object as the API shows it; see :meth:`Cluster.get`."""
         rt, name = self._parse_ref(ref)
+        arguments.namespace(namespace)
         obj = self.api.get(rt, namespace, name)
         if obj is None:
             raise ObjectNotFound(rt.singular, name, namespace if rt.namespaced else None)
@@ -443,7 +457,9 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
         self, resource: str, namespace: str | None = None, selector: str | None = None
     ) -> list[dict]:
         """Objects of one type; see :meth:`Cluster.list`."""
-        rt = self._resource_type(resource)
+        rt = self._resource_type(arguments.text(resource, "resource", example="pods"))
+        arguments.namespace(namespace, all_allowed=True)
+        arguments.selector(selector)
         sel = Selector.parse(selector)
         if rt.kind == "Event":
             return [
@@ -456,6 +472,7 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
     def delete(self, ref: str, namespace: str = "default") -> None:
         """Delete an object (pods terminate gracefully); see :meth:`Cluster.delete`."""
         rt, name = self._parse_ref(ref)
+        arguments.namespace(namespace)
         self.api.delete(rt, namespace, name)
 
     def scale(self, ref: str, replicas: int, namespace: str = "default") -> None:
@@ -469,8 +486,8 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
             raise Invalid(
                 f"{rt.kind} cannot be scaled; scale a Deployment, ReplicaSet or StatefulSet"
             )
-        if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
-            raise Invalid(f"replicas must be a whole number, zero or more; got {replicas!r}")
+        replicas = arguments.count(replicas, "replicas", maximum=INT32_MAX)
+        arguments.namespace(namespace)
         obj = self.api.get(rt, namespace, name)
         if obj is None:
             raise ObjectNotFound(rt.singular, name, namespace)
@@ -478,6 +495,8 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
 
     def kill_pod(self, name: str, namespace: str = "default") -> None:
         """Remove a pod at once (``kubectl delete pod --grace-period=0 --force``)."""
+        arguments.text(name, "name", example="web-7f9c-x2")
+        arguments.namespace(namespace)
         self.api.delete(type_for_kind("Pod"), namespace, name, grace=0)
 
     def fail_node(self, name: str) -> None:
@@ -504,6 +523,7 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
 
     def events(self, namespace: str | None = None) -> ViewList:
         """Events with their exact virtual times, oldest first."""
+        arguments.namespace(namespace, all_allowed=True)
         rows = []
         for r in self.event_log.rows():
             first, last, type_, reason, kind, ns, name, message, component, count, _ = r

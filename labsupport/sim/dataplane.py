@@ -46,6 +46,7 @@ from collections.abc import Callable
 from heapq import heapreplace
 from typing import TYPE_CHECKING, Any
 
+from labsupport import arguments
 from labsupport.errors import Invalid, ObjectNotFound
 from labsupport.kinds import parse_ref
 from labsupport.sim.network import CONTROL_PLANE, Network
@@ -53,6 +54,7 @@ from labsupport.sim.podserver import PodServer
 from labsupport.sim.proxy import KubeProxy
 from labsupport.sim.traffic import (
     OK,
+    PATTERNS,
     REFUSED,
     REJECTED,
     RESET,
@@ -539,15 +541,18 @@ class DataPlaneMixin:
         Raises:
             Invalid: a bad argument; ObjectNotFound: no such target.
         """
-        for name, value in (("rps", rps), ("duration", duration), ("timeout", timeout)):
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0 \
-                    or math.isinf(value):
-                raise Invalid(f"{name} must be a number greater than 0; got {value!r}")
-        if not isinstance(clients, int) or isinstance(clients, bool) or clients < 1:
-            raise Invalid(f"clients must be a whole number, 1 or more; got {clients!r}")
-        client = CONTROL_PLANE if client_node is None else client_node
-        if client != CONTROL_PLANE and client not in self.kubelets:
-            raise ObjectNotFound("node", client)
+        arguments.text(target, "target", example="service/web")
+        arguments.number(rps, "rps", positive=True)
+        arguments.seconds(duration, "duration", positive=True)
+        arguments.seconds(timeout, "timeout", positive=True)
+        if not callable(pattern) and not isinstance(pattern, str):  # text: checked by its rate
+            arguments.choice(pattern, "pattern", PATTERNS,
+                             or_else=", or a function of seconds that gives requests per second")
+        arguments.namespace(namespace)
+        clients = arguments.count(clients, "clients", minimum=1, maximum=2**31 - 1)  # numpy ints
+        client = CONTROL_PLANE
+        if client_node is not None and client_node != CONTROL_PLANE:
+            client = arguments.node(client_node, self.kubelets, "client_node")
         stream = self._dataplane.start(target, float(rps), float(duration), pattern, namespace,
                                        client, seed, clients, float(timeout))
         if background:
@@ -556,7 +561,19 @@ class DataPlaneMixin:
         return stream.result()
 
     def partition(self, *groups: list[str] | str) -> None:
-        """Split the nodes into groups that cannot reach each other (see :class:`Network`)."""
+        """Split the nodes into groups that cannot reach each other (see :class:`Network`).
+
+        Raises:
+            Invalid: a group is not a node's name or a list of them, or names
+                an unknown node.
+        """
+        for group in groups:
+            names = [group] if isinstance(group, str) else group
+            if not isinstance(names, (list, tuple, set, frozenset)) or not names or not all(
+                    isinstance(n, str) for n in names):
+                raise Invalid(
+                    "partition takes groups of node names, such as "
+                    f'partition(["node-1"], ["node-2", "node-3"]); got {group!r}')
         self._dataplane.partition(groups)
 
     def heal(self) -> None:

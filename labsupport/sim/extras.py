@@ -18,8 +18,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from labsupport import arguments
 from labsupport.errors import Invalid, ObjectNotFound
 from labsupport.kinds import type_for_kind
+from labsupport.selectors import Selector
 from labsupport.sim.jsoncopy import json_copy
 from labsupport.sim.trace import Trace, build_trace
 
@@ -32,6 +34,7 @@ class SimExtrasMixin:
     def trace(self, ref: str, namespace: str = "default") -> Trace:
         """Every step that followed one object's apply, component by component."""
         rt, name = self._parse_ref(ref)
+        arguments.namespace(namespace)
         obj = self.api.get(rt, namespace, name)
         if obj is None:
             raise ObjectNotFound(rt.singular, name, namespace if rt.namespaced else None)
@@ -40,16 +43,61 @@ class SimExtrasMixin:
     def explain_scheduling(self, pod: str, namespace: str = "default") -> Any:
         """The scheduler's filter and score table for its last decision about ``pod``.
 
+        Args:
+            pod: ``"pod/web-7f9c-x2"`` or the pod's name.
+            namespace: the pod's namespace.
+
         Raises:
+            Invalid: ``pod`` names an object of another kind (the message
+                lists its pods to pick from).
             ObjectNotFound: no such pod, or no decision kept (clusters of more
                 than 100 nodes keep none).
         """
-        name = pod.split("/", 1)[1] if "/" in pod else pod
+        arguments.text(pod, "pod", example="pod/web-7f9c-x2")
+        arguments.namespace(namespace)
+        if "/" in pod:
+            rt, name = self._parse_ref(pod)
+            if rt.kind != "Pod":
+                raise Invalid(self._not_a_pod(rt, name, namespace))
+        else:
+            name = pod
         key = f"/registry/pods/{namespace}/{name}"
         decision = self.scheduler.decisions.get(key)
-        if decision is None:
-            raise ObjectNotFound("scheduling decision for pod", name, namespace)
-        return decision
+        if decision is not None:
+            return decision
+        if self.store.peek(key) is None:
+            raise ObjectNotFound("pod", name, namespace)
+        raise ObjectNotFound("scheduling decision for pod", name, namespace, hint=(
+            "The scheduler has not tried to place it yet (let time pass with c.advance(1)), "
+            "the pod names its node itself, or the cluster has more than "
+            "100 nodes (no decision is kept then)"))
+
+    def _not_a_pod(self, rt: Any, name: str, namespace: str) -> str:
+        """The message for ``explain_scheduling("deployment/web")``: it explains one pod."""
+        message = (f'explain_scheduling explains the scheduling of one pod, and '
+                   f'"{rt.singular}/{name}" is a {rt.kind}')
+        obj = self.api.get(rt, namespace, name)
+        selector = ((obj or {}).get("spec") or {}).get("selector")
+        pods: list[str] = []
+        if isinstance(selector, dict) and selector:
+            if "matchLabels" in selector or "matchExpressions" in selector:
+                chosen = Selector.from_label_selector(selector)
+            else:  # a Service's (or ReplicationController's) plain map of labels
+                chosen = Selector.from_map(selector)
+            pods = [p["metadata"]["name"]
+                    for p in self.api.list(type_for_kind("Pod"), namespace, chosen)]
+        if not pods:
+            return message + '. Pick a pod from c.pods() and call c.explain_scheduling("pod/NAME")'
+        shown = ", ".join(pods[:10]) + (f" and {len(pods) - 10} more" if len(pods) > 10 else "")
+        return (f"{message}. Pick one of its pods: {shown}; for instance "
+                f'c.explain_scheduling("pod/{pods[0]}")')
+
+    def _more_about(self, obj: str, namespace: str, reason: str) -> str:
+        """On the simulator, a pod that failed scheduling is explained by its decision table."""
+        if reason == "FailedScheduling" and obj.startswith("pod/"):
+            where = "" if namespace == "default" else f', namespace="{namespace}"'
+            return f'c.explain_scheduling("{obj}"{where})'
+        return super()._more_about(obj, namespace, reason)  # type: ignore[misc]
 
     def files(self, pod: str, volume: str, namespace: str = "default") -> dict[str, str]:
         """The files in one volume of a pod, as a dict you can read and write.
@@ -57,6 +105,9 @@ class SimExtrasMixin:
         Data in a PersistentVolumeClaim's volume outlives the pod; an
         emptyDir's goes with the pod.
         """
+        arguments.text(pod, "pod", example="pod/web-0")
+        arguments.text(volume, "volume", example="data")
+        arguments.namespace(namespace)
         name = pod.split("/", 1)[1] if "/" in pod else pod
         obj = self.api.get(type_for_kind("Pod"), namespace, name)
         if obj is None:
@@ -71,11 +122,12 @@ class SimExtrasMixin:
         from labsupport.sim.controllers.deployment import REVISION
 
         rt, name = self._parse_ref(ref)
+        arguments.namespace(namespace)
         d = self.api.get(rt, namespace, name)
         if d is None or rt.kind != "Deployment":
             raise ObjectNotFound(rt.singular, name, namespace)
         out = []
-        for rs in self.owned(d["metadata"]["uid"]):
+        for rs in self._owned(d["metadata"]["uid"]):
             images = [
                 c.get("image") for c in rs["spec"]["template"]["spec"].get("containers") or ()
             ]
@@ -94,6 +146,8 @@ class SimExtrasMixin:
         """Roll a Deployment back to an earlier revision (``kubectl rollout undo``)."""
         from labsupport.sim.controllers.deployment import HASH_LABEL
 
+        if to_revision is not None:
+            arguments.count(to_revision, "to_revision", minimum=1)
         history = self.rollout_history(ref, namespace)
         if len(history) < 2 and to_revision is None:
             raise Invalid(f"{ref} has no previous revision to roll back to")

@@ -184,7 +184,7 @@ class PodWorker:
         ]
         warned = False
         while claims:
-            pending = [n for n in claims if not self.sim.pvc_bound(self.namespace, n)]
+            pending = [n for n in claims if not self.sim._pvc_bound(self.namespace, n)]
             if not pending:
                 return
             if not warned:

@@ -89,7 +89,7 @@ def build_trace(sim: SimCluster, root: dict) -> Trace:
         names.add((obj["kind"], meta.get("namespace", ""), meta["name"]))
         if obj["kind"] == "Pod":
             pods.append(obj)
-        for child in sim.owned(meta["uid"], controller_only=False):
+        for child in sim._owned(meta["uid"], controller_only=False):
             key = sim.api.key_of(child)
             if key not in keys:
                 keys.add(key)

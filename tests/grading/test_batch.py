@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import csv
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -270,18 +271,21 @@ def test_deleted_and_duplicated_answer_cells(corpus):
     assert "answer cell for TimeoutDetector is missing" in q4.note
     dup = _row(corpus, "duplicated-answer")
     assert dup.status == "ok"
-    assert "appears 2 times" in dup.message
+    assert ('the answer cell for TimeoutDetector appears 2 times (each starting "class '
+            'TimeoutDetector:"); the one that ran last counts') in dup.message
     assert _scores(dup)["ex02.q4"] < 3 and _scores(dup)["ex02.q1"] == 2
 
 
 def test_an_endless_loop_times_out_and_keeps_what_came_before(corpus):
     g = _row(corpus, "infinite-loop")
     assert g.status == "timeout" and "stopped after 25 s" in g.message
+    assert 'while running the cell starting "while True:"' in g.message
     s = _scores(g)
     assert s["ex02.q1"] == 2 and s["ex02.q2"] == 1
     assert s["ex02.q3"] == s["ex02.q4"] == s["ex02.q5"] == 0
     q3 = next(r for r in g.results if r.name == "ex02.q3")
-    assert "stopped (timeout) before cell" in q3.note
+    assert ("stopped (timeout) before the answer cell of ex02.q3, which defines "
+            "measure_speedup") in q3.note
 
 
 def test_memory_bombs_are_reported_and_the_rest_is_graded(corpus):
@@ -295,7 +299,7 @@ def test_memory_bombs_are_reported_and_the_rest_is_graded(corpus):
 
 def test_exits_and_kills(corpus):
     g = _row(corpus, "sys-exit")
-    assert g.status == "ok" and "sys.exit()" in g.message
+    assert g.status == "ok" and 'the cell starting "import sys" called sys.exit()' in g.message
     assert _scores(g) == FULL
     g = _row(corpus, "os-exit")
     assert g.status == "crashed" and "exited with code 0" in g.message
@@ -314,7 +318,9 @@ def test_huge_output_is_cut_and_graded(corpus):
 
 def test_a_broken_cell_or_a_hanging_answer_costs_only_itself(corpus):
     g = _row(corpus, "syntax-error")
-    assert g.status == "ok" and "SyntaxError" in g.message and _scores(g) == FULL
+    assert g.status == "ok" and _scores(g) == FULL
+    assert 'errors: the cell starting "def broken(:": SyntaxError: ' in g.message
+    assert "(line 1)" in g.message and "<cell" not in g.message
     g = _row(corpus, "slow-function")
     q1 = next(r for r in g.results if r.name == "ex02.q1")
     assert q1.score == 0 and "did not return within 4 s" in q1.note
@@ -361,6 +367,8 @@ def test_no_false_pass_anywhere(corpus):
         assert _row(corpus, student).score == 0, student
     for g in corpus["graded"].values():
         assert g.score <= g.points
+        # JupyterLab shows no cell numbers: feedback names cells by question or first line
+        assert not re.search(r"\bcells? \d", " ".join([g.message, *g.cell_errors])), g.message
         for r in g.results:
             assert r.score <= r.points
 
@@ -451,3 +459,26 @@ def test_an_unmarked_notebook_needs_the_exercise_named(tmp_path):
     [named] = grade_folder(tmp_path, limits=LIMITS, exercise_name="ex02")
     assert named.status == "ok" and named.score == 3
     assert "answer cell for amdahl_speedup is missing" in named.message
+
+
+def test_feedback_names_cells_by_question_or_first_line(tmp_path):
+    """Cells are named as a learner finds them in JupyterLab, never by a number."""
+    nb = reference(SPEEDUP)
+    detector = nb["cells"][answer_index(nb, "TimeoutDetector")]
+    detector["source"] = "".join(detector["source"]) + "\nraise RuntimeError('late')\n"
+    checks_q3 = next(c for c in nb["cells"] if c["cell_type"] == "code"
+                     and "ls.check(\"ex02.q3\"" in "".join(c["source"]))
+    checks_q3["source"] = "".join(checks_q3["source"]) + "\n1 / 0\n"
+    nb = with_cell_after(nb, "predicted_hours", code(
+        "\n# a very long comment that goes on and on, far beyond sixty characters\nx = y\n"))
+    write(tmp_path / "subs" / "ann.ipynb", nb)
+    [g] = grade_folder(tmp_path / "subs", limits=LIMITS)
+    assert g.cell_errors == [
+        'the cell starting "# a very long comment that goes on and on, far beyond six...": '
+        "NameError: name 'y' is not defined",
+        "the cell that checks ex02.q3: ZeroDivisionError: division by zero",
+        "the answer cell of ex02.q4: RuntimeError: late",
+    ]
+    assert "errors: the cell starting" in g.message and "and 1 more" in g.message
+    [feedback] = write_feedback([g], tmp_path / "feedback")
+    assert "- the answer cell of ex02.q4: RuntimeError: late" in feedback.read_text()

@@ -189,7 +189,7 @@ class CronJobController(SimController):
         if cj is None or cj["metadata"].get("deletionTimestamp"):
             return
         status = json_copy(cj.get("status") or {})
-        jobs = [j for j in self.sim.owned(cj["metadata"]["uid"]) if j["kind"] == "Job"]
+        jobs = [j for j in self.sim._owned(cj["metadata"]["uid"]) if j["kind"] == "Job"]
         self._reconcile_active(cj, status, jobs)
         wait = self._schedule(cj, status)
         self._cleanup(cj, status, jobs)

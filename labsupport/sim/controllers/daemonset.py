@@ -315,7 +315,7 @@ class DaemonSetController(SimController):
     def _node_to_pods(self, ds: dict) -> dict[str, list[dict]]:
         """Pods by target node, less finished pods being deleted (getNodesToDaemonPods)."""
         out: dict[str, list[dict]] = {}
-        for pod in self.sim.owned(ds["metadata"]["uid"]):
+        for pod in self.sim._owned(ds["metadata"]["uid"]):
             if pod["kind"] != "Pod":
                 continue
             if pod["status"].get("phase") in ("Succeeded", "Failed") \
@@ -531,7 +531,7 @@ class DaemonSetController(SimController):
         if extra <= 0:
             return
         live = {}
-        for pod in self.sim.owned(ds["metadata"]["uid"]):
+        for pod in self.sim._owned(ds["metadata"]["uid"]):
             if pod["kind"] == "Pod":
                 live[(pod["metadata"].get("labels") or {}).get(history.REVISION_LABEL)] = None
         for revision in old:

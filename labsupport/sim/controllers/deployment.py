@@ -83,7 +83,7 @@ class DeploymentController(SimController):
 
     # --- helpers ---------------------------------------------------------------
     def _replicasets(self, d: dict) -> list[dict]:
-        return [o for o in self.sim.owned(d["metadata"]["uid"]) if o["kind"] == "ReplicaSet"]
+        return [o for o in self.sim._owned(d["metadata"]["uid"]) if o["kind"] == "ReplicaSet"]
 
     def _scale(self, d: dict, rs: dict, replicas: int) -> dict:
         old = rs["spec"].get("replicas", 0)
@@ -220,7 +220,7 @@ class DeploymentController(SimController):
         if any(
             p["status"].get("phase") not in ("Succeeded", "Failed")
             for rs in olds
-            for p in self.sim.owned(rs["metadata"]["uid"])
+            for p in self.sim._owned(rs["metadata"]["uid"])
         ):
             return new  # wait until every old pod is gone, terminating ones included
         if new is None:

@@ -43,7 +43,7 @@ class GarbageCollector(SimController):
         """Delete the dependents of a deleted owner whose owners are all gone."""
         if uid in self.sim.uids:
             return  # the owner is back (or never left)
-        for obj in list(self.sim.owned(uid, controller_only=False)):
+        for obj in list(self.sim._owned(uid, controller_only=False)):
             owners = [r.get("uid") for r in obj["metadata"].get("ownerReferences") or ()]
             if any(o in self.sim.uids for o in owners):
                 continue

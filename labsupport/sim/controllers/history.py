@@ -64,7 +64,7 @@ def revision_template(revision: dict) -> dict:
 
 def revisions_of(sim: SimCluster, owner: dict) -> list[dict]:
     """The owner's ControllerRevisions, oldest revision first (SortControllerRevisions)."""
-    revs = [o for o in sim.owned(owner["metadata"]["uid"]) if o["kind"] == "ControllerRevision"]
+    revs = [o for o in sim._owned(owner["metadata"]["uid"]) if o["kind"] == "ControllerRevision"]
     return sorted(revs, key=lambda r: (r.get("revision", 0), r["metadata"]["name"]))
 
 

@@ -197,7 +197,7 @@ class JobController(SimController):
         suspended = bool(spec.get("suspend"))
         if not status.get("startTime") and not suspended:
             status["startTime"] = stamp(now)
-        pods = [p for p in self.sim.owned(uid) if p["kind"] == "Pod"]
+        pods = [p for p in self.sim._owned(uid) if p["kind"] == "Pod"]
         self._count(job, tr, pods, status)
         interim = _condition(status, "SuccessCriteriaMet") or _condition(status, "FailureTarget")
         deadline = spec.get("activeDeadlineSeconds")
@@ -227,7 +227,7 @@ class JobController(SimController):
                     else status.get("succeeded", 0) >= completions)
             if done and not active:
                 interim = self._add_condition(status, "SuccessCriteriaMet", *_COMPLETIONS)
-        terminating = sum(1 for p in self.sim.owned(uid) if p["kind"] == "Pod"
+        terminating = sum(1 for p in self.sim._owned(uid) if p["kind"] == "Pod"
                           and p["metadata"].get("deletionTimestamp")
                           and p["status"].get("phase") not in ("Succeeded", "Failed"))
         status["active"] = len(active)

@@ -137,7 +137,7 @@ class NodeLifecycleController:
         self.api.event(
             obj, "Normal", "NodeNotReady", f"Node {node} status is now: NodeNotReady", COMPONENT
         )
-        for pod in self.sim.pods_on(node):
+        for pod in self.sim._pods_on(node):
             if not pod["metadata"].get("deletionTimestamp"):
                 self._mark_not_ready(pod)
         self._taint_queue.append(node)
@@ -202,7 +202,7 @@ class NodeLifecycleController:
 
     # --- evicting -----------------------------------------------------------------
     def _schedule_evictions(self, node: str) -> None:
-        for pod in self.sim.pods_on(node):
+        for pod in self.sim._pods_on(node):
             if pod["metadata"].get("deletionTimestamp"):
                 continue
             seconds = _toleration_seconds(pod, UNREACHABLE)
@@ -252,7 +252,7 @@ class NodeLifecycleController:
             return
         now = stamp(self.env.now)
         conds = [
-            self.sim.node_condition(c["type"], now) for c in obj["status"].get("conditions") or ()
+            self.sim._node_condition(c["type"], now) for c in obj["status"].get("conditions") or ()
         ]
         obj = self.api.update_status(obj, dict(obj["status"], conditions=conds), COMPONENT)
         self._set_taint(node, "NoExecute", False)

@@ -106,7 +106,7 @@ class ReplicaSetController(SimController):
         if rs is None or rs["metadata"].get("deletionTimestamp"):
             return
         uid = rs["metadata"]["uid"]
-        pods = [p for p in self.sim.owned(uid) if is_active(p)]
+        pods = [p for p in self.sim._owned(uid) if is_active(p)]
         want = rs["spec"].get("replicas", 1)
         diff = len(pods) - want
         if diff == 0:
@@ -187,7 +187,7 @@ class ReplicaSetController(SimController):
         now = self.env.now
         min_ready = rs["spec"].get("minReadySeconds", 0) or 0
         if pods is None:
-            pods = [p for p in self.sim.owned(rs["metadata"]["uid"]) if is_active(p)]
+            pods = [p for p in self.sim._owned(rs["metadata"]["uid"]) if is_active(p)]
         self.active[key] = len(pods)
         ready = [p for p in pods if is_ready(p)]
         available = [p for p in ready if is_available(p, min_ready, now)]

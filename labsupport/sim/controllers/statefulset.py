@@ -123,7 +123,7 @@ class StatefulSetController(SimController):
         if sts is None or sts["metadata"].get("deletionTimestamp"):
             return
         current, update, collisions = self._revisions(sts)
-        pods = [p for p in self.sim.owned(sts["metadata"]["uid"]) if p["kind"] == "Pod"]
+        pods = [p for p in self.sim._owned(sts["metadata"]["uid"]) if p["kind"] == "Pod"]
         self._update(sts, pods, current, update)
         self._status(key, current, update, collisions)
         self._truncate_history(key, current, update)
@@ -361,7 +361,7 @@ class StatefulSetController(SimController):
         now = self.env.now
         counts = dict.fromkeys(("replicas", "ready", "available", "current", "updated"), 0)
         waits = []
-        for pod in self.sim.owned(sts["metadata"]["uid"]):
+        for pod in self.sim._owned(sts["metadata"]["uid"]):
             parent, ordinal = ordinal_of(pod["metadata"]["name"])
             if pod["kind"] != "Pod" or parent != sts["metadata"]["name"] or ordinal < 0:
                 continue
@@ -402,7 +402,7 @@ class StatefulSetController(SimController):
         limit = sts["spec"].get("revisionHistoryLimit", 10)
         live = {current["metadata"]["name"]: None, update["metadata"]["name"]: None}
         live[(sts.get("status") or {}).get("currentRevision", "")] = None
-        for obj in self.sim.owned(sts["metadata"]["uid"]):
+        for obj in self.sim._owned(sts["metadata"]["uid"]):
             if obj["kind"] == "Pod":
                 live[_revision(obj)] = None
         old = [r for r in history.revisions_of(self.sim, sts) if r["metadata"]["name"] not in live]
