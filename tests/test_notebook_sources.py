@@ -299,6 +299,30 @@ def test_a_source_opened_through_jupytext_runs_top_to_bottom():
     printed = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in printed if o.output_type == "error"]
     assert any("successfully rolled out" in o.get("text", "") for o in printed)
+    # Exported to HTML (no widget manager), every picture shows, with alt text: the
+    # dashboard's included.
+    from nbconvert import HTMLExporter
+
+    page, _ = HTMLExporter().from_notebook_node(nb)
+    images = re.findall(r"<img [^>]*>", page)
+    pictures = [o for o in printed if "image/png" in o.get("data", {})]
+    assert len(images) == len(pictures) >= 6
+    for tag in images:
+        alt = re.search(r'alt="([^"]*)"', tag)
+        assert alt and len(alt.group(1)) > 30, tag[:80]
+    dashboard = [c for c in nb.cells if "ls.viz.dashboard(c)" in c.source][0]
+    assert any("image/png" in o.get("data", {}) for o in dashboard.outputs)
+
+
+LINK = re.compile(r"\[[^\]]*\]\(([^)#\s]+)[^)]*\)")
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda s: s.text.name)
+def test_links_to_course_files_lead_somewhere(source):
+    for target in LINK.findall(source.text.read_text(encoding="utf-8")):
+        if "://" in target or target.startswith("mailto:"):
+            continue
+        assert (source.text.parent / target).exists(), f"{source.text.name} links to {target}"
 
 
 def test_the_authors_guide_lists_exactly_the_known_tags():

@@ -76,7 +76,7 @@ def test_a_scaffolded_lesson_runs_and_its_exercise_is_proven_both_ways(tmp_path)
     seen = _outcomes(course, *targets)
     lesson = [v for k, v in seen.items() if "97_demo-lesson" in k and "ex97" not in k]
     assert lesson and set(lesson) == {"passed"}, lesson  # the lesson runs
-    assert _only(seen, "untouched", "ex97") == ["passed"]  # the untouched exercise: 0
+    assert set(_only(seen, "untouched", "ex97")) == {"passed"}  # the untouched exercise: 0
     (reference,) = _only(seen, "reference_answers", "ex97")
     assert reference.startswith("failed")  # the stub judge fails...
     solution = _only(seen, "ex97_demo-lesson.ipynb")

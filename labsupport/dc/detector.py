@@ -365,23 +365,45 @@ class DetectorSweep:
             for r in self.rows)
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
-    def plot(self, ax: Any = None) -> Any:
-        """Draw false alarms and mean detection time against the timeout (matplotlib)."""
-        import matplotlib.pyplot as plt
+    def plot(self, target: float | None = None) -> Any:
+        """Draw false alarms and detection time against the timeout, one panel each.
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 3.5))
+        False alarms span orders of magnitude (thousands for a tight timeout,
+        none for a loose one), so their axis is logarithmic (0 still shows).
+
+        Args:
+            target: a detection time to stay within, in seconds: drawn as a line.
+
+        Returns:
+            A :class:`~labsupport.viz.figures.LabFigure`, with alt text.
+        """
+        from labsupport.viz.figures import new_figure
+        from labsupport.viz.style import count_axis, describe, style_axes, target_line
+
         x = [r["timeout"] for r in self.rows]
-        ax.plot(x, [r["false_alarms"] for r in self.rows], "o-", color="tab:red",
-                label="false alarms")
-        ax.set_xlabel("timeout (s)")
-        ax.set_ylabel("false alarms", color="tab:red")
-        other = ax.twinx()
-        other.plot(x, [r["mean_detection"] for r in self.rows], "s-", color="tab:blue",
-                   label="mean detection time")
-        other.set_ylabel("mean detection time (s)", color="tab:blue")
-        ax.set_title("A timeout trades false alarms for slow detection")
-        return ax
+        alarms = [r["false_alarms"] for r in self.rows]
+        detect = [r["mean_detection"] for r in self.rows]
+        fig = new_figure(8.0, 5.2)
+        top, bottom = fig.subplots(2, 1, sharex=True)
+        top.plot(x, alarms, "o-", color="#c0392b", gid="false alarms")
+        for t, n in zip(x, alarms, strict=True):
+            top.annotate(f"{n}", (t, n), xytext=(0, 6), textcoords="offset points",
+                         ha="center", fontsize=8)
+        scale = count_axis(top, alarms)
+        style_axes(top, ylabel="false alarms" + (" (log)" if scale != "linear" else ""),
+                   title=f"A timeout trades false alarms for slow detection "
+                         f"({len(self.seeds)} traces)")
+        top.set_ylim(0, max(alarms + [1]) * (8 if scale != "linear" else 1.2))
+        bottom.plot(x, detect, "s-", color="#2b6cb0", gid="mean detection")
+        style_axes(bottom, xlabel="timeout (s)", ylabel="mean detection (s)")
+        if target is not None:
+            target_line(bottom, target, f"target {target:g} s")
+        alt = ("False alarms and mean detection time for timeouts "
+               + ", ".join(f"{r['timeout']:g} s: {r['false_alarms']} alarms, "
+                           f"{_fmt(r['mean_detection'])}" for r in self.rows))
+        if target is not None:
+            alt += f". A dashed line marks the target: detection within {target:g} s"
+        return describe(fig, alt + ".")
 
 
 def sweep(timeouts: Iterable[float], *, seeds: Iterable[int] = range(5),

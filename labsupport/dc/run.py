@@ -130,22 +130,37 @@ class JobRun:
                 f"<th>tasks done</th><th>busy</th><th>state</th></tr></thead>"
                 f"<tbody>{rows}</tbody></table>")
 
-    def plot(self, ax: Any = None) -> Any:
-        """Draw who computed which task when (a Gantt chart, matplotlib)."""
-        import matplotlib.pyplot as plt
+    def plot(self) -> Any:
+        """Draw who computed which task when (a Gantt chart); crashes are crosses.
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7, 0.4 * len(self.workers) + 1.2))
+        Returns:
+            A :class:`~labsupport.viz.figures.LabFigure`, with alt text.
+        """
+        from labsupport.viz.figures import new_figure
+        from labsupport.viz.style import FONT, describe, style_axes
+
+        fig = new_figure(8.0, 0.4 * len(self.workers) + 1.6)
+        ax = fig.add_subplot()
         rows = {w: i for i, w in enumerate(self.workers)}
         for worker, _task, start, end in self.history:
             ax.broken_barh([(start, end - start)], (rows[worker] - 0.4, 0.8),
-                           facecolors="tab:blue", edgecolor="white")
+                           facecolors="#2b6cb0", edgecolor="white")
         for worker, t in self.kills.items():
-            ax.plot([t], [rows[worker]], "rx", markersize=10)
+            ax.plot([t], [rows[worker]], "x", color="#c0392b", markersize=10, mew=2,
+                    label="crash" if worker == next(iter(self.kills)) else None)
         ax.set_yticks(range(len(self.workers)), self.workers)
-        ax.set_xlabel("time (s)")
-        ax.set_title(repr(self).strip("<>"))
-        return ax
+        style_axes(ax, xlabel="time (s)", title=repr(self).strip("<>"))
+        ax.invert_yaxis()
+        if self.kills:
+            ax.legend(fontsize=FONT["legend"], loc="upper left", bbox_to_anchor=(1.0, 1.0),
+                      frameon=False)
+        per = {w: sum(1 for h in self.history if h[0] == w) for w in self.workers}
+        alt = (f"Gantt chart of {len(self.history)} tasks on {len(self.workers)} workers, "
+               f"makespan {self.makespan:.0f} s; tasks per worker: "
+               + ", ".join(f"{w} {n}" for w, n in per.items()))
+        if self.kills:
+            alt += "; crashed: " + ", ".join(f"{w} at {t:.0f} s" for w, t in self.kills.items())
+        return describe(fig, alt + ".")
 
 
 def run_job(job: Job, workers: int | Sequence[str] = 4, *, seed: int = 0,

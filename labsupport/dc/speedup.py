@@ -142,22 +142,30 @@ class SpeedupCurve:
         return (f"<p>{html.escape(repr(self.job))}</p>"
                 f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
 
-    def plot(self, ax: Any = None) -> Any:
-        """Draw the measured curve and both predictions (matplotlib)."""
-        import matplotlib.pyplot as plt
+    def plot(self) -> Any:
+        """Draw the measured speed-up against the ideal, Amdahl's and Gustafson's.
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 4))
+        Returns:
+            A :class:`~labsupport.viz.figures.LabFigure`, with alt text.
+        """
+        from labsupport.viz.figures import new_figure
+        from labsupport.viz.style import FONT, describe, style_axes
+
+        fig = new_figure(7.0, 4.4)
+        ax = fig.add_subplot()
         n = [p.workers for p in self.points]
         ax.plot(n, n, ":", color="grey", label="ideal (n)")
-        ax.plot(n, [p.amdahl for p in self.points], "--", label="Amdahl")
-        ax.plot(n, [p.gustafson for p in self.points], "-.", label="Gustafson")
+        ax.plot(n, [p.amdahl for p in self.points], "--", color="#2b6cb0", label="Amdahl")
+        ax.plot(n, [p.gustafson for p in self.points], "-.", color="#b7791f",
+                label="Gustafson")
         ax.plot(n, [p.speedup for p in self.points], "o-", color="black", label="measured")
-        ax.set_xlabel("workers")
-        ax.set_ylabel("speed-up")
-        ax.legend()
-        ax.set_title("scaled job" if self.scaled else "fixed job")
-        return ax
+        style_axes(ax, xlabel="workers", ylabel="speed-up",
+                   title="speed-up, scaled job" if self.scaled else "speed-up, fixed job")
+        ax.legend(fontsize=FONT["legend"])
+        alt = ("Speed-up against the number of workers, "
+               + ", ".join(f"{p.workers} workers: measured {p.speedup:.2f}, Amdahl "
+                           f"{p.amdahl:.2f}" for p in self.points))
+        return describe(fig, alt + ".")
 
 
 def speedup_curve(job: Job, workers: Iterable[int] = (1, 2, 4, 8, 16), *, seed: int = 0,

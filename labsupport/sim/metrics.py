@@ -203,6 +203,34 @@ class Metrics:
                 out.append(srv)
         return out
 
+    def matching(self, name: str, **labels: str) -> bool:
+        """Whether any pod (or, for the replica series, any Deployment) ever matched ``labels``.
+
+        Example:
+            >>> import labsupport as ls
+            >>> c = ls.connect(seed=0)
+            >>> c.metrics.matching("cpu", deployment="nope")
+            False
+        """
+        if name in ("replicas", "ready_replicas", "desired_replicas"):
+            return any(labels.get("namespace", ns) == ns and labels.get("deployment", dep) == dep
+                       for ns, dep in self._deployments)
+        return bool(self._select(labels))
+
+    def label_values(self, key: str) -> list[str]:
+        """The values a label has taken on the pods seen so far (``deployment``, ``node``...)."""
+        self.plane.flush()
+        self.settle()
+        self.plane.sync_servers()
+        values = set()
+        for srv in self.plane.all_servers:
+            value = {"namespace": srv.namespace, "pod": srv.name, "node": srv.node,
+                     "deployment": srv.deployment}.get(key, srv.labels.get(key))
+            if value:
+                values.add(str(value))
+        values |= {dep for _, dep in self._deployments} if key == "deployment" else set()
+        return sorted(values)
+
     def series(self, name: str, *, step: float | None = None, **labels: str) -> tuple[Any, Any]:
         """One metric over time, for plotting: ``(times, values)`` as numpy arrays.
 

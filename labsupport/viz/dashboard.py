@@ -2,8 +2,10 @@
 
 In a notebook with a frontend (JupyterLab), :func:`dashboard` shows buttons
 that advance the clock and fail or restore a node, above the cluster
-picture, which is redrawn after each click. Without a frontend (a script, a
-test, CI), or with ``display=False``, it returns the static picture instead.
+picture, which is redrawn after each click. The same output also carries the
+picture as an ordinary image, which exported notebooks and viewers without
+widgets show instead. Without a frontend (a script, a test, CI), or with
+``display=False``, it returns the static picture.
 
 Example:
     >>> import labsupport as ls
@@ -57,9 +59,14 @@ def summary(cluster: Cluster) -> str:
 class Dashboard:
     """The widgets of a live dashboard for one cluster.
 
+    The buttons and the status line are widgets; the picture is an ordinary
+    image output below them, redrawn in place (a display handle) after each
+    click. So a viewer without the widget manager (an exported notebook,
+    nbconvert to HTML, GitHub) still shows the picture as it last was.
+
     Attributes:
         cluster: the cluster shown.
-        widget: the ipywidgets box (displayed when the dashboard is shown).
+        widget: the ipywidgets box of buttons and status (shown with the dashboard).
     """
 
     def __init__(self, cluster: Cluster, namespace: str | None = None) -> None:
@@ -67,7 +74,7 @@ class Dashboard:
 
         self.cluster = cluster
         self.namespace = namespace
-        self._out = w.Output()
+        self._picture: Any = None          # the display handle, once shown
         self._status = w.HTML()
         steps = []
         for label, seconds in _STEPS:
@@ -81,7 +88,7 @@ class Dashboard:
         restore = w.Button(description="restore node", button_style="success")
         restore.on_click(lambda _b: self._act(cluster.restore_node))
         self.widget = w.VBox([w.HBox(steps), w.HBox([self._node, fail, restore]),
-                              self._status, self._out])
+                              self._status])
         self.refresh()
 
     def advance(self, seconds: float) -> None:
@@ -99,18 +106,16 @@ class Dashboard:
         return cluster_graph(self.cluster, self.namespace)
 
     def refresh(self) -> None:
-        """Redraw the picture and the status line."""
-        from IPython.display import clear_output, display
-
+        """Redraw the picture (when shown) and the status line."""
         self._status.value = f"<b>{html.escape(summary(self.cluster))}</b>"
-        with self._out:
-            clear_output(wait=True)
-            display(self.figure())
+        if self._picture is not None:
+            self._picture.update(self.figure())
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
         display(self.widget)
+        self._picture = display(self.figure(), display_id=True)
 
 
 def dashboard(cluster: Cluster, display: bool = True,

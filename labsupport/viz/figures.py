@@ -16,7 +16,10 @@ Example:
 
 from __future__ import annotations
 
+import base64
+import html
 import io
+from typing import Any
 
 from matplotlib.figure import Figure
 
@@ -36,20 +39,43 @@ STATES = tuple(STATE_COLOURS)
 
 
 class LabFigure(Figure):
-    """A matplotlib figure that displays as a PNG image in a notebook."""
+    """A matplotlib figure that displays as a PNG image with alt text in a notebook.
+
+    Attributes:
+        alt: one or two sentences saying what the picture shows. A notebook
+            gets the PNG, an HTML ``<img>`` carrying the alt text (what
+            exported notebooks and screen readers use) and the alt text as
+            plain text.
+    """
+
+    alt: str = ""
 
     def _repr_png_(self) -> bytes:
         buf = io.BytesIO()
         self.savefig(buf, format="png", bbox_inches="tight")
         return buf.getvalue()
 
-    def _repr_html_(self) -> None:
-        return None
+    def alt_text(self) -> str:
+        """The alt text, or one made from the titles when the picture has none."""
+        if self.alt:
+            return self.alt
+        titles = [ax.get_title() for ax in self.axes if ax.get_title()]
+        return "A picture: " + "; ".join(titles) if titles else "A picture."
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        png = base64.b64encode(self._repr_png_()).decode("ascii")
+        alt = self.alt_text()
+        img = f'<img src="data:image/png;base64,{png}" alt="{html.escape(alt, quote=True)}"/>'
+        return {"image/png": png, "text/html": img, "text/plain": alt}
 
 
-def new_figure(width: float = 8.0, height: float = 4.0) -> LabFigure:
-    """A new figure of ``width`` x ``height`` inches, with no pyplot involved."""
-    return LabFigure(figsize=(width, height), layout="constrained")
+def new_figure(width: float = 8.0, height: float = 4.0,
+               layout: str | None = "constrained") -> LabFigure:
+    """A new figure of ``width`` x ``height`` inches, with no pyplot involved.
+
+    ``layout=None`` leaves the placing of the axes to the caller.
+    """
+    return LabFigure(figsize=(width, height), layout=layout)
 
 
 def pod_state(pod: dict) -> str:

@@ -19,12 +19,23 @@ Example:
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from labsupport.errors import Invalid
 from labsupport.kinds import parse_ref
 from labsupport.selectors import Selector
-from labsupport.viz.figures import STATE_COLOURS, legend_handles, new_figure, pod_state
+from labsupport.viz.figures import STATE_COLOURS, new_figure, pod_state
+from labsupport.viz.style import (
+    FONT,
+    MAX_WIDTH,
+    describe,
+    mark_moments,
+    moments,
+    natural_key,
+    shorten,
+    state_legend,
+    style_axes,
+)
 
 if TYPE_CHECKING:
     from labsupport.cluster import Cluster
@@ -119,40 +130,82 @@ def _segments_from_events(cluster: Cluster, sel: Selector, namespace: str | None
 
 
 def pod_timeline(cluster: Cluster, selector: str | None = None,
-                 namespace: str | None = None) -> LabFigure:
-    """Draw each pod's states over time, one row per pod.
+                 namespace: str | None = None, *,
+                 marks: dict[str, float] | None = None) -> LabFigure:
+    """Draw each pod's states over time, one row per pod, with the moments that matter.
+
+    Node failures and recoveries and evictions (from the events) are marked
+    with dotted lines; ``marks`` adds your own, e.g. ``{"node-2 fails": 63.0}``.
 
     Args:
         cluster: a cluster from :func:`labsupport.connect`.
         selector: only pods with these labels, e.g. ``"app=web"``.
         namespace: only this namespace (None: all).
+        marks: more moments to mark, label to time in seconds.
 
     Returns:
         A matplotlib figure; each bar has the gid ``"<pod key>:<state>"``.
     """
+    _check_cluster(cluster, "pod_timeline")
     segments = pod_segments(cluster, selector, namespace)
-    rows = sorted(segments.items(), key=lambda kv: (kv[1][0][0] if kv[1] else 0.0, kv[0]))
+    rows = sorted(segments.items(),
+                  key=lambda kv: (kv[1][0][0] if kv[1] else 0.0, natural_key(kv[0])))
     hidden = max(0, len(rows) - _MAX_PODS)
     rows = rows[-_MAX_PODS:]
-    fig = new_figure(9.0, 1.2 + 0.28 * max(len(rows), 2))
+    fig = new_figure(MAX_WIDTH, 1.6 + 0.3 * max(len(rows), 2))
     ax = fig.add_subplot()
+    present = set()
+    end = max(cluster.now, 1.0)
     for i, (key, segs) in enumerate(rows):
-        for start, end, state in segs:
-            width = max(end - start, cluster.now * 0.002)
+        for start, stop, state in segs:
+            present.add(state)
+            width = max(stop - start, end * 0.003)
             bars = ax.barh(i, width, left=start, height=0.7, color=STATE_COLOURS[state],
                            edgecolor="white", linewidth=0.4)
             bars.patches[0].set_gid(f"{key}:{state}")
-    ax.set_yticks(range(len(rows)), [k.rsplit("/", 1)[1] for k, _ in rows], fontsize=7)
+    ax.set_yticks(range(len(rows)), [shorten(k.rsplit("/", 1)[1]) for k, _ in rows])
     ax.invert_yaxis()
-    ax.set_xlabel("time (s)")
-    ax.set_xlim(0, max(cluster.now, 1.0))
+    ax.set_xlim(0, end)
     title = f"pods over time{f' ({selector})' if selector else ''}"
     if hidden:
         title += f"; {hidden} older pods not shown"
-    ax.set_title(title, fontsize=10)
-    ax.legend(handles=legend_handles(), loc="upper left", bbox_to_anchor=(1.0, 1.0),
-              fontsize=7, frameon=False)
-    return fig
+    style_axes(ax, xlabel="time (s)")
+    ax.set_title(title, fontsize=FONT["title"], pad=8 + 12 * _moment_levels(cluster, marks))
+    ax.tick_params(axis="y", labelsize=FONT["small"])
+    ax.grid(False, axis="y")
+    state_legend(ax, present)
+    mark_moments(ax, _all_moments(cluster, marks))
+    return describe(fig, _timeline_alt(rows, selector, end, hidden))
+
+
+def _check_cluster(cluster: Any, what: str) -> None:
+    if not callable(getattr(cluster, "events", None)) or not hasattr(cluster, "now"):
+        raise Invalid(f"{what} draws a cluster (from ls.connect()), got "
+                      f"{type(cluster).__name__}; pass the cluster, e.g. ls.viz.{what}(c)")
+
+
+def _all_moments(cluster: Cluster, marks: dict[str, float] | None) -> list:
+    return moments(cluster, since=0.0, until=cluster.now, extra=marks)
+
+
+def _moment_levels(cluster: Cluster, marks: dict[str, float] | None) -> int:
+    """How many lines of moment labels to leave room for above the axes."""
+    found = _all_moments(cluster, marks)
+    return min(3, len(found)) if found else 0
+
+
+def _timeline_alt(rows: list, selector: str | None, end: float, hidden: int) -> str:
+    parts = []
+    for key, segs in rows[:12]:
+        steps = ", ".join(f"{state} from {start:.0f} s" for start, _, state in segs)
+        parts.append(f"{key.rsplit('/', 1)[1]}: {steps}")
+    text = (f"Timeline of {len(rows)} pods{f' ({selector})' if selector else ''} from 0 to "
+            f"{end:.0f} s. " + "; ".join(parts))
+    if len(rows) > 12:
+        text += f"; and {len(rows) - 12} more pods"
+    if hidden:
+        text += f"; {hidden} older pods not shown"
+    return text + "."
 
 
 def replicas_plot(cluster: Cluster, ref: str = "deployment/web",
@@ -187,7 +240,7 @@ def replicas_plot(cluster: Cluster, ref: str = "deployment/web",
     times.append(cluster.now)
     desired.append(desired[-1])
     ready.append(ready[-1])
-    fig = new_figure(8.0, 3.6)
+    fig = new_figure(8.0, 3.8)
     ax = fig.add_subplot()
     ax.step(times, desired, where="post", label="desired", color="#4a7fc1", linewidth=1.8)
     ax.step(times, ready, where="post", label="ready", color=STATE_COLOURS["Ready"],
@@ -201,9 +254,21 @@ def replicas_plot(cluster: Cluster, ref: str = "deployment/web",
         ax.plot([e.time for e in rescales],
                 [int(e.message.split(";")[0].split(":")[1]) for e in rescales],
                 "v", color="#8e6bbf", label="HPA rescale", markersize=6)
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("replicas")
+    style_axes(ax, xlabel="time (s)", ylabel="replicas",
+               title=f"{rt.singular}/{name}: replicas over time")
     ax.set_ylim(0, max(desired + ready) + 1)
-    ax.set_title(f"{rt.singular}/{name}: replicas over time", fontsize=10)
-    ax.legend(fontsize=8, loc="best")
-    return fig
+    ax.legend(fontsize=FONT["legend"], loc="best")
+    changes = ", ".join(f"{d} at {t:.0f} s" for t, d in _changes(times, desired))
+    alt = (f"Desired and ready replicas of {rt.singular}/{name} from 0 to {cluster.now:.0f} s: "
+           f"desired {changes}; ready ends at {ready[-1]}")
+    if rescales:
+        alt += f"; the HorizontalPodAutoscaler rescaled it {len(rescales)} times"
+    return describe(fig, alt + ".")
+
+
+def _changes(times: list[float], values: list[int]) -> list[tuple[float, int]]:
+    out: list[tuple[float, int]] = []
+    for t, v in zip(times, values, strict=True):
+        if not out or out[-1][1] != v:
+            out.append((t, v))
+    return out[:8]

@@ -147,3 +147,19 @@ def test_build_check_passes_on_the_course_itself():
 def test_defined_names_sees_top_level_bindings_only():
     assert defined_names("def f():\n    inner = 1\nx = y = 2\n(a, b) = 1, 2\nz += 1") == [
         "f", "x", "y", "a", "b", "z"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("solution", solution_paths(), ids=lambda p: p.name)
+def test_the_untouched_exercise_runs_top_to_bottom(solution):
+    """"Run All" before answering: every cell runs, each check says "not answered yet"."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(EXERCISES / solution.name, as_version=4)
+    NotebookClient(nb, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(EXERCISES)}}).execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = "\n".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in outputs)
+    assert text.count("not answered yet") >= len(exercise(exercise_of_file(solution)).checks)

@@ -90,7 +90,8 @@ def test_failed_node_is_marked(busy):
     assert boxes["node/node-2"].get_linestyle() == "--"
     assert to_hex(boxes["node/node-2"].get_edgecolor()) == STATE_COLOURS["Failed"].lower()
     assert boxes["node/node-1"].get_linestyle() == "-"
-    assert any("node-2  Unknown" in t.get_text() for t in fig.axes[0].texts)
+    status = {t.get_gid(): t.get_text() for t in fig.axes[0].texts}
+    assert status["status:node-2"] == "Unknown" and status["status:node-1"] == "Ready"
     # Pods on the silent node are no longer ready endpoints.
     ready_web = [p for p in busy.pods(selector="app=web") if p.ready]
     edges = [c for c in fig.axes[0].collections if c.get_gid() == "endpoints"]
