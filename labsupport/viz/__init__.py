@@ -14,6 +14,7 @@ does not import this package; ``ls.viz`` does, on first use.
 ``traffic_plot(r)``        requests and errors per second of a traffic run
 ``scheduling_table(d)``    the scheduler's filter and score table
 ``dashboard(c)``           buttons to let time pass and fail nodes, live
+``explore(draw, n=(1, 9))``  a "try it" control: sliders redraw a picture
 =========================  =================================================
 
 Example:
@@ -26,6 +27,7 @@ Example:
 from __future__ import annotations
 
 from labsupport.viz.dashboard import Dashboard, dashboard
+from labsupport.viz.explore import Explorer, explore
 from labsupport.viz.figures import STATE_COLOURS, STATES, LabFigure, pod_state
 from labsupport.viz.graph import cluster_graph
 from labsupport.viz.plots import latency_histogram, metric_plot, scheduling_table, traffic_plot
@@ -41,6 +43,8 @@ __all__ = [
     "scheduling_table",
     "dashboard",
     "Dashboard",
+    "explore",
+    "Explorer",
     "LabFigure",
     "pod_state",
     "STATE_COLOURS",
