@@ -20,6 +20,23 @@ Example:
 
 from __future__ import annotations
 
+from labsupport.dc.balance import (
+    BALANCERS,
+    Balancer,
+    BalanceRun,
+    Scenario,
+    View,
+    least_loaded,
+    random_server,
+    replay,
+    round_robin,
+    scenario_runner,
+    simulate,
+    two_choices,
+)
+from labsupport.dc.capacity import Capacity, capacity, capacity_plot
+from labsupport.dc.compare import PolicyComparison, compare_policies, idle_gaps, makespan_bound
+from labsupport.dc.cost import MACHINES, FleetTable, MachineType, fleet_costs
 from labsupport.dc.detector import (
     Detector,
     DetectorScore,
@@ -33,7 +50,27 @@ from labsupport.dc.detector import (
 )
 from labsupport.dc.job import Job, Task
 from labsupport.dc.leader import POLICIES, LeadNode, Policy, greedy, static
-from labsupport.dc.network import BUSY_LAN, LAN, Message, Network, NetworkModel
+from labsupport.dc.loadcurve import (
+    LoadCurve,
+    load_curve,
+    servers_curve,
+    servers_plot,
+    share_plot,
+    timeline_plot,
+)
+from labsupport.dc.mapreduce import (
+    MapReduceResult,
+    pair_bytes,
+    partition_of,
+    phase_plot,
+    run_local,
+)
+from labsupport.dc.mrcluster import ClusterRun, run_cluster
+from labsupport.dc.mrprocess import run_processes, start_method
+from labsupport.dc.network import BUSY_LAN, LAN, MESSAGE_BYTES, Message, Network, NetworkModel
+from labsupport.dc.policies import barrier, stealing
+from labsupport.dc.queueing import erlang_c, mm1_latency, mm1_percentile, mmc_latency
+from labsupport.dc.ratings import MovieLens, corpus, movielens
 from labsupport.dc.run import JobRun, run_job
 from labsupport.dc.speedup import (
     SpeedupCurve,
@@ -43,14 +80,27 @@ from labsupport.dc.speedup import (
     karp_flatt,
     speedup_curve,
 )
+from labsupport.dc.traffic import Traffic, timeline, traffic
+from labsupport.dc.trial import policy_trial
 from labsupport.dc.worker import Worker
 
 __all__ = [
     "Job", "Task",
     "NetworkModel", "Network", "Message", "LAN", "BUSY_LAN",
     "Worker", "LeadNode", "Policy", "greedy", "static", "POLICIES",
+    "barrier", "stealing", "MESSAGE_BYTES", "traffic", "Traffic", "timeline",
+    "compare_policies", "PolicyComparison", "makespan_bound", "idle_gaps", "policy_trial",
     "run_job", "JobRun",
     "amdahl", "gustafson", "karp_flatt", "speedup_curve", "SpeedupCurve", "SpeedupPoint",
     "Detector", "TimeoutDetector", "HeartbeatTrace", "heartbeat_trace", "DetectorScore",
     "evaluate", "timeout_score", "sweep", "DetectorSweep",
+    "Capacity", "capacity", "capacity_plot",
+    "View", "Scenario", "BalanceRun", "Balancer", "simulate", "replay", "scenario_runner",
+    "round_robin", "random_server", "least_loaded", "two_choices", "BALANCERS",
+    "LoadCurve", "load_curve", "servers_curve", "servers_plot", "share_plot", "timeline_plot",
+    "mm1_latency", "mm1_percentile", "erlang_c", "mmc_latency",
+    "MachineType", "MACHINES", "FleetTable", "fleet_costs",
+    "run_local", "run_cluster", "run_processes", "MapReduceResult", "ClusterRun",
+    "partition_of", "pair_bytes", "phase_plot", "start_method", "movielens", "MovieLens",
+    "corpus",
 ]

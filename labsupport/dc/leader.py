@@ -7,11 +7,18 @@ decides which worker gets which task:
 - ``"greedy"``: a task goes to a worker as soon as it has nothing to do, so
   fast workers end up doing more tasks;
 - ``"static"``: all tasks are dealt out round robin at the start, like cards,
-  whatever the workers' speed.
+  whatever the workers' speed;
+- ``"barrier"`` and ``"stealing"``: rounds that wait for the slowest worker,
+  and dealing out with work stealing (see :mod:`labsupport.dc.policies`).
 
 A policy is any function ``policy(pending, load) -> [(task, worker), ...]``
 where ``pending`` lists the tasks still to hand out and ``load`` maps each
 worker the lead believes alive to how many of its tasks it has not finished.
+
+With a policy marked ``steals = True``, a worker that has finished its
+queue while others still have tasks queued gets one: the lead sends the
+busiest worker a ``"steal"`` message, the worker gives back (``"return"``)
+the last task it has not started, and the lead sends it to the idle worker.
 
 With a failure detector the lead also watches heartbeats: when the detector
 suspects a worker, the lead stops counting on it and puts its unfinished
@@ -37,6 +44,7 @@ import simpy
 from labsupport.dc.detector import Detector
 from labsupport.dc.job import Job, Task
 from labsupport.dc.network import Message, Network
+from labsupport.dc.policies import barrier, stealing
 from labsupport.errors import Invalid
 
 __all__ = ["LeadNode", "Policy", "greedy", "static", "POLICIES"]
@@ -59,7 +67,8 @@ def static(pending: Sequence[Task], load: Mapping[str, int]) -> list[tuple[Task,
     return [(task, workers[i % len(workers)]) for i, task in enumerate(pending)]
 
 
-POLICIES: dict[str, Policy] = {"greedy": greedy, "static": static}
+POLICIES: dict[str, Policy] = {"greedy": greedy, "static": static, "barrier": barrier,
+                               "stealing": stealing}
 
 
 class LeadNode:
@@ -110,6 +119,9 @@ class LeadNode:
         self.reassigned: list[tuple[float, int, str]] = []
         self.finished_at: float | None = None
         self.finished = env.event()
+        self.steals = bool(getattr(policy, "steals", False))
+        self.stolen: list[tuple[float, int, str, str]] = []  # (time, task, from, to)
+        self._stealing: dict[str, str] = {}  # thief -> victim, while a steal is on its way
         self._tasks: dict[int, Task] = {}
         self._moved: set[int] = set()  # tasks put back in the queue at least once
         self._link = simpy.Resource(env, capacity=1)
@@ -175,6 +187,9 @@ class LeadNode:
             if self.detector is not None:
                 self.detector.heartbeat(msg.src, self.env.now)
             return
+        if msg.kind == "return":
+            self._returned(msg)
+            return
         if msg.kind != "result" or msg.src not in self.assigned:
             return
         tid = msg.payload
@@ -197,6 +212,41 @@ class LeadNode:
                 self.finished.succeed(self.env.now)
                 return
         self._dispatch()
+        self._steal_for(msg.src)
+
+    def _steal_for(self, thief: str) -> None:
+        """Ask the busiest worker to give back a queued task for idle ``thief``."""
+        if not self.steals or self.pending or self.load.get(thief) != 0 \
+                or thief in self._stealing:
+            return
+        busy = set(self._stealing.values())
+        victims = [w for w, n in self.load.items() if n >= 2 and w not in busy]
+        if not victims:
+            return
+        victim = max(victims, key=lambda w: self.load[w])
+        self._stealing[thief] = victim
+        self.network.send(self.name, victim, "steal", thief)
+
+    def _returned(self, msg: Message) -> None:
+        tid, thief = msg.payload
+        self._stealing.pop(thief, None)
+        victim = msg.src
+        if tid is None or victim in self.suspected or tid not in self.assigned[victim]:
+            return
+        self.assigned[victim].discard(tid)
+        if victim in self.load:
+            self.load[victim] = len(self.assigned[victim])
+        if tid in self.done:
+            return
+        if self.load.get(thief) == 0:
+            self.assigned[thief].add(tid)
+            self.load[thief] = 1
+            self.stolen.append((self.env.now, tid, victim, thief))
+            self.log(self.name, f"{thief} steals task {tid} from {victim}")
+            self.env.process(self._send(self._tasks[tid], thief))
+        else:
+            self.pending.appendleft(self._tasks[tid])
+            self._dispatch()
 
     def _watch(self) -> Any:
         while self.finished_at is None:
@@ -217,6 +267,9 @@ class LeadNode:
         self.suspected.add(worker)
         self.suspicions.append((now, worker))
         self.load.pop(worker, None)
+        for thief, victim in list(self._stealing.items()):
+            if worker in (thief, victim):
+                del self._stealing[thief]
         lost = sorted(self.assigned[worker] - self.done)
         self.assigned[worker] = set()
         for tid in reversed(lost):

@@ -28,7 +28,7 @@ from typing import Any
 
 from labsupport.errors import Invalid
 
-__all__ = ["NetworkModel", "Network", "Message", "LAN", "BUSY_LAN"]
+__all__ = ["NetworkModel", "Network", "Message", "LAN", "BUSY_LAN", "MESSAGE_BYTES"]
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,12 @@ BUSY_LAN = NetworkModel(latency=0.01, jitter=0.02, spike_probability=0.02,
                         spike_delay=1.6, loss=0.01, max_delay=2.0)
 
 
+#: Bytes a message of each kind carries unless the sender says otherwise: a
+#: task carries its input data, a result its output, a heartbeat only a name.
+MESSAGE_BYTES: dict[str, int] = {"task": 64_000, "result": 4_000, "heartbeat": 60,
+                                 "steal": 60, "return": 200}
+
+
 @dataclass(frozen=True)
 class Message:
     """One message as the network log records it.
@@ -98,6 +104,7 @@ class Message:
         dst: the receiver's name, e.g. ``"worker-2"``.
         kind: ``"task"``, ``"result"`` or ``"heartbeat"``.
         payload: what it carries, e.g. a task number.
+        size: how many bytes it carries (:data:`MESSAGE_BYTES` by kind).
     """
 
     sent: float
@@ -106,6 +113,7 @@ class Message:
     dst: str
     kind: str
     payload: Any = None
+    size: int = 0
 
     def __repr__(self) -> str:
         end = "lost" if self.delivered is None else f"{self.delivered:.3f}"
@@ -143,7 +151,7 @@ class Network:
         self._receivers[name] = receive
 
     def send(self, src: str, dst: str, kind: str, payload: Any = None, *,
-             reliable: bool | None = None) -> Message:
+             reliable: bool | None = None, size: int | None = None) -> Message:
         """Send a message now; it arrives after a random delay (or never).
 
         Args:
@@ -154,6 +162,7 @@ class Network:
             reliable: resend a lost message until it arrives, as TCP does
                 (each lost try costs :attr:`RETRY` seconds). By default
                 heartbeats are fire-and-forget and everything else is reliable.
+            size: bytes carried; :data:`MESSAGE_BYTES` of the kind by default.
 
         Returns:
             the :class:`Message` record (``delivered`` None when lost).
@@ -171,7 +180,10 @@ class Network:
             delay = self.model.sample(self.rng)
         if delay is not None:
             delay += waited
-        msg = Message(now, None if delay is None else now + delay, src, dst, kind, payload)
+        if size is None:
+            size = MESSAGE_BYTES.get(kind, 0)
+        msg = Message(now, None if delay is None else now + delay, src, dst, kind, payload,
+                      int(size))
         if kind in self.log_kinds:
             self.log.append(msg)
         if delay is not None:

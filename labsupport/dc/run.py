@@ -54,6 +54,8 @@ class JobRun:
         reassigned: ``(time, task, from_worker)`` for each task moved.
         duplicates: results that arrived for tasks already done (wasted work).
         seed: the seed of the run.
+        stolen: ``(time, task, from_worker, to_worker)`` for each task stolen
+            (policies that steal, such as ``"stealing"``).
     """
 
     job: Job
@@ -69,6 +71,7 @@ class JobRun:
     reassigned: tuple[tuple[float, int, str], ...] = ()
     duplicates: int = 0
     seed: int = 0
+    stolen: tuple[tuple[float, int, str, str], ...] = ()
 
     @property
     def finished(self) -> bool:
@@ -211,7 +214,7 @@ def run_job(job: Job, workers: int | Sequence[str] = 4, *, seed: int = 0,
     if heartbeat is not None and detector is None:
         detector = TimeoutDetector(timeout if timeout is not None else 3 * heartbeat)
     env = simpy.Environment()
-    kinds = ("task", "result", "heartbeat") if log_heartbeats else ("task", "result")
+    kinds = ("task", "result", "steal", "return") + (("heartbeat",) if log_heartbeats else ())
     net = Network(env, network or LAN, seed=seed, log_kinds=kinds)
     lead = LeadNode(env, net, job, names, policy=policy, detector=detector,
                     check_every=check_every or (heartbeat or 1.0) / 2, seed=seed)
@@ -234,7 +237,7 @@ def run_job(job: Job, workers: int | Sequence[str] = 4, *, seed: int = 0,
         completed={w.name: len(w.completed) for w in nodes},
         history=tuple(sorted((w.name, tid, s, e) for w in nodes for tid, s, e in w.history)),
         kills=kill, suspicions=tuple(lead.suspicions), reassigned=tuple(lead.reassigned),
-        duplicates=lead.duplicates, seed=seed)
+        duplicates=lead.duplicates, seed=seed, stolen=tuple(lead.stolen))
 
 
 def _state(killed: float | None) -> str:

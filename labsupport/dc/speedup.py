@@ -162,7 +162,8 @@ class SpeedupCurve:
         style_axes(ax, xlabel="workers", ylabel="speed-up",
                    title="speed-up, scaled job" if self.scaled else "speed-up, fixed job")
         ax.legend(fontsize=FONT["legend"])
-        alt = ("Speed-up against the number of workers, "
+        alt = (f"Speed-up of the {'scaled' if self.scaled else 'fixed'} job against the number "
+               "of workers, "
                + ", ".join(f"{p.workers} workers: measured {p.speedup:.2f}, Amdahl "
                            f"{p.amdahl:.2f}" for p in self.points))
         return describe(fig, alt + ".")

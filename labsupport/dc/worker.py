@@ -95,7 +95,14 @@ class Worker:
         return len(self._queue)
 
     def _receive(self, msg: Message) -> None:
-        if not self.alive or msg.kind != "task":
+        if not self.alive:
+            return
+        if msg.kind == "steal":  # give back the last task not started yet, if any
+            task = self._queue.pop() if self._queue else None
+            self.network.send(self.name, self.lead, "return",
+                              (None if task is None else task.id, msg.payload))
+            return
+        if msg.kind != "task":
             return
         self._queue.append(msg.payload)
         if not self._wake.triggered:
