@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from labsupport import dc
+from labsupport.dc import Job, amdahl, run_job
 from labsupport.errors import Invalid
 
 
@@ -52,3 +55,16 @@ def test_scaled_jobs_follow_gustafson():
     for p in curve.points:
         assert p.speedup == pytest.approx(p.gustafson, rel=0.02)
         assert p.speedup >= p.amdahl - 1e-9
+
+
+@settings(max_examples=40, deadline=None)
+@given(p=st.floats(0.5, 0.999), n=st.integers(1, 24), tasks=st.integers(4, 60),
+       transfer=st.floats(0, 20), spread=st.floats(0, 0.8), seed=st.integers(0, 20))
+def test_no_measured_speedup_beats_amdahls_bound(p, n, tasks, transfer, spread, seed):
+    job = Job(work=600.0, parallel_fraction=p, tasks=tasks, transfer=transfer, spread=spread)
+    many = run_job(job, workers=n, seed=seed).makespan
+    # Against the work itself (one machine, no shipping), no cluster beats the law. (Against
+    # a one-worker *run* it can, a little: on one worker shipping a task and computing the
+    # previous one do not overlap, on several they do.)
+    assert job.work / many <= amdahl(p, n) * (1 + 1e-9)
+    assert job.work / many <= 1 / (1 - p)
