@@ -330,3 +330,14 @@ def test_the_authors_guide_lists_exactly_the_known_tags():
     table = guide[guide.index("### Cell tags") : guide.index("## The structure of a lesson")]
     listed = re.findall(r"^\| `([\w-]+)` \|", table, flags=re.M)
     assert sorted(listed) == sorted(TAGS)
+
+
+def test_one_broken_solution_does_not_stop_the_other_exercises(course):
+    broken = LESSON.replace("# 98 · A small lesson", "# Exercise 09").replace(
+        "x = 6 * 7", "### BEGIN ANSWER\nx = 6 * 7").replace(":tags: [nbval-check-output]\n\n", "")
+    (course / "solutions" / "ex09_broken.md").write_text(broken, encoding="utf-8")
+    report = build(course)
+    assert any(p.startswith("exercises/ex09_broken.ipynb:") and "END ANSWER" in p
+               for p in report.problems)
+    assert (course / "exercises" / "ex02_speedup.ipynb").exists()
+    assert not (course / "exercises" / "ex09_broken.ipynb").exists()

@@ -275,12 +275,17 @@ def _exercises(
     solutions, exercises = root / "solutions", root / "exercises"
     failed = {(root / b.path).resolve() for b in report.notebooks if b.state == "failed"}
     given = {p: nb for p, nb in built.items() if p.resolve() not in failed}
+    errors: list = []
     try:
-        results = build_exercises(solutions, exercises, write=not report.check, notebooks=given)
+        results = build_exercises(solutions, exercises, write=not report.check, notebooks=given,
+                                  errors=errors)
     except LabSupportError as exc:
         report.problems.append(f"exercises/: {exc}")
         say(f"exercises/: {exc}")
         return
+    for path, exc in errors:          # one broken solution does not stop the others
+        report.problems.append(f"exercises/{path.name}: {exc}")
+        say(f"exercises/{path.name}: {exc}")
     for r in results:
         if r.solution.resolve() in failed:
             continue

@@ -245,8 +245,8 @@ def expected_exercise(solution_path: Path, solution: dict[str, Any] | None = Non
 
 
 def build(solutions: str | Path = "solutions", exercises: str | Path = "exercises", *,
-          write: bool = True, notebooks: dict[Path, dict[str, Any]] | None = None
-          ) -> list[BuildResult]:
+          write: bool = True, notebooks: dict[Path, dict[str, Any]] | None = None,
+          errors: list[tuple[Path, GradingError]] | None = None) -> list[BuildResult]:
     """Generate every ``exercises/exNN_*.ipynb`` from ``solutions/``.
 
     Args:
@@ -256,6 +256,8 @@ def build(solutions: str | Path = "solutions", exercises: str | Path = "exercise
         notebooks: solution notebooks already in memory, by the path of their
             ``.ipynb`` (the notebook build passes what it just built from the
             text sources); any other solution is read from its file.
+        errors: when given, a solution that cannot be rendered is recorded here
+            and the others are still built; otherwise its error is raised.
     """
     solutions, exercises = Path(solutions), Path(exercises)
     if not solutions.is_dir():
@@ -267,7 +269,13 @@ def build(solutions: str | Path = "solutions", exercises: str | Path = "exercise
     for path in sorted(paths, key=lambda p: p.name):
         if exercise_of_file(path) is None or path.parent != solutions.resolve():
             continue
-        text = expected_exercise(path, given.get(path))
+        try:
+            text = expected_exercise(path, given.get(path))
+        except GradingError as exc:
+            if errors is None:
+                raise
+            errors.append((path, exc))
+            continue
         target = exercises / path.name
         old = target.read_text(encoding="utf-8") if target.exists() else None
         changed = old != text
