@@ -5,9 +5,13 @@ answers, the untouched exercise, and notebooks with one or two wrong answers.
 The grader runs as instructors run it (``python -m labsupport.grading grade
 ... --jobs 2``); the benchmark prints the wall time and submissions per
 minute, checks every gradebook row against the score it should have, and
-exits non-zero only when a score is wrong. Target: at most 60 s.
+exits non-zero only when a score is wrong. Target: at most 60 s, sandboxed.
 
-Run: ``python benchmarks/bench_grading.py [--count 100] [--jobs 2]``
+It grades the same submissions twice, in bubblewrap (``--sandbox bwrap``) and
+with ``--no-sandbox``, and prints the sandbox's cost per submission; with
+``--no-compare`` only the sandboxed run.
+
+Run: ``python benchmarks/bench_grading.py [--count 100] [--jobs 2] [--no-compare]``
 """
 
 from __future__ import annotations
@@ -64,6 +68,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=100)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--no-compare", dest="compare", action="store_false",
+                        help="skip the run without a sandbox")
     args = parser.parse_args()
     kinds = variants()
     mix = ["reference"] * 4 + ["untouched"] * 2 + ["ideal speed-up", "jumpy timeout",
@@ -79,28 +85,37 @@ def main() -> int:
             (subs / f"{student}.ipynb").write_text(json.dumps(by_kind[kind][0]),
                                                    encoding="utf-8")
             expected[student] = (kind, by_kind[kind][1])
-        out = Path(tmp) / "grades.csv"
-        start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "labsupport.grading", "grade", str(subs),
-                               "--out", str(out), "--jobs", str(args.jobs), "--quiet"],
-                              capture_output=True, text=True, cwd=tmp)
-        wall = time.perf_counter() - start
-        if done.returncode != 0:
-            print(done.stdout, done.stderr, sep="\n")
-            return 1
-        rows = list(csv.DictReader(out.open(encoding="utf-8")))
-    wrong = [(r["student"], expected[r["student"]], r["total"], r["message"]) for r in rows
-             if abs(float(r["total"]) - expected[r["student"]][1]) > 0.02
-             or r["status"] != "ok"]
-    rate = len(rows) / wall * 60
-    print(f"graded {len(rows)} submissions with --jobs {args.jobs} in {wall:.1f} s wall "
-          f"({rate:.0f} submissions per minute, {wall / max(1, len(rows)):.2f} s each)")
-    print(f"target: at most {TARGET_SECONDS:g} s for 100: "
-          f"{'met' if wall * 100 / max(1, args.count) <= TARGET_SECONDS else 'MISSED'}")
-    if len(rows) != args.count or wrong:
-        print(f"WRONG: {len(rows)} rows for {args.count} submissions; unexpected scores: "
-              f"{wrong[:5]}")
-        return 1
+        walls = {}
+        for mode in ("bwrap", "none") if args.compare else ("bwrap",):
+            out = Path(tmp) / f"grades-{mode}.csv"
+            start = time.perf_counter()
+            done = subprocess.run([sys.executable, "-m", "labsupport.grading", "grade",
+                                   str(subs), "--out", str(out), "--jobs", str(args.jobs),
+                                   "--quiet", "--sandbox", mode],
+                                  capture_output=True, text=True, cwd=tmp)
+            wall = walls[mode] = time.perf_counter() - start
+            if done.returncode != 0:
+                print(done.stdout, done.stderr, sep="\n")
+                return 1
+            rows = list(csv.DictReader(out.open(encoding="utf-8")))
+            wrong = [(r["student"], expected[r["student"]], r["total"], r["message"])
+                     for r in rows if abs(float(r["total"]) - expected[r["student"]][1]) > 0.02
+                     or r["status"] != "ok"]
+            rate = len(rows) / wall * 60
+            print(f"--sandbox {mode}: graded {len(rows)} submissions with --jobs {args.jobs} "
+                  f"in {wall:.1f} s wall ({rate:.0f} submissions per minute, "
+                  f"{wall / max(1, len(rows)):.2f} s each)")
+            if len(rows) != args.count or wrong:
+                print(f"WRONG: {len(rows)} rows for {args.count} submissions; unexpected "
+                      f"scores: {wrong[:5]}")
+                return 1
+    scaled = walls["bwrap"] * 100 / max(1, args.count)
+    print(f"target: at most {TARGET_SECONDS:g} s for 100 sandboxed: "
+          f"{'met' if scaled <= TARGET_SECONDS else 'MISSED'}")
+    if "none" in walls:
+        extra = (walls["bwrap"] - walls["none"]) / max(1, args.count) * args.jobs
+        print(f"sandbox overhead: {walls['bwrap'] - walls['none']:+.1f} s in all, "
+              f"{extra:+.3f} s per submission (each of {args.jobs} jobs)")
     print("every score as expected")
     return 0
 

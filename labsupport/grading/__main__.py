@@ -5,6 +5,11 @@
     python -m labsupport.grading build [--solutions solutions] [--exercises exercises] [--check]
     python -m labsupport.grading grade SUBMISSIONS --out grades.csv [--feedback DIR]
         [--jobs N] [--timeout S] [--memory MB] [--exercise ex02] [--quiet]
+        [--sandbox {auto,bwrap,none} | --no-sandbox]
+
+``grade`` runs every submission in a bubblewrap sandbox and refuses to grade
+when none works here, unless told ``--no-sandbox`` (then every gradebook row
+says that it was graded without isolation).
 """
 
 from __future__ import annotations
@@ -40,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="memory limit per submission in MB (default: %(default)s)")
     g.add_argument("--exercise", help="grade every submission as this exercise, e.g. ex02")
     g.add_argument("--quiet", action="store_true", help="no progress lines")
+    box = g.add_mutually_exclusive_group()
+    box.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
+                     help="isolate each submission with bubblewrap; auto: refuse to grade "
+                          "when it does not work here (default: %(default)s)")
+    box.add_argument("--no-sandbox", dest="sandbox", action="store_const", const="none",
+                     help="grade without isolation (same as --sandbox none)")
     return parser
 
 
@@ -73,7 +84,8 @@ def _grade(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr, flush=True)
 
     graded = grade_folder(args.submissions, limits=limits, jobs=args.jobs,
-                          exercise_name=args.exercise, progress=progress)
+                          exercise_name=args.exercise, progress=progress,
+                          sandbox=args.sandbox)
     book = write_gradebook(graded, args.out)
     if args.feedback:
         write_feedback(graded, args.feedback)

@@ -4,9 +4,12 @@ A submission is a notebook file, or a folder holding one (and maybe data
 files). Every entry of the folder gets a gradebook row, whatever it is:
 
 1. the grader reads the notebook itself (:mod:`labsupport.grading.notebook`);
-   a file that is not a notebook is ``invalid`` and never runs;
+   a file that is not a notebook (or not a regular file at all: a FIFO, a
+   device, a symbolic link) is ``invalid`` and never runs;
 2. the code cells run in a child process with limits
-   (:mod:`labsupport.grading.sandbox`), which writes down what each answer
+   (:mod:`labsupport.grading.sandbox`), inside a sandbox
+   (:mod:`labsupport.grading.sandboxes`; the grader refuses to run without
+   one unless told ``sandbox="none"``), which writes down what each answer
    does on the checks' inputs, as JSON, as it goes;
 3. the grader judges those observations with the checks it imported before
    any submission ran, public and hidden cases alike.
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import re
 import signal
+import stat
 import sys
 import tempfile
 import threading
@@ -40,6 +44,7 @@ from labsupport.grading.names import exercise_of_file, exercises_called
 from labsupport.grading.notebook import Cell, Notebook, NotebookError, load_notebook
 from labsupport.grading.results import CheckResult
 from labsupport.grading.sandbox import ChildRun, Limits, run_in_child
+from labsupport.grading.sandboxes import NO_SANDBOX_NOTE, Sandbox, choose_sandbox
 
 __all__ = ["Submission", "Graded", "discover", "grade_submission", "grade_folder", "STATUSES"]
 
@@ -118,7 +123,12 @@ def discover(root: Path) -> list[Submission]:
     for entry in sorted(root.iterdir(), key=lambda p: p.name):
         if entry.name.startswith(".") or entry.name in _SKIP_DIRS:
             continue
-        if entry.is_dir():
+        kind = _kind(entry)
+        if kind:
+            subs.append(Submission(printable(entry.stem or entry.name), entry, None,
+                                   f"not a regular file: {printable(entry.name)!r} is {kind}; "
+                                   "submit the exercise notebook itself"))
+        elif entry.is_dir():
             subs.append(_folder_submission(entry))
         elif entry.suffix.lower() == ".ipynb":
             subs.append(Submission(printable(entry.stem), entry, entry))
@@ -127,6 +137,18 @@ def discover(root: Path) -> list[Submission]:
                                    f"not a notebook: {printable(entry.name)!r} is not an "
                                    ".ipynb file; submit the exercise notebook itself"))
     return subs
+
+
+def _kind(path: Path) -> str | None:
+    """What ``path`` is when it is neither a regular file nor a folder (links not followed)."""
+    try:
+        mode = path.lstat().st_mode
+    except OSError:
+        return "unreadable"
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return {stat.S_IFLNK: "a symbolic link", stat.S_IFIFO: "a named pipe (FIFO)",
+            stat.S_IFSOCK: "a socket"}.get(stat.S_IFMT(mode), "a device")
 
 
 def _folder_submission(folder: Path) -> Submission:
@@ -250,8 +272,11 @@ def _judge(ex: Exercise, run: ChildRun | None, why_missing: dict[str, str]) -> l
 
 def grade_submission(sub: Submission, *, limits: Limits, forced: str | None = None,
                      prepared: dict[str, Exercise] | None = None,
-                     library: Path | None = None) -> Graded:
-    """Grade one submission; never raises for anything the submission did."""
+                     library: Path | None = None, sandbox: Sandbox | None = None) -> Graded:
+    """Grade one submission; never raises for anything the submission did.
+
+    ``sandbox`` None runs the child without one (see :func:`grade_folder`).
+    """
     start = time.monotonic()
     file = printable(sub.path.name)
     if sub.problem or sub.notebook is None:
@@ -268,7 +293,7 @@ def grade_submission(sub: Submission, *, limits: Limits, forced: str | None = No
              if SKIP_TAG not in c.tags]
     extras = sub.path if sub.path.is_dir() else None
     run, copy_notes = run_in_child(cells, _questions(ex), limits, extras=extras,
-                                   notebook=sub.notebook, library=library)
+                                   notebook=sub.notebook, library=library, sandbox=sandbox)
     name_cell = _CellNames(nb, ex)
     status, what = _status(run, limits, name_cell)
     defined_by_cell = {}
@@ -323,7 +348,8 @@ def _prepare(subs: Sequence[Submission], forced: str | None) -> dict[str, Exerci
 
 def grade_folder(root: str | Path, *, limits: Limits | None = None, jobs: int = 1,
                  exercise_name: str | None = None,
-                 progress: Callable[[str], None] | None = None) -> list[Graded]:
+                 progress: Callable[[str], None] | None = None,
+                 sandbox: str | Sandbox = "auto") -> list[Graded]:
     """Grade every submission in ``root``, ``jobs`` at a time.
 
     Args:
@@ -333,20 +359,27 @@ def grade_folder(root: str | Path, *, limits: Limits | None = None, jobs: int = 
         exercise_name: grade every submission as this exercise (``"ex02"``)
             instead of reading it from each notebook.
         progress: called with one line per finished submission.
+        sandbox: ``"auto"`` (bubblewrap; refuse when it does not work),
+            ``"bwrap"``, ``"none"`` (no isolation: every row says so), or a
+            :class:`~labsupport.grading.sandboxes.Sandbox`.
 
     Returns:
         one :class:`Graded` per submission, in the folder's order.
+
+    Raises:
+        SandboxUnavailable: no sandbox works here and ``sandbox`` is not ``"none"``.
     """
     root = Path(root)
     if not root.is_dir():
         raise GradingError(f"no submissions folder at {root}")
+    box = sandbox if isinstance(sandbox, Sandbox) else choose_sandbox(sandbox)
     limits = limits or Limits()
     subs = discover(root)
     prepared = _prepare(subs, exercise_name)
     with tempfile.TemporaryDirectory(prefix="labsupport-batch-") as tmp:
         library = private_library(Path(tmp) / "lib")
         guard = FileGuard(library)
-        batch = _Batch(subs, limits, exercise_name, prepared, library, guard, progress)
+        batch = _Batch(subs, limits, exercise_name, prepared, library, guard, progress, box)
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             list(pool.map(batch.grade, range(len(subs))))
         # Whoever ran while the library was changed is graded again, alone:
@@ -355,6 +388,9 @@ def grade_folder(root: str | Path, *, limits: Limits | None = None, jobs: int = 
             batch.grade(i, again=True)
     graded = [g for g in batch.out if g is not None]
     _fill_invalid(graded, prepared, exercise_name)
+    if not box.isolated:
+        for g in graded:
+            g.message = f"{g.message}; {NO_SANDBOX_NOTE}"
     return graded
 
 
@@ -363,8 +399,9 @@ class _Batch:
 
     def __init__(self, subs: list[Submission], limits: Limits, forced: str | None,
                  prepared: dict[str, Exercise], library: Path, guard: FileGuard,
-                 progress: Callable[[str], None] | None) -> None:
+                 progress: Callable[[str], None] | None, sandbox: Sandbox) -> None:
         self.subs = subs
+        self.sandbox = sandbox
         self.limits = limits
         self.forced = forced
         self.prepared = prepared
@@ -383,7 +420,8 @@ class _Batch:
             started = self.epoch
         try:
             graded = grade_submission(sub, limits=self.limits, forced=self.forced,
-                                      prepared=self.prepared, library=self.library)
+                                      prepared=self.prepared, library=self.library,
+                                      sandbox=self.sandbox)
         except Exception as exc:  # noqa: BLE001 - one broken submission never stops the batch
             graded = Graded(sub.student, printable(sub.path.name), self.forced, "crashed",
                             f"the grader failed on this submission: {type(exc).__name__}: "

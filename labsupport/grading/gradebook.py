@@ -6,6 +6,10 @@ from a submission (names, error messages) is made safe for spreadsheets: a
 cell never starts with ``=``, ``+``, ``-`` or ``@``, so it cannot be read as
 a formula.
 
+Both are written as new files that never follow a symbolic link: an existing
+regular file is replaced, anything else in the way (a link planted by a
+submission run without a sandbox, a pipe) stops the grader with an error.
+
 The feedback file is Markdown: the status, a table of points, and for each
 check the cases with what went wrong. Hidden cases show their label (what
 situation they test) and whether they passed, not their data.
@@ -18,18 +22,46 @@ Example:
 from __future__ import annotations
 
 import csv
+import os
+import stat
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 
+from labsupport.errors import GradingError
 from labsupport.grading.batch import Graded, safe_name
 
-__all__ = ["write_gradebook", "write_feedback", "feedback_markdown", "spreadsheet_safe"]
+__all__ = ["write_gradebook", "write_feedback", "feedback_markdown", "spreadsheet_safe",
+           "create_new"]
 
 
 def spreadsheet_safe(text: str) -> str:
     """Text a spreadsheet will not run as a formula, on one line."""
     text = " ".join(str(text).split())
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def create_new(path: Path) -> IO[str]:
+    """Open ``path`` for writing as a new file, without following symbolic links.
+
+    Raises:
+        GradingError: something other than a regular file is at ``path``.
+    """
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        pass
+    else:
+        if not stat.S_ISREG(mode):
+            what = "a symbolic link" if stat.S_ISLNK(mode) else "not a regular file"
+            raise GradingError(f"will not write {path}: it is {what}; remove it and grade again")
+        os.unlink(path)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                     0o644)
+    except FileExistsError:
+        raise GradingError(f"will not write {path}: something else created it meanwhile") from None
+    return os.fdopen(fd, "w", encoding="utf-8", newline="")
 
 
 def _num(x: float) -> str:
@@ -45,7 +77,7 @@ def write_gradebook(graded: Sequence[Graded], path: str | Path) -> Path:
             if r.name not in columns:
                 columns.append(r.name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
+    with create_new(path) as fh:
         writer = csv.writer(fh)
         writer.writerow(["student", "file", "exercise", "status", *columns, "total", "max",
                          "message"])
@@ -114,6 +146,7 @@ def write_feedback(graded: Sequence[Graded], folder: str | Path) -> list[Path]:
             k += 1
         used.add(name.lower())
         path = folder / f"{name}.md"
-        path.write_text(feedback_markdown(g), encoding="utf-8")
+        with create_new(path) as fh:
+            fh.write(feedback_markdown(g))
         paths.append(path)
     return paths

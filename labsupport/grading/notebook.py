@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -298,15 +300,29 @@ def parse_notebook(data: bytes) -> Notebook:
 
 
 def load_notebook(path: str | Path) -> Notebook:
-    """Read and parse the notebook at ``path`` (see :func:`parse_notebook`)."""
+    """Read and parse the notebook at ``path`` (see :func:`parse_notebook`).
+
+    Only a regular file is read (a named pipe would block the grader, a link
+    could point anywhere), and never more than :data:`MAX_BYTES`.
+    """
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise _too_big(size)
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
     except OSError as exc:
         raise NotebookError(f"cannot read the file: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotebookError("not a regular file (a pipe, a device or a folder); submit "
+                                "the exercise notebook itself")
+        if info.st_size > MAX_BYTES:
+            raise _too_big(info.st_size)
+        try:
+            data = fh.read(MAX_BYTES + 1)
+        except OSError as exc:
+            raise NotebookError(f"cannot read the file: {exc.strerror or exc}") from None
+    if len(data) > MAX_BYTES:
+        raise _too_big(len(data))
     return parse_notebook(data)
 
 

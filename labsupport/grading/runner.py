@@ -1,13 +1,14 @@
 """The child process that runs one submission: cells in order, then probes, as JSON lines.
 
 The batch grader starts this module (``python -I -B``, with the batch's
-private copy of the library first on ``sys.path``) with a job file, in an
-empty temporary folder with a scrubbed environment. This module:
+private copy of the library first on ``sys.path``, usually inside a sandbox)
+in an empty temporary folder with a scrubbed environment. This module:
 
-1. reads a secret key from its standard input, then its job (cells to run,
-   answers to probe, where to write), deletes the job file and sets its own
-   limits (address space, CPU time, file size), all before any learner code
-   runs;
+1. reads a secret key and then its job (cells to run, answers to probe, the
+   file descriptor to write to) from its standard input, closes that input
+   and sets its own hard limits (address space, CPU time, file size, open
+   files, processes: soft and hard alike, so they cannot be raised again),
+   all before any learner code runs;
 2. signs every line it writes with the key (HMAC-SHA256, numbered), so a
    *different* submission graded at the same time cannot slip lines into
    this one's results: it does not know this process's key;
@@ -51,17 +52,23 @@ class ProbeTimeout(BaseException):
     """A probe ran out of its time budget (a learner function that never returns)."""
 
 
-def _set_limits(memory_mb: int, cpu_seconds: int, file_mb: int) -> None:
+def _set_limits(memory_mb: int, cpu_seconds: int, file_mb: int, open_files: int = 0,
+                processes: int = 0) -> None:
+    """Set each limit as both soft and hard limit: learner code cannot raise a hard limit."""
     limits = [(resource.RLIMIT_CORE, 0), (resource.RLIMIT_CPU, cpu_seconds),
               (resource.RLIMIT_FSIZE, file_mb * 2**20)]
     if memory_mb:
         limits.append((resource.RLIMIT_AS, memory_mb * 2**20))
+    if open_files:
+        limits.append((resource.RLIMIT_NOFILE, open_files))
+    if processes and hasattr(resource, "RLIMIT_NPROC"):
+        limits.append((resource.RLIMIT_NPROC, processes))
     for which, value in limits:
         soft, hard = resource.getrlimit(which)
         if hard != resource.RLIM_INFINITY:
             value = min(value, hard)
         try:
-            resource.setrlimit(which, (value, hard))
+            resource.setrlimit(which, (value, value))
         except (ValueError, OSError):  # e.g. RLIMIT_AS on macOS
             pass
     # A file that grows too big fails the write (OSError) instead of killing us.
@@ -71,8 +78,8 @@ def _set_limits(memory_mb: int, cpu_seconds: int, file_mb: int) -> None:
 class _Results:
     """Append-only, numbered, signed JSON lines, flushed after each one."""
 
-    def __init__(self, path: str, key: bytes) -> None:
-        self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open on purpose
+    def __init__(self, fd: int, key: bytes) -> None:
+        self._file = open(fd, "a", encoding="utf-8", closefd=True)  # noqa: SIM115 - kept open
         self._key = key
         self._seq = 0
 
@@ -152,18 +159,16 @@ def _run_cell(code: str, index: int, ns: dict[str, Any]) -> BaseException | None
     return None
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the job file named on the command line; see the module docstring."""
-    argv = sys.argv[1:] if argv is None else argv
+def main() -> int:
+    """Run the job read from standard input; see the module docstring."""
     key = bytes.fromhex(sys.stdin.buffer.readline().decode("ascii").strip())
+    job = json.loads(sys.stdin.buffer.readline())
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)  # input() in a notebook gets end-of-file
     os.close(devnull)
-    with open(argv[0], encoding="utf-8") as fh:
-        job = json.load(fh)
-    os.unlink(argv[0])
-    _set_limits(job.get("memory_mb", 0), job.get("cpu_seconds", 600), job.get("file_mb", 64))
-    out = _Results(job["results"], key)
+    _set_limits(job.get("memory_mb", 0), job.get("cpu_seconds", 600), job.get("file_mb", 64),
+                job.get("open_files", 0), job.get("processes", 0))
+    out = _Results(job["results_fd"], key)
     out.write({"event": "start"})
     questions = job["questions"]
     budget = float(job.get("probe_seconds", 20))

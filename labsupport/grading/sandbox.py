@@ -2,26 +2,29 @@
 
 :func:`run_in_child` starts :mod:`labsupport.grading.runner` with
 
+- a sandbox around it (:mod:`labsupport.grading.sandboxes`): with bubblewrap,
+  its own user, PID, mount and network namespaces and a filesystem holding
+  only the system, Python, the library copy and its own folders; without
+  one (``--no-sandbox``), the grader's own user and files;
 - a temporary working folder (an empty one, plus the files that came with the
   submission) and no path to the course's ``solutions/`` anywhere;
 - a scrubbed environment (no inherited variables: no tokens, no proxies, no
   ``PYTHONPATH``) and ``python -I``;
-- a wall-clock limit (the whole process group is killed when it runs out),
-  and memory, CPU and file-size limits that the runner sets on itself before
-  any submitted code runs;
+- a wall-clock limit (the whole process group, and with it the sandbox, is
+  killed when it runs out), and hard limits on memory, CPU, file size, open
+  files and processes that the runner sets on itself before any submitted
+  code runs, so the submission cannot raise them again;
 - its output drained into a bounded buffer, so a submission that prints
   without end costs nothing but its own time.
 
+The job (cells, questions, hidden inputs) and a fresh signing key reach the
+child on its standard input, which nothing else can read; results come back
+signed through a file descriptor the child inherits, never through a path.
+
 What comes back is a :class:`ChildRun`: the JSON lines the runner wrote
 (whatever it managed to write before it ended, however it ended, and only
-those signed with the key this child got on its standard input), how it
-ended, its peak memory and the head of its output.
-
-All submissions run as the grader's own user, so this is damage control, not
-a wall: a hostile submission cannot raise its own score or slip results into
-another's, but it can read files the grader's user can read and disturb
-other processes of that user. For real isolation run the grader in a
-container or as a dedicated user.
+those signed with the key this child got), how it ended, its peak memory
+and the head of its output.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from labsupport.grading.sandboxes import Layout, NoSandbox, Sandbox
+
 __all__ = ["Limits", "ChildRun", "run_in_child", "scrubbed_env"]
 
 _RESULTS_CAP = 80 * 2**20
@@ -59,6 +64,10 @@ class Limits:
         output_kb: how much of the printed output to keep.
         file_mb: largest file the submission may write.
         probe_seconds: time budget of each probe of an answer.
+        open_files: most files open at once.
+        processes: most processes and threads (enforced in a sandbox only: without
+            one the count would include every process of the grader's user).
+        tmp_mb: size of the private ``/tmp`` in a sandbox.
     """
 
     timeout: float = 60.0
@@ -66,6 +75,9 @@ class Limits:
     output_kb: int = 64
     file_mb: int = 64
     probe_seconds: float = 20.0
+    open_files: int = 256
+    processes: int = 64
+    tmp_mb: int = 64
 
 
 @dataclass
@@ -157,6 +169,14 @@ def _drain(stream: IO[bytes], keep: int, sink: dict[str, Any]) -> None:
     sink["total"] = total
 
 
+def _feed(stream: IO[bytes], data: bytes) -> None:
+    try:
+        stream.write(data)
+        stream.close()
+    except (OSError, ValueError):
+        pass
+
+
 def _read_records(path: Path, key: bytes) -> tuple[list[dict[str, Any]], int]:
     """The runner's lines whose signature checks out, in their numbered order.
 
@@ -204,17 +224,18 @@ _BOOT = ("import sys, runpy; sys.path.insert(0, sys.argv.pop(1)); "
          "runpy.run_module('labsupport.grading.runner', run_name='__main__', alter_sys=True)")
 
 
-def child_command(job: Path, library: Path | None) -> list[str]:
+def child_command(library: Path | None) -> list[str]:
     """How the child starts: isolated mode, no bytecode writes, maybe a private library."""
     if library is None:
-        return [sys.executable, "-I", "-B", "-m", "labsupport.grading.runner", str(job)]
-    return [sys.executable, "-I", "-B", "-c", _BOOT, str(library), str(job)]
+        return [sys.executable, "-I", "-B", "-m", "labsupport.grading.runner"]
+    return [sys.executable, "-I", "-B", "-c", _BOOT, str(library)]
 
 
 def run_in_child(cells: list[dict[str, Any]], questions: list[dict[str, Any]],
                  limits: Limits, *, extras: Path | None = None,
                  notebook: Path | None = None,
-                 library: Path | None = None) -> tuple[ChildRun, list[str]]:
+                 library: Path | None = None,
+                 sandbox: Sandbox | None = None) -> tuple[ChildRun, list[str]]:
     """Run cells in a fresh child process and return what happened.
 
     Args:
@@ -226,29 +247,37 @@ def run_in_child(cells: list[dict[str, Any]], questions: list[dict[str, Any]],
         notebook: the notebook inside ``extras`` (not copied).
         library: a private copy of ``labsupport`` to import instead of the
             installed one (see :mod:`labsupport.grading.guard`).
+        sandbox: where the child runs; None runs it without one.
 
     Returns:
         the :class:`ChildRun` and notes about files not copied.
     """
+    sandbox = sandbox or NoSandbox()
     tmp = Path(tempfile.mkdtemp(prefix="labsupport-grade-"))
     notes: list[str] = []
     try:
-        work = tmp / "work"
-        scratch = tmp / "tmp"
-        work.mkdir()
-        scratch.mkdir()
+        host = Layout(tmp / "work", tmp / "tmp", library)
+        host.work.mkdir()
+        host.scratch.mkdir()
         if extras is not None:
-            notes = _copy_extras(extras, work, notebook)
+            notes = _copy_extras(extras, host.work, notebook)
+        seen = sandbox.inside(host)
         results = tmp / "results.jsonl"
-        job = tmp / "job.json"
-        job.write_text(json.dumps({
-            "cells": cells, "questions": questions, "results": str(results),
-            "memory_mb": limits.memory_mb, "file_mb": limits.file_mb,
-            "cpu_seconds": int(limits.timeout) + 5, "probe_seconds": limits.probe_seconds,
-        }), encoding="utf-8")
-        key = secrets.token_bytes(32)
-        run = _supervise(child_command(job, library), cwd=work,
-                         env=scrubbed_env(str(work), str(scratch)), limits=limits, key=key)
+        fd = os.open(results, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        try:
+            job = {"cells": cells, "questions": questions, "results_fd": fd,
+                   "memory_mb": limits.memory_mb, "file_mb": limits.file_mb,
+                   "cpu_seconds": int(limits.timeout) + 5, "probe_seconds": limits.probe_seconds,
+                   "open_files": limits.open_files,
+                   "processes": limits.processes if sandbox.isolated else 0}
+            key = secrets.token_bytes(32)
+            cmd = sandbox.wrap(child_command(seen.library), host, tmp_mb=limits.tmp_mb)
+            env = scrubbed_env(str(seen.work), str(seen.scratch))
+            feed = key.hex().encode("ascii") + b"\n" + json.dumps(job).encode("utf-8") + b"\n"
+            run = _supervise(cmd, cwd=host.work, env=env, limits=limits, stdin=feed, keep_fd=fd)
+        finally:
+            os.close(fd)
+        run.exit_code, run.signal = sandbox.exit_status(run.exit_code, run.signal)
         run.records, run.bad_lines = _read_records(results, key)
         return run, notes
     finally:
@@ -256,18 +285,14 @@ def run_in_child(cells: list[dict[str, Any]], questions: list[dict[str, Any]],
 
 
 def _supervise(cmd: list[str], *, cwd: Path, env: dict[str, str], limits: Limits,
-               key: bytes) -> ChildRun:
+               stdin: bytes, keep_fd: int) -> ChildRun:
     start = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True, close_fds=True)
-    # The key travels through a pipe only this child holds: not in argv or the
-    # environment (other processes can read those), not in a file.
-    try:
-        proc.stdin.write(key.hex().encode("ascii") + b"\n")
-        proc.stdin.close()
-    except OSError:
-        pass
+                            start_new_session=True, close_fds=True, pass_fds=(keep_fd,))
+    # The key and the job travel through a pipe only this child holds: not in
+    # argv or the environment (other processes can read those), not in a file.
+    threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True).start()
     sink: dict[str, Any] = {}
     drainer = threading.Thread(target=_drain, args=(proc.stdout, limits.output_kb * 1024, sink),
                                daemon=True)

@@ -22,6 +22,7 @@ from labsupport.grading.checks import exercise
 from labsupport.grading.gradebook import write_feedback, write_gradebook
 from labsupport.grading.names import exercise_of_file
 from labsupport.grading.sandbox import Limits
+from labsupport.grading.sandboxes import bubblewrap_problem
 
 from .helpers import (
     answer_index,
@@ -45,7 +46,7 @@ def every_exercise(tmp_path_factory):
     for path in solution_paths():
         write(root / f"reference-{path.stem}.ipynb", reference(path))
         write(root / f"untouched-{path.stem}.ipynb", untouched(path))
-    return {g.student: g for g in grade_folder(root, limits=LIMITS, jobs=2)}
+    return {g.student: g for g in grade_folder(root, limits=LIMITS, jobs=2, sandbox="none")}
 
 
 @pytest.mark.parametrize("path", solution_paths(), ids=lambda p: p.stem)
@@ -207,12 +208,19 @@ def _build_corpus(root: Path) -> dict[str, str]:
     return corpus
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
+_NO_BWRAP = bubblewrap_problem()
+
+
+@pytest.fixture(scope="module", params=[
+    "none", pytest.param("bwrap", marks=pytest.mark.skipif(
+        _NO_BWRAP is not None, reason=f"no sandbox: {_NO_BWRAP}"))])
+def corpus(tmp_path_factory, request):
+    """The corpus graded once without a sandbox and once in bubblewrap."""
     root = tmp_path_factory.mktemp("submissions")
     described = _build_corpus(root)
     lines: list[str] = []
-    graded = grade_folder(root, limits=LIMITS, jobs=2, progress=lines.append)
+    graded = grade_folder(root, limits=LIMITS, jobs=2, progress=lines.append,
+                          sandbox=request.param)
     out = tmp_path_factory.mktemp("out")
     book = write_gradebook(graded, out / "grades.csv")
     feedback = write_feedback(graded, out / "feedback")
@@ -394,7 +402,7 @@ def test_the_command_line(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "labsupport.grading", "grade", str(subs), "--out", str(out),
          "--feedback", str(tmp_path / "fb"), "--jobs", "2", "--timeout", "60",
-         "--memory", "800"], capture_output=True, text=True, cwd=tmp_path)
+         "--memory", "800", "--no-sandbox"], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "graded 2 submissions" in done.stdout and "per minute" in done.stdout
     assert "[2/2]" in done.stderr
@@ -438,7 +446,7 @@ def test_the_guard_undoes_library_changes_and_catches_the_culprit(tmp_path):
     write(subs / "c-reference.ipynb", reference(SPEEDUP))
     write(subs / "d-blank.ipynb", untouched(SPEEDUP))
     lines: list[str] = []
-    graded = {g.student: g for g in grade_folder(subs, limits=LIMITS, jobs=2,
+    graded = {g.student: g for g in grade_folder(subs, limits=LIMITS, jobs=2, sandbox="none",
                                                  progress=lines.append)}
     culprit = graded["a-tamper"]
     assert culprit.status == "invalid" and culprit.score == 0
@@ -454,9 +462,9 @@ def test_an_unmarked_notebook_needs_the_exercise_named(tmp_path):
                       code("predicted_hours = 10 / amdahl_speedup(0.99, 10)")],
             "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     write(tmp_path / "homework.ipynb", bare)
-    [guess] = grade_folder(tmp_path, limits=LIMITS)
+    [guess] = grade_folder(tmp_path, limits=LIMITS, sandbox="none")
     assert guess.status == "invalid" and "cannot tell which exercise" in guess.message
-    [named] = grade_folder(tmp_path, limits=LIMITS, exercise_name="ex02")
+    [named] = grade_folder(tmp_path, limits=LIMITS, exercise_name="ex02", sandbox="none")
     assert named.status == "ok" and named.score == 3
     assert "answer cell for amdahl_speedup is missing" in named.message
 
@@ -472,7 +480,7 @@ def test_feedback_names_cells_by_question_or_first_line(tmp_path):
     nb = with_cell_after(nb, "predicted_hours", code(
         "\n# a very long comment that goes on and on, far beyond sixty characters\nx = y\n"))
     write(tmp_path / "subs" / "ann.ipynb", nb)
-    [g] = grade_folder(tmp_path / "subs", limits=LIMITS)
+    [g] = grade_folder(tmp_path / "subs", limits=LIMITS, sandbox="none")
     assert g.cell_errors == [
         'the cell starting "# a very long comment that goes on and on, far beyond six...": '
         "NameError: name 'y' is not defined",
