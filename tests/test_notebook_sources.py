@@ -341,3 +341,20 @@ def test_one_broken_solution_does_not_stop_the_other_exercises(course):
                for p in report.problems)
     assert (course / "exercises" / "ex02_speedup.ipynb").exists()
     assert not (course / "exercises" / "ex09_broken.ipynb").exists()
+
+
+def test_the_build_does_not_run_cells_nbval_skips(course):
+    src = course / "notebooks" / "98_small.md"
+    src.write_text(src.read_text().replace('''```{code-cell} ipython3
+x = 6 * 7
+```''', '''```{code-cell} ipython3
+x = 6 * 7
+```
+
+```{code-cell} ipython3
+:tags: [nbval-skip]
+
+raise RuntimeError("needs a real cluster")
+```'''), encoding="utf-8")
+    report = build(course)
+    assert report.ok, [b.line() for b in report.notebooks]

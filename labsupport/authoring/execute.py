@@ -140,6 +140,9 @@ def execute(
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
     ran = nbformat.from_dict(copy.deepcopy(nb))
+    for cell in ran.cells:          # what nbval skips, the build does not run either
+        if cell.cell_type == "code" and "nbval-skip" in tags_of(cell):
+            cell.source = ""
     env = {**os.environ, "LABSUPPORT_BACKEND": "sim"}
     env.pop("KUBECONFIG", None)
     client = NotebookClient(
