@@ -48,10 +48,12 @@ _LAZY = {
     "check": "labsupport.grading",
     "check_all": "labsupport.grading",
     "answered": "labsupport.grading",
+    "cpu_cores": "labsupport.quantity",
+    "workload": "labsupport.sim.workloads",
     "RolloutFailed": "labsupport.rollout",
 }
 # Subpackages reached as attributes (``ls.dc``), imported on first use.
-_SUBPACKAGES = {"dc": "labsupport.dc", "viz": "labsupport.viz"}
+_SUBPACKAGES = {"dc": "labsupport.dc", "viz": "labsupport.viz", "kube": "labsupport.kube"}
 
 __all__ = [
     "connect",
@@ -66,8 +68,11 @@ __all__ = [
     "check",
     "check_all",
     "answered",
+    "cpu_cores",
+    "workload",
     "dc",
     "viz",
+    "kube",
     "LabSupportError",
     "InvalidManifest",
     "Invalid",

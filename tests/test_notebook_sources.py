@@ -358,3 +358,18 @@ raise RuntimeError("needs a real cluster")
 ```'''), encoding="utf-8")
     report = build(course)
     assert report.ok, [b.line() for b in report.notebooks]
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda s: s.text.name)
+def test_notebooks_use_only_the_public_api(source):
+    """`import labsupport as ls`, and its public subpackages (ls.dc, ls.viz, ls.kube)."""
+    import labsupport as ls
+
+    text = source.text.read_text(encoding="utf-8")
+    for module, imported in re.findall(r"^\s*from (labsupport[\w.]*) import ([\w, ]+)", text,
+                                       re.M):
+        assert module in ("labsupport", "labsupport.dc", "labsupport.viz", "labsupport.kube"), (
+            f"{source.text.name} imports {module}; use `import labsupport as ls` and ls.<name>")
+        if module == "labsupport":
+            assert all(n.strip() in ls.__all__ for n in imported.split(",")), imported
+    assert not re.search(r"^\s*import labsupport\.", text, re.M)

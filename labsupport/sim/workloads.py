@@ -75,7 +75,7 @@ from labsupport.quantity import cpu_cores, memory_bytes
 from labsupport.sim.distribution import Distribution
 
 # Distribution (labsupport.sim.distribution) is re-exported: annotations are written in it.
-__all__ = ["Behaviour", "behaviour", "Distribution", "ANNOTATION_PREFIX", "ANNOTATIONS",
+__all__ = ["Behaviour", "behaviour", "workload", "Distribution", "ANNOTATION_PREFIX", "ANNOTATIONS",
            "IMAGE_PROFILES", "annotation_table", "validate_annotations"]
 
 ANNOTATION_PREFIX = "sim.labsupport.io/"
@@ -447,3 +447,33 @@ def annotation_table() -> AnnotationTable:
     return AnnotationTable({"annotation": ANNOTATION_PREFIX + name, "form": form,
                             "default": default, "meaning": meaning}
                            for name, form, default, meaning in ANNOTATIONS)
+
+
+def workload(template: dict, container: str | None = None) -> Behaviour:
+    """How the simulator runs one container of a pod (or a Deployment's pod template).
+
+    Reads the ``sim.labsupport.io/...`` annotations (see
+    :func:`annotation_table`): start time, service time, CPU per request,
+    concurrency; ``capacity`` is the requests per second it can serve.
+
+    Args:
+        template: a Pod, a pod template, or a Deployment (its template is used).
+        container: the container's name; the first container by default.
+
+    Raises:
+        InvalidManifest: no such container, or a malformed annotation.
+
+    Example:
+        >>> pod = {"metadata": {"annotations": {"sim.labsupport.io/service-time": "0.01"}},
+        ...        "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}}
+        >>> round(workload(pod).capacity, 1)
+        100.0
+    """
+    if (template.get("spec") or {}).get("template"):
+        template = template["spec"]["template"]
+    containers = (template.get("spec") or {}).get("containers") or []
+    chosen = [c for c in containers if container is None or c.get("name") == container]
+    if not chosen:
+        names = ", ".join(c.get("name", "?") for c in containers) or "none"
+        raise InvalidManifest(f"no container {container!r} in this pod; its containers: {names}")
+    return behaviour(template, chosen[0])

@@ -28,9 +28,10 @@ from __future__ import annotations
 
 from labsupport.viz.dashboard import Dashboard, dashboard
 from labsupport.viz.explore import Explorer, explore
-from labsupport.viz.figures import STATE_COLOURS, STATES, LabFigure, pod_state
+from labsupport.viz.figures import STATE_COLOURS, STATES, LabFigure, new_figure, pod_state
 from labsupport.viz.graph import cluster_graph
 from labsupport.viz.plots import latency_histogram, metric_plot, scheduling_table, traffic_plot
+from labsupport.viz.style import FONT, describe, style_axes, target_line
 from labsupport.viz.timeline import pod_timeline, replicas_plot
 
 __all__ = [
@@ -49,4 +50,9 @@ __all__ = [
     "pod_state",
     "STATE_COLOURS",
     "STATES",
+    "new_figure",
+    "describe",
+    "style_axes",
+    "target_line",
+    "FONT",
 ]
