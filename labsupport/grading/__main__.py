@@ -3,13 +3,15 @@
 ::
 
     python -m labsupport.grading build [--solutions solutions] [--exercises exercises] [--check]
+    python -m labsupport.grading release OUT [--course .]
     python -m labsupport.grading grade SUBMISSIONS --out grades.csv [--feedback DIR]
         [--jobs N] [--timeout S] [--memory MB] [--exercise ex02] [--quiet]
-        [--sandbox {auto,bwrap,none} | --no-sandbox]
+        [--sandbox {auto,bwrap,docker,podman,none} | --no-sandbox]
 
-``grade`` runs every submission in a bubblewrap sandbox and refuses to grade
-when none works here, unless told ``--no-sandbox`` (then every gradebook row
-says that it was graded without isolation).
+``grade`` runs every submission in a bubblewrap sandbox (or, where bubblewrap
+does not work, a docker or podman container) and refuses to grade when none
+works here, unless told ``--no-sandbox`` (then every gradebook row says that
+it was graded without isolation).
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--exercises", default="exercises", help="where to write (default: %(default)s)")
     b.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 if exercises/ is out of date")
+    r = sub.add_parser("release", help="write what students get (no solutions, no hidden "
+                                       "cases) into a new folder")
+    r.add_argument("out", help="a new or empty folder outside the course")
+    r.add_argument("--course", default=".", help="the course's top folder (default: .)")
     g = sub.add_parser("grade", help="grade a folder of submissions")
     g.add_argument("submissions", help="folder with one notebook (or folder) per student")
     g.add_argument("--out", required=True, help="the gradebook CSV to write")
@@ -46,9 +52,11 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--exercise", help="grade every submission as this exercise, e.g. ex02")
     g.add_argument("--quiet", action="store_true", help="no progress lines")
     box = g.add_mutually_exclusive_group()
-    box.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
-                     help="isolate each submission with bubblewrap; auto: refuse to grade "
-                          "when it does not work here (default: %(default)s)")
+    box.add_argument("--sandbox", choices=("auto", "bwrap", "docker", "podman", "none"),
+                     default="auto",
+                     help="isolate each submission with bubblewrap or in a container; auto: "
+                          "bubblewrap, else docker or podman, else refuse to grade "
+                          "(default: %(default)s)")
     box.add_argument("--no-sandbox", dest="sandbox", action="store_const", const="none",
                      help="grade without isolation (same as --sandbox none)")
     return parser
@@ -98,11 +106,20 @@ def _grade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _release(args: argparse.Namespace) -> int:
+    from labsupport.grading.release import release
+
+    files = release(args.out, args.course)
+    print(f"release: {len(files)} files written to {args.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = _parser().parse_args(argv)
     try:
-        return _build(args) if args.command == "build" else _grade(args)
+        commands = {"build": _build, "release": _release, "grade": _grade}
+        return commands[args.command](args)
     except GradingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

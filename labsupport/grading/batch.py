@@ -1,7 +1,15 @@
 """Grade a folder of submissions: each in its own process, judged by the grader's own checks.
 
 A submission is a notebook file, or a folder holding one (and maybe data
-files). Every entry of the folder gets a gradebook row, whatever it is:
+files). Every entry of the folder gets a gradebook row, whatever it is,
+hidden files included; only the folders that tools leave behind
+(``.ipynb_checkpoints``, ``__MACOSX``, ``__pycache__``) are skipped, and
+:func:`skipped` lists them with the reason. Two entries that map to the same
+student (``alice/`` and ``alice.ipynb``, or ``alice..ipynb`` whose feedback
+file would also be ``alice.md``) each keep their own row and their own
+feedback file, and both rows say so. A folder is walked only up to
+:data:`MAX_FOLDER_ENTRIES` entries and :data:`MAX_FOLDER_BYTES` before
+anything is copied; a bigger one is ``invalid``.
 
 1. the grader reads the notebook itself (:mod:`labsupport.grading.notebook`);
    a file that is not a notebook (or not a regular file at all: a FIFO, a
@@ -23,6 +31,7 @@ produced before it stopped is graded.
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import stat
@@ -46,12 +55,18 @@ from labsupport.grading.results import CheckResult
 from labsupport.grading.sandbox import ChildRun, Limits, run_in_child
 from labsupport.grading.sandboxes import NO_SANDBOX_NOTE, Sandbox, choose_sandbox
 
-__all__ = ["Submission", "Graded", "discover", "grade_submission", "grade_folder", "STATUSES"]
+__all__ = ["Submission", "Graded", "discover", "skipped", "grade_submission", "grade_folder",
+           "STATUSES", "MAX_FOLDER_ENTRIES", "MAX_FOLDER_BYTES"]
 
 STATUSES = ("ok", "timeout", "memory", "crashed", "invalid")
 #: Cells with this tag only draw pictures; the batch grader does not run them.
 SKIP_TAG = "skip-grading"
-_SKIP_DIRS = {".ipynb_checkpoints", "__MACOSX", "__pycache__"}
+_SKIP_DIRS = {".ipynb_checkpoints": "Jupyter's autosave folder",
+              "__MACOSX": "macOS zip metadata", "__pycache__": "Python's bytecode cache"}
+#: Most files and folders a folder submission may hold (walked before anything is copied).
+MAX_FOLDER_ENTRIES = 1000
+#: Most bytes a folder submission may hold in all.
+MAX_FOLDER_BYTES = 200 * 2**20
 
 
 @dataclass(frozen=True)
@@ -63,12 +78,16 @@ class Submission:
         path: the file or folder as found.
         notebook: the notebook to grade, or None when there is none.
         problem: why it cannot be graded, when known before reading it.
+        feedback: its feedback file's name without ``.md``, unique in the batch.
+        conflict: what other entries map to the same student, if any.
     """
 
     student: str
     path: Path
     notebook: Path | None
     problem: str | None = None
+    feedback: str = ""
+    conflict: str | None = None
 
 
 @dataclass
@@ -87,6 +106,7 @@ class Graded:
         output: the head of what the notebook printed.
         cell_errors: ``<the cell>: Error: message`` for cells that raised, each
             cell named as :meth:`~labsupport.grading.notebook.Cell.label` names it.
+        feedback: the feedback file's name without ``.md`` (empty: from ``student``).
     """
 
     student: str
@@ -99,6 +119,7 @@ class Graded:
     seconds: float = 0.0
     output: str = ""
     cell_errors: list[str] = field(default_factory=list)
+    feedback: str = ""
 
     @property
     def score(self) -> float:
@@ -117,13 +138,20 @@ def printable(name: str) -> str:
         "\ufffd", "?")
 
 
+def skipped(root: Path) -> list[str]:
+    """The entries of ``root`` that get no row, each with the reason."""
+    return [f"{printable(entry.name)}/: {_SKIP_DIRS[entry.name]}, not a submission"
+            for entry in sorted(root.iterdir(), key=lambda p: p.name)
+            if entry.name in _SKIP_DIRS and _kind(entry) is None and entry.is_dir()]
+
+
 def discover(root: Path) -> list[Submission]:
-    """Every submission in ``root``, sorted by name (hidden files skipped)."""
+    """Every submission in ``root``, sorted by name (see :func:`skipped` for what is not one)."""
     subs = []
     for entry in sorted(root.iterdir(), key=lambda p: p.name):
-        if entry.name.startswith(".") or entry.name in _SKIP_DIRS:
-            continue
         kind = _kind(entry)
+        if entry.name in _SKIP_DIRS and kind is None and entry.is_dir():
+            continue
         if kind:
             subs.append(Submission(printable(entry.stem or entry.name), entry, None,
                                    f"not a regular file: {printable(entry.name)!r} is {kind}; "
@@ -136,7 +164,40 @@ def discover(root: Path) -> list[Submission]:
             subs.append(Submission(printable(entry.stem or entry.name), entry, None,
                                    f"not a notebook: {printable(entry.name)!r} is not an "
                                    ".ipynb file; submit the exercise notebook itself"))
-    return subs
+    return _name_feedback(subs)
+
+
+def _name_feedback(subs: list[Submission]) -> list[Submission]:
+    """Give each entry a feedback name of its own, and mark entries that share a student.
+
+    Entries share a student when their feedback files would have the same name
+    (case aside). The first by file name keeps the plain name, the others get
+    ``-2``, ``-3``...: the same whatever order they are graded in.
+    """
+    groups: dict[str, list[int]] = {}
+    for i, sub in enumerate(subs):
+        groups.setdefault(safe_name(sub.student).casefold(), []).append(i)
+    used = set(groups)
+    out = list(subs)
+    for key in sorted(groups):
+        members = sorted(groups[key], key=lambda i: subs[i].path.name)
+        files = [printable(subs[i].path.name) + ("/" if subs[i].path.is_dir() else "")
+                 for i in members]
+        for rank, i in enumerate(members):
+            base = safe_name(subs[i].student)
+            name, k = base, 1
+            while rank and name.casefold() in used:
+                k += 1
+                name = f"{base}-{k}"
+            used.add(name.casefold())
+            conflict = None
+            if len(members) > 1:
+                conflict = (f"conflict: {len(members)} submissions map to student "
+                            f"{subs[i].student!r} ({', '.join(files)}); each has its own row, "
+                            f"this one's feedback is {name}.md: decide which one counts")
+            out[i] = Submission(subs[i].student, subs[i].path, subs[i].notebook,
+                                subs[i].problem, name, conflict)
+    return out
 
 
 def _kind(path: Path) -> str | None:
@@ -151,8 +212,37 @@ def _kind(path: Path) -> str | None:
             stat.S_IFSOCK: "a socket"}.get(stat.S_IFMT(mode), "a device")
 
 
+def _folder_problem(folder: Path) -> str | None:
+    """Why a folder is too big to grade, found without walking more than the limits."""
+    entries = size = 0
+    todo = [folder]
+    while todo:
+        try:
+            with os.scandir(todo.pop()) as listing:
+                for entry in listing:
+                    entries += 1
+                    if entries > MAX_FOLDER_ENTRIES:
+                        return (f"the folder holds more than {MAX_FOLDER_ENTRIES} files and "
+                                "folders; submit the exercise notebook (and the data it reads) "
+                                "only")
+                    if entry.is_dir(follow_symlinks=False):
+                        todo.append(Path(entry.path))
+                    elif entry.is_file(follow_symlinks=False):
+                        size += entry.stat(follow_symlinks=False).st_size
+                        if size > MAX_FOLDER_BYTES:
+                            return (f"the folder holds more than {MAX_FOLDER_BYTES // 2**20} "
+                                    "MB; submit the exercise notebook (and the data it "
+                                    "reads) only")
+        except OSError as exc:
+            return f"the folder cannot be read: {exc.strerror or exc}"
+    return None
+
+
 def _folder_submission(folder: Path) -> Submission:
     student = printable(folder.name)
+    problem = _folder_problem(folder)
+    if problem is not None:
+        return Submission(student, folder, None, problem)
     found = [p for p in sorted(folder.rglob("*.ipynb"))
              if not any(part in _SKIP_DIRS or part.startswith(".")
                         for part in p.relative_to(folder).parts)]
@@ -214,7 +304,8 @@ class _CellNames:
 
 def _questions(ex: Exercise) -> list[dict[str, Any]]:
     return [{"check": c.name, "answer": c.answer, "probe": c.probe,
-             "inputs": c.inputs(hidden=True)} for c in ex.checks]
+             "inputs": c.inputs(hidden=True), "library": list(c.library)}
+            for c in ex.checks]
 
 
 def _status(run: ChildRun, limits: Limits, name_cell: _CellNames) -> tuple[str, str]:
@@ -227,10 +318,17 @@ def _status(run: ChildRun, limits: Limits, name_cell: _CellNames) -> tuple[str, 
     if run.timed_out:
         return "timeout", (f"stopped after {limits.timeout:g} s{where} (an endless loop or a "
                            "very slow cell); answers produced before that were graded")
+    if run.signal == signal.SIGXCPU:
+        return "timeout", (f"used up its CPU time ({int(limits.timeout) + 5} s){where} and "
+                           "was stopped; answers produced before that were graded")
     finished = "done" in events and run.exit_code == 0
     if not finished and (near_limit or said_memory or memory_hit):
         return "memory", (f"ran out of memory (limit {limits.memory_mb} MB){where}; answers "
                           "produced before that were graded")
+    if not finished and run.signal == getattr(signal, "SIGSYS", None):
+        return "crashed", (f"the sandbox stopped the notebook{where}: it made a system call "
+                           "that grading does not allow; answers produced before that were "
+                           "graded")
     if not finished:
         how = (f"was killed by signal {run.signal} ({_signal_name(run.signal)})"
                if run.signal is not None else f"exited with code {run.exit_code}")
@@ -314,6 +412,9 @@ def grade_submission(sub: Submission, *, limits: Limits, forced: str | None = No
     errors = [f"{name_cell(r.get('index'))}: {r.get('error')}" for r in run.records
               if r["event"] in ("error", "exit", "memory")]
     parts = [what] + notes + copy_notes
+    if run.process_limit_hit:
+        parts.append(f"tried to run more than {limits.processes} processes at once (a fork "
+                     "bomb?); the sandbox refused the rest")
     exits = [r for r in run.records if r["event"] == "exit"]
     if exits:
         parts.append(f"{name_cell(exits[0].get('index'))} called sys.exit(); the grader went "
@@ -375,6 +476,9 @@ def grade_folder(root: str | Path, *, limits: Limits | None = None, jobs: int = 
     box = sandbox if isinstance(sandbox, Sandbox) else choose_sandbox(sandbox)
     limits = limits or Limits()
     subs = discover(root)
+    for line in skipped(root):
+        if progress:
+            progress(f"skipped {line}")
     prepared = _prepare(subs, exercise_name)
     with tempfile.TemporaryDirectory(prefix="labsupport-batch-") as tmp:
         library = private_library(Path(tmp) / "lib")
@@ -439,6 +543,9 @@ class _Batch:
                                 f"({files}); they were put back, and it gets no points",
                                 points=graded.points, seconds=graded.seconds,
                                 output=graded.output, cell_errors=graded.cell_errors)
+            graded.feedback = sub.feedback
+            if sub.conflict and not graded.message.startswith("conflict:"):
+                graded.message = f"{sub.conflict}; {graded.message}"
             self.out[i] = graded
             if i in self.suspects and not again:
                 return

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import labsupport.grading.names as names
+import labsupport.grading.public as public
 from labsupport.errors import GradingError
 from labsupport.grading.jsonable import is_stub
 from labsupport.grading.results import CheckResult, Outcome
@@ -82,11 +83,22 @@ class Check:
             ``"detector"`` (see :mod:`labsupport.grading.probes`).
         cases: the cases, public and hidden.
         judge: ``judge(case, observed_value) -> (passed, message)``.
-        hint: one sentence shown when the answer is wrong.
+        hint: one sentence shown when the answer is wrong: what to look at,
+            never the answer's code.
+        library: dotted names of the course library's own versions of the
+            answer (``"labsupport.dc.amdahl"``); an answer that is, subclasses
+            or calls one of them is refused (see :mod:`labsupport.grading.probes`).
+        many_answers: more than one answer is right (a policy judged against
+            a target), so a student's release cannot judge it from a
+            precomputed reference value (see :mod:`labsupport.grading.public`).
+        more_cases: cases that exist but are not in this copy of the check
+            (the students' release holds the public cases only).
     """
 
     def __init__(self, name: str, *, title: str, points: float, answer: str, probe: str,
-                 cases: Sequence[Case], judge: Judge, hint: str = "") -> None:
+                 cases: Sequence[Case], judge: Judge, hint: str = "",
+                 library: Sequence[str] = (), many_answers: bool = False,
+                 more_cases: int = 0) -> None:
         if not names.is_check(name):
             raise GradingError(f"a check name looks like 'ex02.q1', got {name!r}")
         if not cases:
@@ -100,6 +112,9 @@ class Check:
         self.cases = tuple(cases)
         self.judge = judge
         self.hint = hint
+        self.library = tuple(library)
+        self.many_answers = many_answers
+        self.more_cases = more_cases
 
     @property
     def public(self) -> bool:
@@ -124,7 +139,7 @@ class Check:
             missing: why there is no answer, for the message.
         """
         cases = self.selected(hidden)
-        skipped = 0 if hidden else len(self.cases) - len(cases)
+        skipped = self.more_cases + (0 if hidden else len(self.cases) - len(cases))
         if observations is None or not isinstance(observations, list):
             why = missing or f"no answer: the notebook does not define {self.answer}"
             outcomes = tuple(Outcome(c.label, False, why, c.hidden, c.weight) for c in cases)
@@ -145,6 +160,17 @@ class Check:
             note = f"Hint: {self.hint}"
         return CheckResult(self.name, self.title, self.points, tuple(outcomes), skipped, note)
 
+    def run(self, answer: Any, *, hidden: bool) -> CheckResult:
+        """Probe ``answer`` here and judge it, hidden cases' details included.
+
+        For the instructor's tests; a learner's :func:`~labsupport.grading.check`
+        never shows what a hidden case expected.
+        """
+        from labsupport.grading.probes import observe
+
+        return self.grade(observe(self.probe, answer, self.inputs(hidden), self.library),
+                          hidden=hidden)
+
     def _judge_one(self, case: Case, seen: Any) -> tuple[bool, str]:
         if not isinstance(seen, dict):
             return False, "the answer could not be observed"
@@ -158,8 +184,9 @@ class Check:
         value = seen["value"]
         origin = seen.get("origin")
         if isinstance(origin, str) and origin.startswith("labsupport."):
-            return False, (f"{self.answer} is the course library's own {origin}; the exercise "
-                           "asks you to write it yourself")
+            how = {"calls": "calls", "subclass": "builds on"}.get(seen.get("via"), "is")
+            return False, (f"{self.answer} {how} the course library's own {origin}; the "
+                           "exercise asks you to write it yourself")
         if is_stub(value):
             return False, f"{NOT_ANSWERED} ({self.answer} is still ...)"
         try:
@@ -227,8 +254,9 @@ def exercises() -> list[str]:
     """
     from labsupport.grading import bank
 
-    modules = pkgutil.iter_modules(bank.__path__)
-    return sorted(m.name for m in modules if names.is_exercise(m.name))
+    found = {m.name for m in pkgutil.iter_modules(bank.__path__)}
+    found |= {p.stem for p in public.bank_files()}
+    return sorted(n for n in found if names.is_exercise(n))
 
 
 def exercise(name: str) -> Exercise:
@@ -245,6 +273,8 @@ def exercise(name: str) -> Exercise:
     except ModuleNotFoundError as exc:
         if exc.name != f"labsupport.grading.bank.{name}":
             raise
+        if public.has_exercise(name):   # the students' release: public cases only
+            return public.load_exercise(name)
         raise GradingError(f"there are no checks for exercise {name!r}; exercises with "
                            f"checks: {', '.join(exercises()) or 'none'}") from None
     return module.EXERCISE

@@ -132,13 +132,18 @@ def _cell(text: str) -> str:
 
 
 def write_feedback(graded: Sequence[Graded], folder: str | Path) -> list[Path]:
-    """Write ``folder/<student>.md`` for each submission and return the paths."""
+    """Write ``folder/<student>.md`` for each submission and return the paths.
+
+    The name is the one the batch gave each submission (unique even when two
+    submissions map to one student, and their rows say so); a name taken twice
+    anyway gets ``-2``, ``-3``... rather than overwrite another's feedback.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     used: set[str] = set()
     for g in graded:
-        base = safe_name(g.student)
+        base = g.feedback or safe_name(g.student)
         name = base
         k = 2
         while name.lower() in used:

@@ -38,10 +38,17 @@ from labsupport.errors import GradingError
 from labsupport.grading.names import checks_called
 
 __all__ = ["Cell", "Notebook", "NotebookError", "load_notebook", "parse_notebook",
-           "source_text", "python_source", "defined_names", "MAX_BYTES"]
+           "source_text", "python_source", "defined_names", "MAX_BYTES", "MAX_CELLS",
+           "MAX_CODE_LINES"]
 
 #: Largest notebook file the grader reads.
 MAX_BYTES = 20 * 1024 * 1024
+#: Most cells a notebook may have (the course's notebooks have about 40).
+MAX_CELLS = 2000
+#: Most lines of code in all code cells together (the course's have a few hundred).
+#: The grader looks at every line of code in its own process, outside any time
+#: limit, so a notebook is refused before that when it has more.
+MAX_CODE_LINES = 20_000
 
 _MAGIC = re.compile(r"^(\s*)([%!]|\?\w|\w.*\?$)")
 _PY_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
@@ -280,7 +287,12 @@ def parse_notebook(data: bytes) -> Notebook:
     if fmt is not None and (not isinstance(fmt, int) or fmt < 4):
         raise NotebookError(f"an old notebook format (nbformat {fmt!r}); open the notebook in "
                             "a current JupyterLab, save it, and submit again.")
+    if len(raw["cells"]) > MAX_CELLS:
+        raise NotebookError(f"the notebook has {len(raw['cells'])} cells; the grader reads at "
+                            f"most {MAX_CELLS}. Submit the exercise notebook you were given, "
+                            "with your answers in it.")
     cells = []
+    code_lines = 0
     for i, c in enumerate(raw["cells"], start=1):
         if not isinstance(c, dict) or not isinstance(c.get("cell_type"), str):
             raise NotebookError(f"cell {i} is damaged (it is not a cell object); open the "
@@ -289,6 +301,12 @@ def parse_notebook(data: bytes) -> Notebook:
             src = source_text(c.get("source", ""))
         except TypeError:
             raise NotebookError(f"cell {i} is damaged (its source is not text)") from None
+        if c["cell_type"] == "code":
+            code_lines += src.count("\n") + 1
+            if code_lines > MAX_CODE_LINES:
+                raise NotebookError(f"the notebook has more than {MAX_CODE_LINES} lines of "
+                                    "code; the grader reads at most that many. Remove the "
+                                    "generated or pasted code and submit again.")
         meta = c.get("metadata") if isinstance(c.get("metadata"), dict) else {}
         cells.append(Cell(i, c["cell_type"], src, meta))
     meta = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}

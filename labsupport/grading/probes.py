@@ -10,6 +10,14 @@ input, each either ``{"value": ...}`` or ``{"error": "...", "type": "..."}``.
 - ``"detector"``: build the answer (a failure-detector class) with each
   input's ``timeout``, feed it heartbeats and ask it for suspects.
 
+A check may name the course library's own versions of its answer
+(``library=("labsupport.dc.amdahl",)``). An answer that is one of them, a
+subclass of one, or a function that calls one (``lambda p, n: dc.amdahl(p,
+n)``) is marked with ``origin``: while the probe runs, every reference to the
+library object (in its module, in any ``labsupport`` module that re-exports
+it, and in the answer's globals and closure) is swapped for a spy that
+records the call and then does the real work.
+
 Inputs are JSON too; ``{"$job": {...}}`` inside ``args`` becomes a
 :class:`labsupport.dc.Job`, so a check can call a function with a job.
 
@@ -27,8 +35,10 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from labsupport.errors import GradingError
@@ -37,12 +47,112 @@ from labsupport.grading.jsonable import to_jsonable
 __all__ = ["observe", "PROBES", "describe_call"]
 
 
-def observe(kind: str, answer: Any, inputs: list[Any]) -> list[dict[str, Any]]:
-    """Observe ``answer`` on each input with the probe called ``kind``."""
+def observe(kind: str, answer: Any, inputs: list[Any],
+            library: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Observe ``answer`` on each input with the probe called ``kind``.
+
+    Args:
+        kind: ``"value"``, ``"call"`` or ``"detector"``.
+        answer: the learner's answer.
+        inputs: one JSON input per case.
+        library: dotted names of library objects the answer must not be,
+            extend or call.
+
+    Example:
+        >>> import labsupport.dc as dc
+        >>> seen = observe("call", lambda p, n: dc.amdahl(p, n), [{"args": [0.5, 2]}],
+        ...                library=["labsupport.dc.amdahl"])
+        >>> seen[0]["origin"], seen[0]["via"]
+        ('labsupport.dc.amdahl', 'calls')
+    """
     probe = PROBES.get(kind)
     if probe is None:
         raise GradingError(f"unknown probe {kind!r}; probes are {sorted(PROBES)}")
-    return probe(answer, inputs)
+    if kind == "value" or not library:
+        return probe(answer, inputs)
+    own = _library_objects(library)
+    for name, obj in own.items():
+        if answer is obj:
+            return _marked(probe(answer, inputs), name, "is")
+        if isinstance(answer, type) and isinstance(obj, type) and issubclass(answer, obj):
+            return _marked(probe(answer, inputs), name, "subclass")
+    called: list[str] = []
+    with _spies(own, answer, called):
+        seen = probe(answer, inputs)
+    return _marked(seen, called[0], "calls") if called else seen
+
+
+def _library_objects(library: Sequence[str]) -> dict[str, Any]:
+    import importlib
+
+    found = {}
+    for dotted in library:
+        module, _, attr = dotted.rpartition(".")
+        obj = getattr(importlib.import_module(module), attr, None)
+        if obj is not None:
+            found[dotted] = obj
+    return found
+
+
+def _marked(seen: list[dict[str, Any]], origin: str, via: str) -> list[dict[str, Any]]:
+    return [{**s, "origin": origin, "via": via} if "value" in s else s for s in seen]
+
+
+@contextmanager
+def _spies(own: dict[str, Any], answer: Any, called: list[str]) -> Iterator[None]:
+    """Swap each library object for a spy wherever the answer could reach it."""
+    spies = {id(obj): _spy(name, obj, called) for name, obj in own.items()}
+    homes: list[dict[str, Any]] = [vars(m) for n, m in list(sys.modules.items())
+                                   if (n == "labsupport" or n.startswith("labsupport."))
+                                   and m is not None]
+    function = getattr(answer, "__func__", answer)
+    scope = getattr(function, "__globals__", None)
+    if isinstance(scope, dict):
+        homes.append(scope)
+    swapped: list[tuple[Any, str, Any]] = []
+    for home in homes:
+        for key, value in list(home.items()):
+            if id(value) in spies and any(value is o for o in own.values()):
+                swapped.append((home, key, value))
+                home[key] = spies[id(value)]
+    cells = [c for c in (getattr(function, "__closure__", None) or ())
+             if _cell_holds(c, own)]
+    olds = [c.cell_contents for c in cells]
+    for c in cells:
+        c.cell_contents = spies[id(c.cell_contents)]
+    try:
+        yield
+    finally:
+        for home, key, value in swapped:
+            home[key] = value
+        for c, old in zip(cells, olds, strict=True):
+            c.cell_contents = old
+
+
+def _cell_holds(cell: Any, own: dict[str, Any]) -> bool:
+    try:
+        value = cell.cell_contents
+    except ValueError:   # an empty cell
+        return False
+    return any(value is o for o in own.values())
+
+
+def _spy(name: str, obj: Any, called: list[str]) -> Any:
+    if isinstance(obj, type):
+        class Spy(obj):  # type: ignore[misc, valid-type]
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                called.append(name)
+                super().__init__(*args, **kwargs)
+
+        Spy.__name__ = Spy.__qualname__ = obj.__name__
+        return Spy
+
+    @functools.wraps(obj)
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        called.append(name)
+        return obj(*args, **kwargs)
+
+    return spy
 
 
 def _value(answer: Any, inputs: list[Any]) -> list[dict[str, Any]]:

@@ -109,7 +109,8 @@ def _probe(question: dict[str, Any], value: Any, budget: float) -> dict[str, Any
     signal.signal(signal.SIGALRM, _alarm)
     signal.setitimer(signal.ITIMER_REAL, budget)
     try:
-        return {"obs": observe(question["probe"], value, question["inputs"])}
+        return {"obs": observe(question["probe"], value, question["inputs"],
+                               question.get("library", ()))}
     except ProbeTimeout:
         return {"failed": f"{question['answer']} did not return within {budget:g} s when "
                           "the grader tried it (an endless loop?)"}
@@ -168,6 +169,8 @@ def main() -> int:
     os.close(devnull)
     _set_limits(job.get("memory_mb", 0), job.get("cpu_seconds", 600), job.get("file_mb", 64),
                 job.get("open_files", 0), job.get("processes", 0))
+    if "results_path" in job:  # a container: no descriptor crosses the runtime's client
+        job["results_fd"] = os.open(job["results_path"], os.O_WRONLY | os.O_APPEND)
     out = _Results(job["results_fd"], key)
     out.write({"event": "start"})
     questions = job["questions"]

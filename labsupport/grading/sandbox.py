@@ -13,7 +13,10 @@
 - a wall-clock limit (the whole process group, and with it the sandbox, is
   killed when it runs out), and hard limits on memory, CPU, file size, open
   files and processes that the runner sets on itself before any submitted
-  code runs, so the submission cannot raise them again;
+  code runs, so the submission cannot raise them again; the kernel does not
+  apply the process limit to uid 0, so when the grader runs as root each
+  sandbox gets its own ``pids`` cgroup instead (:class:`ProcessGroup`), which
+  also tells whether the submission ran into it;
 - its output drained into a bounded buffer, so a submission that prints
   without end costs nothing but its own time.
 
@@ -47,7 +50,8 @@ from typing import IO, Any
 
 from labsupport.grading.sandboxes import Layout, NoSandbox, Sandbox
 
-__all__ = ["Limits", "ChildRun", "run_in_child", "scrubbed_env"]
+__all__ = ["Limits", "ChildRun", "ProcessGroup", "run_in_child", "scrubbed_env",
+           "NO_PROCESS_LIMIT_NOTE"]
 
 _RESULTS_CAP = 80 * 2**20
 _EXTRA_FILE_CAP = 10 * 2**20
@@ -94,6 +98,7 @@ class ChildRun:
         output_bytes: how much it printed in all.
         seconds: wall-clock time.
         bad_lines: result lines that were not valid JSON records.
+        process_limit_hit: whether the sandbox refused it a process (a fork bomb).
     """
 
     records: list[dict[str, Any]] = field(default_factory=list)
@@ -105,6 +110,7 @@ class ChildRun:
     output_bytes: int = 0
     seconds: float = 0.0
     bad_lines: int = 0
+    process_limit_hit: bool = False
 
 
 def scrubbed_env(home: str, tmp: str) -> dict[str, str]:
@@ -213,6 +219,91 @@ def _read_records(path: Path, key: bytes) -> tuple[list[dict[str, Any]], int]:
     return records, bad
 
 
+class ProcessGroup:
+    """A ``pids`` cgroup of its own for one child: the process limit that binds root too.
+
+    ``RLIMIT_NPROC`` counts processes per real user and does not apply to uid 0,
+    so when the grader runs as root it puts each sandbox in a fresh cgroup
+    with ``pids.max`` set (cgroup v1 ``pids`` controller, or v2 where ``pids`` is
+    delegated). :meth:`create` returns None where no such cgroup can be made.
+
+    Attributes:
+        path: the cgroup's folder.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._procs = str(path / "cgroup.procs").encode()
+
+    @classmethod
+    def create(cls, name: str, limit: int, mount: Path = Path("/sys/fs/cgroup"),
+               proc_cgroup: Path = Path("/proc/self/cgroup")) -> ProcessGroup | None:
+        """A new cgroup ``name`` next to the grader's own, limited to ``limit`` processes."""
+        try:
+            lines = proc_cgroup.read_text().splitlines()
+        except OSError:
+            return None
+        bases = []
+        for line in lines:
+            _, controllers, where = line.split(":", 2)
+            if "pids" in controllers.split(","):
+                bases.append(mount / "pids" / where.lstrip("/"))
+            elif controllers == "":
+                bases.append(mount / where.lstrip("/"))
+        for base in bases:
+            path = base / name
+            try:
+                path.mkdir()
+            except OSError:
+                continue
+            try:
+                (path / "pids.max").write_text(str(limit))
+                return cls(path)
+            except OSError:
+                path.rmdir()
+        return None
+
+    def enter(self) -> None:
+        """Move the calling process into the cgroup (run in the child before it execs)."""
+        fd = os.open(self._procs, os.O_WRONLY)
+        try:
+            os.write(fd, b"0")
+        finally:
+            os.close(fd)
+
+    def limit_hit(self) -> bool:
+        """Whether a fork or clone failed because of the limit."""
+        try:
+            text = (self.path / "pids.events").read_text()
+        except OSError:
+            return False
+        counts = dict(line.split(None, 1) for line in text.splitlines() if " " in line)
+        return counts.get("max", "0").strip() != "0"
+
+    def remove(self) -> None:
+        """Kill whatever is left in the cgroup, then remove it."""
+        for _ in range(50):
+            try:
+                pids = [int(p) for p in (self.path / "cgroup.procs").read_text().split()]
+            except OSError:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            try:
+                self.path.rmdir()
+                return
+            except OSError:
+                time.sleep(0.05)
+
+
+#: Why processes are not limited, when the grader runs as root and no cgroup can be made.
+NO_PROCESS_LIMIT_NOTE = ("the number of processes was not limited (the grader runs as root "
+                         "and cannot create a pids cgroup here)")
+
+
 def _kill_group(pid: int) -> None:
     try:
         os.killpg(pid, signal.SIGKILL)
@@ -224,11 +315,12 @@ _BOOT = ("import sys, runpy; sys.path.insert(0, sys.argv.pop(1)); "
          "runpy.run_module('labsupport.grading.runner', run_name='__main__', alter_sys=True)")
 
 
-def child_command(library: Path | None) -> list[str]:
+def child_command(library: Path | None, python: str | None = None) -> list[str]:
     """How the child starts: isolated mode, no bytecode writes, maybe a private library."""
+    python = python or sys.executable
     if library is None:
-        return [sys.executable, "-I", "-B", "-m", "labsupport.grading.runner"]
-    return [sys.executable, "-I", "-B", "-c", _BOOT, str(library)]
+        return [python, "-I", "-B", "-m", "labsupport.grading.runner"]
+    return [python, "-I", "-B", "-c", _BOOT, str(library)]
 
 
 def run_in_child(cells: list[dict[str, Any]], questions: list[dict[str, Any]],
@@ -255,41 +347,63 @@ def run_in_child(cells: list[dict[str, Any]], questions: list[dict[str, Any]],
     sandbox = sandbox or NoSandbox()
     tmp = Path(tempfile.mkdtemp(prefix="labsupport-grade-"))
     notes: list[str] = []
+    cgroup = None
     try:
-        host = Layout(tmp / "work", tmp / "tmp", library)
+        if sandbox.isolated and sandbox.needs_process_cgroup():
+            cgroup = ProcessGroup.create(tmp.name, limits.processes)
+            if cgroup is None:
+                notes.append(NO_PROCESS_LIMIT_NOTE)
+        results = tmp / "results.jsonl"
+        host = Layout(tmp / "work", tmp / "tmp", library,
+                      None if sandbox.passes_fds else results, tmp.name)
         host.work.mkdir()
         host.scratch.mkdir()
         if extras is not None:
-            notes = _copy_extras(extras, host.work, notebook)
+            notes += _copy_extras(extras, host.work, notebook)
         seen = sandbox.inside(host)
-        results = tmp / "results.jsonl"
         fd = os.open(results, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        if not sandbox.passes_fds:
+            # A container's uid 65534 writes them through a mount: the file and the
+            # working folder must let it (the private temp folder keeps others out).
+            for path in [results, *host.work.rglob("*"), host.work]:
+                path.chmod(0o777 if path.is_dir() else 0o666)
         try:
-            job = {"cells": cells, "questions": questions, "results_fd": fd,
+            where = ({"results_fd": fd} if sandbox.passes_fds
+                     else {"results_path": str(seen.results)})
+            job = {"cells": cells, "questions": questions, **where,
                    "memory_mb": limits.memory_mb, "file_mb": limits.file_mb,
                    "cpu_seconds": int(limits.timeout) + 5, "probe_seconds": limits.probe_seconds,
                    "open_files": limits.open_files,
                    "processes": limits.processes if sandbox.isolated else 0}
             key = secrets.token_bytes(32)
-            cmd = sandbox.wrap(child_command(seen.library), host, tmp_mb=limits.tmp_mb)
             env = scrubbed_env(str(seen.work), str(seen.scratch))
+            cmd = sandbox.wrap(child_command(seen.library, sandbox.python), host,
+                               tmp_mb=limits.tmp_mb, env=env, memory_mb=limits.memory_mb,
+                               processes=limits.processes)
             feed = key.hex().encode("ascii") + b"\n" + json.dumps(job).encode("utf-8") + b"\n"
-            run = _supervise(cmd, cwd=host.work, env=env, limits=limits, stdin=feed, keep_fd=fd)
+            run = _supervise(cmd, cwd=host.work, env=sandbox.host_env(env), limits=limits,
+                             stdin=feed, keep_fd=fd, cgroup=cgroup)
         finally:
             os.close(fd)
+            sandbox.stop(host)
+        run.process_limit_hit = cgroup is not None and cgroup.limit_hit()
         run.exit_code, run.signal = sandbox.exit_status(run.exit_code, run.signal)
         run.records, run.bad_lines = _read_records(results, key)
         return run, notes
     finally:
+        if cgroup is not None:
+            cgroup.remove()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _supervise(cmd: list[str], *, cwd: Path, env: dict[str, str], limits: Limits,
-               stdin: bytes, keep_fd: int) -> ChildRun:
+               stdin: bytes, keep_fd: int, cgroup: ProcessGroup | None = None) -> ChildRun:
     start = time.monotonic()
+    # Into its cgroup before it execs the sandbox, so every process it starts is counted.
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True, close_fds=True, pass_fds=(keep_fd,))
+                            start_new_session=True, close_fds=True, pass_fds=(keep_fd,),
+                            preexec_fn=cgroup.enter if cgroup is not None else None)
     # The key and the job travel through a pipe only this child holds: not in
     # argv or the environment (other processes can read those), not in a file.
     threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True).start()

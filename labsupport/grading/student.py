@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from types import CodeType
 from typing import Any
 
@@ -34,6 +35,9 @@ __all__ = ["check", "check_all", "answered", "forget"]
 #: answers itself, with its own copy of the checks, so ``check`` is a no-op.
 GRADER_ENV = "LABSUPPORT_GRADER"
 
+#: What a failed hidden case says outside the instructor's grader.
+HIDDEN_DETAILS = "failed (a hidden case: the instructor's grader reports the details)"
+
 _MISSING = object()
 _session: dict[str, CheckResult] = {}
 
@@ -45,6 +49,9 @@ def check(name: str, answer: Any = _MISSING, *, hidden: bool = False) -> CheckRe
         name: the check, e.g. ``"ex02.q1"`` (the exercise notebook names it).
         answer: your answer: the value, function or class the question asks for.
         hidden: also run the hidden cases (the instructor's solutions do).
+            Outside the instructor's grader a hidden case shows only its
+            label and whether it passed, never its input or expected value;
+            the students' release has no hidden cases at all.
 
     Returns:
         a :class:`~labsupport.grading.results.CheckResult`; it shows as a table
@@ -60,9 +67,19 @@ def check(name: str, answer: Any = _MISSING, *, hidden: bool = False) -> CheckRe
     if os.environ.get(GRADER_ENV) == "1":
         return CheckResult(chk.name, chk.title, chk.points,
                            note="checked by the instructor's grader, not here")
-    result = chk.grade(observe(chk.probe, answer, chk.inputs(hidden)), hidden=hidden)
+    seen = observe(chk.probe, answer, chk.inputs(hidden), chk.library)
+    result = _without_hidden_details(chk.grade(seen, hidden=hidden))
     _session[chk.name] = result
     return result
+
+
+def _without_hidden_details(result: CheckResult) -> CheckResult:
+    """The result with the messages of hidden cases replaced: they would show hidden data."""
+    if not any(o.hidden for o in result.outcomes):
+        return result
+    outcomes = tuple(replace(o, message=HIDDEN_DETAILS) if o.hidden and not o.passed else o
+                     for o in result.outcomes)
+    return replace(result, outcomes=outcomes)
 
 
 def check_all(answers: Mapping[str, Any] | None = None, *, exercise_name: str | None = None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from labsupport import dc
-from labsupport.grading import check
+from labsupport.grading import check, get_check
 from labsupport.grading.student import forget
 
 
@@ -69,25 +69,25 @@ def _messages(result):
 
 
 def test_barrier_reference_passes_and_wrong_formulas_are_named():
-    assert check("ex01.q1", barrier_time, hidden=True).score == 2
-    result = check("ex01.q1", no_barrier, hidden=True)
+    assert get_check("ex01.q1").run(barrier_time, hidden=True).score == 2
+    result = get_check("ex01.q1").run(no_barrier, hidden=True)
     assert 0 < result.score < 2
     assert any("WITHOUT a barrier" in m for m in _messages(result))
-    result = check("ex01.q1", one_machine, hidden=True)
+    result = get_check("ex01.q1").run(one_machine, hidden=True)
     assert result.score < 2 and any("single machine" in m for m in _messages(result))
 
 
 def test_a_hand_written_greedy_policy_earns_full_marks():
-    assert check("ex01.q2", _policy_runner(greedy_by_hand), hidden=True).score == 4
+    assert get_check("ex01.q2").run(_policy_runner(greedy_by_hand), hidden=True).score == 4
 
 
 def test_the_course_policy_itself_does_not_count():
-    result = check("ex01.q2", _policy_runner(dc.greedy), hidden=True)
+    result = get_check("ex01.q2").run(_policy_runner(dc.greedy), hidden=True)
     assert result.score == 0 and "course's own dc.greedy" in _messages(result)[0]
 
 
 def test_queueing_two_tasks_per_worker_loses_on_a_straggler():
-    result = check("ex01.q2", _policy_runner(keep_two), hidden=True)
+    result = get_check("ex01.q2").run(_policy_runner(keep_two), hidden=True)
     assert 0 < result.score < 4
     assert any("15% more than greedy" in m for m in _messages(result))
 

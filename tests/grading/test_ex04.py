@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from labsupport import dc
-from labsupport.grading import check
+from labsupport.grading import check, get_check
 
 
 def _shortest(view, rng):
@@ -35,7 +35,7 @@ def _plain_two_choices(view, rng):
 
 
 def test_the_shortest_queue_passes_every_case():
-    assert check("ex04.q1", dc.scenario_runner(_shortest), hidden=True).passed
+    assert get_check("ex04.q1").run(dc.scenario_runner(_shortest), hidden=True).passed
 
 
 def test_shortest_queue_mistakes_name_the_request_and_the_queues():
@@ -55,10 +55,10 @@ def test_the_library_policy_is_not_an_answer():
 
 
 def test_policies_that_herd_or_ignore_speeds_miss_the_p99_target():
-    herd = check("ex04.q2", dc.scenario_runner(_speed_aware_shortest), hidden=True)
+    herd = get_check("ex04.q2").run(dc.scenario_runner(_speed_aware_shortest), hidden=True)
     assert herd.score == 0
     assert "p99 1.50 s, needs under 1.30 s (8 servers, 85% load" in herd.failures[0].message
-    blind = check("ex04.q2", dc.scenario_runner(_plain_two_choices), hidden=True)
+    blind = get_check("ex04.q2").run(dc.scenario_runner(_plain_two_choices), hidden=True)
     assert 0 < blind.score < 4
     mixed = [o for o in blind.failures if "three speeds" in o.label]
     assert mixed and "needs under" in mixed[0].message

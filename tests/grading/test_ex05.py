@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from labsupport.grading import check
+from labsupport.grading import check, get_check
 from labsupport.grading.bank import ex05
 
 
@@ -17,7 +17,7 @@ def _plan(load):
 
 
 def test_a_plan_with_headroom_passes_every_case():
-    assert check("ex05.q2", _plan(0.8), hidden=True).passed
+    assert get_check("ex05.q2").run(_plan(0.8), hidden=True).passed
 
 
 def test_one_pod_each_misses_the_target_and_names_the_saturated_service():
@@ -37,7 +37,7 @@ def test_copying_everything_meets_the_target_but_costs_too_much():
 
 
 def test_a_plan_without_headroom_fails_some_hidden_cases_only():
-    result = check("ex05.q2", _plan(1.0), hidden=True)
+    result = get_check("ex05.q2").run(_plan(1.0), hidden=True)
     assert 0 < result.score < result.points
     assert any("too busy" in f.message or "saturated" in f.message for f in result.failures)
 

@@ -182,7 +182,7 @@ Q2 = Check("ex01.q2", title="an assignment policy for the lead node", points=4,
            answer="run_my_policy", probe="call",
            cases=[Case(label, {"args": [cluster]}, expect=i, hidden=hidden)
                   for i, (label, cluster, hidden) in enumerate(CLUSTERS)],
-           judge=_judge_policy,
+           judge=_judge_policy, many_answers=True,
            hint="load tells you which workers are idle (0 unfinished tasks); hand the next "
                 "pending tasks to those, and only to workers that appear in load.")
 

@@ -83,7 +83,7 @@ def _amdahl_cases() -> list[Case]:
 
 
 Q1 = Check("ex02.q1", title="Amdahl's law", points=2, answer="amdahl_speedup", probe="call",
-           cases=_amdahl_cases(), judge=_judge_amdahl,
+           cases=_amdahl_cases(), judge=_judge_amdahl, library=("labsupport.dc.amdahl",),
            hint="only the parallel share p is divided by the number of workers; "
                 "the serial share 1 - p takes as long as ever.")
 
@@ -174,7 +174,8 @@ def _judge_speedup(case: Case, seen: Any) -> tuple[bool, str]:
 Q3 = Check("ex02.q3", title="speed-up measured on the simulator", points=2,
            answer="measure_speedup", probe="call", cases=_speedup_cases(),
            judge=_judge_speedup,
-           hint="run_job(job, 1, seed=seed).makespan / run_job(job, workers, seed=seed).makespan")
+           hint="compare the makespan of the same job, with the same seed, on one worker "
+                "and on the given number of workers.")
 
 
 # --- q4: the timeout failure detector ------------------------------------------
@@ -309,6 +310,7 @@ def _detector_cases() -> list[Case]:
 
 Q4 = Check("ex02.q4", title="a timeout failure detector", points=3, answer="TimeoutDetector",
            probe="detector", cases=_detector_cases(), judge=_judge_detector,
+           library=("labsupport.dc.TimeoutDetector",),
            hint="remember the arrival time of each node's latest heartbeat; a node is suspect "
                 "when now minus that time is more than the timeout.")
 
@@ -371,7 +373,7 @@ Q5 = Check("ex02.q5", title="a timeout for the busy network", points=2,
            cases=[Case("10 workers, 10 minutes, the notebook's seed 0", expect=0)]
            + [Case(f"10 workers, 10 minutes, another day (trace {i})", expect=seed, hidden=True)
               for i, seed in enumerate((6, 8, 15, 17), start=1)],
-           judge=_judge_timeout,
+           judge=_judge_timeout, many_answers=True,
            hint="look for the longest silence of a healthy worker over several seeds, then "
                 "leave a margin above it, but not so much that detection gets slow.")
 

@@ -212,8 +212,9 @@ Q2 = Check("ex03.q2", title="the same means with a combiner", points=2,
 
 Q3 = Check("ex03.q3", title=f"the combiner cuts the shuffle to {SHUFFLE_TARGET:.0%}", points=2,
            answer="combined_shuffle_bytes", probe="call", cases=_cases(), judge=_judge_q3,
-           hint="pass combiner= to dc.run_local and return result.shuffle_bytes; the combiner "
-                "must return one value per movie and map task.")
+           many_answers=True,
+           hint="give the combiner to the run as well and report its shuffle bytes; the combiner "
+                "must leave one value per movie and map task.")
 
 
 def _prepare() -> None:

@@ -129,8 +129,8 @@ Q1 = Check("ex04.q1", title="join the shortest queue", points=2, answer="run_sho
            cases=[Case(label, {"args": [_scenario(**fields)]}, hidden=hidden)
                   for fields, label, hidden in _SHORTEST],
            judge=_judge_shortest,
-           hint="return the index i with the smallest view.queues[i]; min(range(n), key=...) "
-                "returns the first of equal ones")
+           hint="pick the server whose queue in the view is shortest; among equal queues, "
+                "take the one that comes first.")
 
 
 # --- q2: a policy of your own ------------------------------------------------------
@@ -189,7 +189,7 @@ Q2 = Check("ex04.q2", title="a policy of your own", points=4, answer="run_my_pol
            probe="call",
            cases=[Case(label, {"args": [_scenario(**fields)]}, expect=label, hidden=hidden)
                   for fields, label, hidden in _OWN],
-           judge=_judge_own,
+           judge=_judge_own, many_answers=True,
            hint="look at two random servers rather than all (a stale view makes everyone pick "
                 "the same 'shortest' queue), and compare expected waits, (queue + 1) / speed, "
                 "so fast servers get more")

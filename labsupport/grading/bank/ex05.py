@@ -329,6 +329,7 @@ def _plan_cases() -> list[Case]:
 
 Q2 = Check("ex05.q2", title="replicas that hold the target at least cost", points=4,
            answer="plan_replicas", probe="call", cases=_plan_cases(), judge=_judge_plan,
+           many_answers=True,
            hint="one pod serves at most workers / mean service time requests per second; give "
                 "each service enough pods that the peak keeps them well below that, and no more.")
 
