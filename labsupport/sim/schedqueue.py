@@ -16,9 +16,10 @@ Example:
     ...                              "resources": {"requests": {"cpu": "2"}}}]}})
     >>> c.advance(1)
     >>> message = c.events()[0].message
-    >>> message.split(" preemption: ")[0]
+    >>> message.split(" no new claims to deallocate, ")[0]
     '0/1 nodes are available: 1 Insufficient cpu.'
-    >>> message.endswith("1 No preemption victims found for incoming pod..")
+    >>> message.endswith("preemption: 0/1 nodes are available: "
+    ...                  "1 No preemption victims found for incoming pod..")
     True
 """
 

@@ -1,4 +1,4 @@
-"""kube-scheduler for the simulator: filters, scores and sampling as upstream v1.32.
+"""kube-scheduler for the simulator: filters, scores and sampling as upstream v1.37.
 
 No simpy here: the simulator calls :meth:`Scheduler.schedule` for a pending
 pod and, when it binds the pod, :meth:`NodeTable.add_pod`. Defaults and

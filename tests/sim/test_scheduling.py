@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import labsupport as ls
 from simhelpers import deployment, pod
+
+import labsupport as ls
 
 
 def test_pending_pod_gets_the_real_failed_scheduling_message():
@@ -13,7 +14,8 @@ def test_pending_pod_gets_the_real_failed_scheduling_message():
     c.advance(5)
     p = c.get("pod/big")
     cond = p["status"]["conditions"][0]
-    assert (cond["type"], cond["status"], cond["reason"]) == ("PodScheduled", "False", "Unschedulable")
+    assert (cond["type"], cond["status"], cond["reason"]) == (
+        "PodScheduled", "False", "Unschedulable")
     assert cond["message"].startswith("0/3 nodes are available: 3 Insufficient cpu.")
     ev = [e for e in c.events() if e.reason == "FailedScheduling"]
     assert ev[0].type == "Warning" and ev[0].component == "default-scheduler"
@@ -100,6 +102,6 @@ def test_unschedulable_pod_backoff_doubles_to_ten_seconds():
         c.advance(0.25)
     times = [t for t, comp, action, key, _ in c.api.audit
              if action == "FailedScheduling" and key.endswith("/big")]
-    gaps = [round(b - a, 2) for a, b in zip(times, times[1:])]
+    gaps = [round(b - a, 2) for a, b in zip(times, times[1:], strict=False)]
     assert gaps[:4] == [1.0, 2.0, 4.0, 8.0]
     assert all(g == 10.0 for g in gaps[4:]) and len(gaps) >= 6

@@ -1,6 +1,6 @@
 """One scheduling cycle: PreFilter, Filter (sampled), Score, NormalizeScore, select.
 
-This follows ``schedulePod`` in pkg/scheduler/schedule_one.go (v1.32):
+This follows ``schedulePod`` in pkg/scheduler/schedule_one.go (as of v1.37):
 
 1. PreFilter: NodeAffinity may narrow the nodes to those named by
    ``matchFields metadata.name In`` (DaemonSet pods).
@@ -9,7 +9,7 @@ This follows ``schedulePod`` in pkg/scheduler/schedule_one.go (v1.32):
    advance ``nextStartNodeIndex`` by the number of nodes processed, so the
    next pod starts where this one stopped (round-robin).
 3. If nothing passed: the FailedScheduling message, with what the
-   DefaultPreemption PostFilter reports.
+   DynamicResources and DefaultPreemption PostFilters report.
 4. If one node passed, take it (scoring is skipped). Otherwise score the
    feasible nodes, normalize, weight, and pick the highest total; ties are
    broken at random (upstream: reservoir sampling in ``selectHost``).
@@ -116,7 +116,7 @@ class Scheduler:
         <Decision default/web-1 -> node-2 (checked 2 nodes, 2 feasible)>
         >>> big = {"spec": {"containers": [{"resources": {"requests": {"cpu": "8"}}}]}}
         >>> print(Scheduler(t).schedule(big).message)
-        0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod..
+        0/2 nodes are available: 2 Insufficient cpu. no new claims to deallocate, preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod..
     """  # noqa: E501
 
     _CACHE_SIZE = 256
@@ -238,12 +238,22 @@ class Scheduler:
         codes[(codes == pl.PASSED) & (too_many | cpu | mem)] = pl.FIT
         return codes
 
-    def _post_filter(self, prof: PodProfile, n_all: int, potential: int) -> str:
+    def _post_filter(self, prof: PodProfile, n_all: int, potential: int, *,
+                     dynamic_resources: bool = True) -> str:
+        """What the PostFilter plugins say, joined with ", " as RunPostFilterPlugins does.
+
+        DynamicResources comes first (default_plugins.go applyFeatureGates puts it
+        before DefaultPreemption) and, for a Pod without ResourceClaims, says
+        ``pl.DRA_POST_FILTER``. ``dynamic_resources=False`` leaves it out (used
+        when a PreFilter rejected the pod; see :meth:`schedule`).
+        """
         # Preemption is modelled for pods of equal priority: no node has a victim.
         if prof.preempt_never:
-            return "preemption: " + PREEMPT_NEVER
-        return "preemption: " + fit_error_message(
-            n_all, {NO_VICTIMS: potential, NOT_HELPFUL: n_all - potential})
+            preemption = "preemption: " + PREEMPT_NEVER
+        else:
+            preemption = "preemption: " + fit_error_message(
+                n_all, {NO_VICTIMS: potential, NOT_HELPFUL: n_all - potential})
+        return f"{pl.DRA_POST_FILTER}, {preemption}" if dynamic_resources else preemption
 
     def _resource_score(self, feasible: np.ndarray, at: slice | np.ndarray,
                         prof: PodProfile) -> np.ndarray:
@@ -275,7 +285,7 @@ class Scheduler:
                 value = pl.resource_score_one(
                     self.scoring_strategy, nz_cpu + prof.nonzero_cpu,
                     nz_mem + prof.nonzero_memory, r_cpu + prof.cpu, r_mem + prof.memory,
-                    a_cpu, a_mem)
+                    a_cpu, a_mem, r_cpu, r_mem)
                 pos = (first + i if first is not None else at.item(i)) % n
                 score[pos] = score[pos + n] = value
                 seen[pos] = seen[pos + n] = t.res_version.item(slot)
@@ -300,8 +310,11 @@ class Scheduler:
             fit = pl.most_allocated(nz_cpu, a_cpu, nz_mem, a_mem)
         else:
             fit = pl.requested_to_capacity_ratio(nz_cpu, a_cpu, nz_mem, a_mem, self.shape)
-        balanced = pl.balanced_allocation(t.req_cpu[feasible] + prof.cpu, a_cpu,
-                                          t.req_mem[feasible] + prof.memory, a_mem)
+        # BalancedAllocation compares the node's balance with and without the pod
+        # (v1.36+, kubernetes PR #135573), on actual requests.
+        r_cpu, r_mem = t.req_cpu[feasible], t.req_mem[feasible]
+        balanced = pl.balanced_allocation(r_cpu + prof.cpu, a_cpu, r_mem + prof.memory, a_mem,
+                                          r_cpu, r_mem)
         return fit, balanced
 
     def _scores(self, feasible: np.ndarray, static: pl.StaticFilters,
@@ -365,8 +378,13 @@ class Scheduler:
         names = prof.affinity.node_names
         if names is not None:
             if not names:
-                msg = fit_error_message(n_all, {}, self._post_filter(prof, n_all, 0),
-                                        pre_filter=pl.AFFINITY_CONFLICT)
+                # NodeAffinity's PreFilter rejects before DynamicResources' PreFilter
+                # runs, so that plugin has no state for its PostFilter; what v1.37
+                # prints then was not checked, and the message keeps the preemption
+                # part only.
+                msg = fit_error_message(
+                    n_all, {}, self._post_filter(prof, n_all, 0, dynamic_resources=False),
+                    pre_filter=pl.AFFINITY_CONFLICT)
                 return Decision(None, msg, 0, 0, [] if explain else None, label)
             position = np.empty(t.capacity, np.int64)
             order = t.order()
@@ -480,10 +498,8 @@ class Scheduler:
         counts = np.bincount(codes, minlength=7)
         for code in (pl.UNSCHEDULABLE, pl.NODE_NAME, pl.AFFINITY, pl.PORTS):
             reasons[pl.REASON[code]] += int(counts[code])
-        taint_ids, taint_counts = np.unique(static.taint[checked[codes == pl.TAINT]],
-                                            return_counts=True)
-        for tid, count in zip(taint_ids, taint_counts, strict=True):
-            reasons[pl.taint_reason(self.table, int(tid))] += int(count)
+        # One generic TaintToleration reason whatever the taint (v1.35+, PR #134740).
+        reasons[pl.TAINT_REASON] += int(counts[pl.TAINT])
         too_many, cpu, mem = self._fit_parts(checked[codes == pl.FIT], prof)
         reasons[pl.TOO_MANY_PODS] += int(too_many.sum())
         reasons[pl.INSUFFICIENT_CPU] += int(cpu.sum())

@@ -4,16 +4,17 @@ When no node fits, kube-scheduler writes one message into the pod's
 ``PodScheduled`` condition and the ``FailedScheduling`` event. It is built by
 ``FitError.Error()`` (pkg/scheduler/framework/types.go): the number of nodes,
 then one ``"<count> <reason>"`` per distinct reason, sorted as strings
-(``sort.Strings``, so "10 ..." sorts before "2 ..."), then what the
-DefaultPreemption PostFilter said, prefixed ``preemption:``. Each part ends
-with ``.`` (``SeparatorFormat = " %v."``), which is why the real message ends
-with two dots.
+(``sort.Strings``, so "10 ..." sorts before "2 ..."), then what the PostFilter
+plugins said, joined with ", ": since v1.34 DynamicResources ("no new claims to
+deallocate" for a Pod without ResourceClaims), then DefaultPreemption, prefixed
+``preemption:``. Each part ends with ``.`` (``SeparatorFormat = " %v."``),
+which is why the real message ends with two dots.
 
 Example:
     >>> from labsupport.sim.scheduling.decision import fit_error_message
-    >>> fit_error_message(3, {"Insufficient cpu": 3}, "preemption: " +
+    >>> fit_error_message(3, {"Insufficient cpu": 3}, "no new claims to deallocate, preemption: " +
     ...     fit_error_message(3, {"No preemption victims found for incoming pod": 3}))
-    '0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod..'
+    '0/3 nodes are available: 3 Insufficient cpu. no new claims to deallocate, preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod..'
 """  # noqa: E501
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ def fit_error_message(num_all_nodes: int, reasons: Mapping[str, int],
     Args:
         num_all_nodes: every node in the cluster snapshot.
         reasons: how many nodes gave each reason (zero counts are left out).
-        post_filter: the PostFilter (preemption) message, if any.
+        post_filter: the PostFilter plugins' message (DynamicResources,
+            preemption), if any.
         pre_filter: a PreFilter rejection; it replaces the per-node reasons.
     """
     # NoNodeAvailableMsg = "0/%v nodes are available"; SeparatorFormat = " %v."
@@ -61,7 +63,7 @@ class Decision:
     Attributes:
         node: the chosen node; None when the pod is unschedulable.
         message: "" on success, else the FailedScheduling message exactly as
-            kube-scheduler v1.32 writes it.
+            kube-scheduler v1.37 writes it.
         nodes_checked: how many nodes went through the filters (sampling stops
             the search once enough feasible nodes are found).
         feasible: how many of them passed every filter.

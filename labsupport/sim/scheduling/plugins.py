@@ -13,8 +13,9 @@ Example:
     >>> alloc_cpu, alloc_mem = np.array([4000]), np.array([8 * 2**30])
     >>> least_allocated(np.array([1000]), alloc_cpu, np.array([2 * 2**30]), alloc_mem)
     array([75])
-    >>> balanced_allocation(np.array([1000]), alloc_cpu, np.array([4 * 2**30]), alloc_mem)
-    array([87])
+    >>> balanced_allocation(np.array([1000]), alloc_cpu, np.array([4 * 2**30]), alloc_mem,
+    ...                     np.array([0]), np.array([3 * 2**30]))
+    array([78])
 """
 
 from __future__ import annotations
@@ -30,15 +31,23 @@ __all__ = [
     "MAX_NODE_SCORE", "WEIGHTS", "FILTER_PLUGINS", "SCORE_PLUGINS", "REASON",
     "PASSED", "UNSCHEDULABLE", "NODE_NAME", "TAINT", "AFFINITY", "PORTS", "FIT",
     "static_filters", "port_conflicts", "least_allocated", "most_allocated",
-    "requested_to_capacity_ratio", "balanced_allocation", "normalize",
+    "requested_to_capacity_ratio", "balanced_allocation", "normalize", "TAINT_REASON",
+    "DRA_POST_FILTER",
 ]
 
 # pkg/scheduler/framework/interface.go: MaxNodeScore = 100 (MinNodeScore = 0).
 MAX_NODE_SCORE = 100
 
-# pkg/scheduler/apis/config/v1/default_plugins.go (v1.32 MultiPoint weights).
-# PodTopologySpread (2) and InterPodAffinity (2) are default plugins too; the
-# simulator does not model them.
+# pkg/scheduler/apis/config/v1/default_plugins.go MultiPoint weights; no entry of
+# CHANGELOG-1.33 .. 1.37 changes them (checked for v1.37). PodTopologySpread (2)
+# and InterPodAffinity (2) are default score plugins too; the simulator does not
+# model them. Default plugins the simulator leaves out because it has no objects
+# for them to act on: DynamicResources (added by applyFeatureGates since DRA went
+# GA and on by default in v1.34; it acts on ResourceClaims, but its PostFilter
+# still shows in every FailedScheduling message, see DRA_POST_FILTER), the volume
+# plugins, and NodeDeclaredFeatures (KEP-5328, beta in v1.36, CHANGELOG-1.36
+# #136042; a Filter on node.status.declaredFeatures). GangScheduling and
+# PodGroupPodsCount (CHANGELOG-1.36 #137488) act only on Pods of a PodGroup.
 WEIGHTS = {
     "TaintToleration": 3,
     "NodeAffinity": 2,
@@ -58,8 +67,8 @@ FILTER_PLUGINS = {
     PORTS: "NodePorts",
     FIT: "NodeResourcesFit",
 }
-# Failure reasons, word for word. TaintToleration's reason names the taint and
-# NodeResourcesFit's names the resource, so they are built where they are used.
+# Failure reasons, word for word. NodeResourcesFit's reasons name the resource,
+# so they are listed separately below.
 REASON = {
     # plugins/nodeunschedulable/node_unschedulable.go: ErrReasonUnschedulable
     UNSCHEDULABLE: "node(s) were unschedulable",
@@ -70,12 +79,25 @@ REASON = {
     # plugins/nodeports/node_ports.go: ErrReason
     PORTS: "node(s) didn't have free ports for the requested pod ports",
 }
-# plugins/tainttoleration/taint_toleration.go Filter: the first untolerated taint.
-TAINT_REASON = "node(s) had untolerated taint {{{key}: {value}}}"
+# plugins/tainttoleration/taint_toleration.go Filter. Since kubernetes PR #134740
+# (CHANGELOG-1.35, "Pod statuses no longer include specific taint keys or values
+# when scheduling fails because of untolerated taints"; also cherry-picked to
+# v1.34 as #135023) the reason is generic; the taint goes to the scheduler log
+# only. Until v1.34 it was "node(s) had untolerated taint {<key>: <value>}".
+TAINT_REASON = "node(s) had untolerated taint(s)"
 # plugins/noderesources/fit.go fitsRequest, in the order it appends them.
 TOO_MANY_PODS = "Too many pods"
 INSUFFICIENT_CPU = "Insufficient cpu"
 INSUFFICIENT_MEMORY = "Insufficient memory"
+# plugins/dynamicresources/dynamicresources.go PostFilter (read at kubernetes
+# commit 04f5fdea, v1.37 development): for a Pod without ResourceClaims it
+# returns Unschedulable "no new claims to deallocate". DynamicResources is in the
+# default profile since DRA is on by default (v1.34) and runs its PostFilter
+# before DefaultPreemption; framework RunPostFilterPlugins joins the reasons of
+# every rejecting PostFilter with ", ", so the message reads "... no new claims to
+# deallocate, preemption: ...". (kubernetes PR #140222 drops this text; it is
+# not in the v1.37 code read here.)
+DRA_POST_FILTER = "no new claims to deallocate"
 # plugins/nodeaffinity/node_affinity.go: errReasonConflict (PreFilter).
 AFFINITY_CONFLICT = "pod affinity terms conflict"
 # pkg/scheduler/schedule_one.go findNodesThatFitPod: nodes a PreFilter result
@@ -348,13 +370,14 @@ def _go_div(a: np.ndarray, b: int) -> np.ndarray:
     return np.where((a < 0) != (b < 0), -q, q)
 
 
-def balanced_allocation(req_cpu: np.ndarray, alloc_cpu: np.ndarray,
-                        req_mem: np.ndarray, alloc_mem: np.ndarray) -> np.ndarray:
-    """NodeResourcesBalancedAllocation (plugins/noderesources/balanced_allocation.go).
+def _balance(req_cpu: np.ndarray, alloc_cpu: np.ndarray, req_mem: np.ndarray,
+             alloc_mem: np.ndarray) -> np.ndarray:
+    """How balanced a node's requests are: ``int64((1 - std) * 100)``, 50..100.
 
-    Fractions ``requested / allocatable`` (float64, capped at 1); with two
-    resources ``std = |f_cpu - f_mem| / 2``; score ``int64((1 - std) * 100)``.
-    Uses the *actual* requests, not the non-zero defaults (``useRequested``).
+    Fractions ``requested / allocatable`` (float64, capped at 1); a resource
+    with 0 allocatable is left out, and with fewer than two resources left the
+    std is 0. With cpu and memory ``std = |f_cpu - f_mem| / 2``
+    (balanced_allocation.go, the balance score of one set of requests).
     """
     has_cpu, has_mem = alloc_cpu > 0, alloc_mem > 0
     f_cpu = np.minimum(req_cpu / np.maximum(alloc_cpu, 1), 1.0)
@@ -363,24 +386,76 @@ def balanced_allocation(req_cpu: np.ndarray, alloc_cpu: np.ndarray,
     return ((1 - std) * float(MAX_NODE_SCORE)).astype(np.int64)
 
 
+def balanced_allocation(req_cpu: np.ndarray, alloc_cpu: np.ndarray,
+                        req_mem: np.ndarray, alloc_mem: np.ndarray,
+                        node_cpu: np.ndarray, node_mem: np.ndarray) -> np.ndarray:
+    """NodeResourcesBalancedAllocation (plugins/noderesources/balanced_allocation.go).
+
+    Since v1.36 (kubernetes PR #135573, CHANGELOG-1.36: "The score will now take
+    into consideration both balance with and without the requested pod") the
+    score rewards the *change* of balance the pod brings:
+    ``50 + (50 + with_pod - without_pod) // 2`` in int64, where each balance is
+    ``int64((1 - std) * 100)`` (see :func:`_balance`) of the node's requests with
+    and without the pod. A pod that keeps the balance scores 75, one that turns
+    a perfectly balanced node into a lopsided one 50, and the reverse 100. (Up
+    to v1.35 the score was ``with_pod`` alone.)
+
+    Uses the *actual* requests, not the non-zero defaults (``useRequested``).
+    A pod that requests neither cpu nor memory is best-effort: PreScore returns
+    Skip and the plugin adds nothing (0) on every node (kubernetes PR #130260,
+    v1.33, "The BalancedAllocation plugin will skip all best-effort
+    (zero-requested) pod").
+
+    Args:
+        req_cpu: milli-CPU requested on each node, the incoming pod included.
+        alloc_cpu: allocatable milli-CPU of each node.
+        req_mem: bytes requested on each node, the incoming pod included.
+        alloc_mem: allocatable bytes of each node.
+        node_cpu: milli-CPU requested on each node without the pod.
+        node_mem: bytes requested on each node without the pod.
+
+    Example:
+        >>> import numpy as np
+        >>> a = np.array
+        >>> # 4 CPU / 8Gi, 1 CPU / 2Gi used, the pod asks 1 CPU / 1Gi: balance
+        >>> # 100 -> 93 (|0.5 - 0.375| / 2), so 50 + (50 + 93 - 100) // 2 = 71.
+        >>> balanced_allocation(a([2000]), a([4000]), a([3 * 2**30]), a([8 * 2**30]),
+        ...                     a([1000]), a([2 * 2**30]))
+        array([71])
+    """
+    with_pod = _balance(req_cpu, alloc_cpu, req_mem, alloc_mem)
+    without_pod = _balance(node_cpu, alloc_cpu, node_mem, alloc_mem)
+    half = MAX_NODE_SCORE // 2
+    # Both balances are in 50..100, so the dividend is never negative and
+    # Python's floor division equals Go's truncating one.
+    score = half + (half + with_pod - without_pod) // 2
+    best_effort = (req_cpu == node_cpu) & (req_mem == node_mem)
+    return np.where(best_effort, 0, score)
+
+
+def _balance_one(req_cpu: int, req_mem: int, alloc_cpu: int, alloc_mem: int) -> int:
+    """:func:`_balance` for one node, in plain Python numbers (same float64 steps)."""
+    if alloc_cpu > 0 and alloc_mem > 0:
+        std = abs((min(req_cpu / alloc_cpu, 1.0) - min(req_mem / alloc_mem, 1.0)) / 2)
+    else:
+        std = 0.0
+    return int((1 - std) * float(MAX_NODE_SCORE))
+
+
 def resource_score_one(strategy: str, nz_cpu: int, nz_mem: int, req_cpu: int, req_mem: int,
-                       alloc_cpu: int, alloc_mem: int) -> int:
+                       alloc_cpu: int, alloc_mem: int, node_cpu: int, node_mem: int) -> int:
     """NodeResourcesFit + BalancedAllocation for one node, in plain Python ints.
 
     The same formulas as :func:`least_allocated` / :func:`most_allocated` and
     :func:`balanced_allocation` (tests check they agree); used when only a few
-    nodes changed since the vectorised scores were cached.
+    nodes changed since the vectorised scores were cached. ``req_*`` include
+    the pod, ``node_*`` are the node's requests without it.
+
+    Example:
+        >>> resource_score_one("LeastAllocated", 2000, 3 * 2**30, 2000, 3 * 2**30,
+        ...                    4000, 8 * 2**30, 1000, 2 * 2**30)   # 56 + 71
+        127
     """
-    if alloc_cpu > 0 and alloc_mem > 0:  # the usual case, spelled out (same arithmetic)
-        top = MAX_NODE_SCORE
-        if strategy == "LeastAllocated":
-            fit_cpu = 0 if nz_cpu > alloc_cpu else (alloc_cpu - nz_cpu) * top // alloc_cpu
-            fit_mem = 0 if nz_mem > alloc_mem else (alloc_mem - nz_mem) * top // alloc_mem
-        else:  # MostAllocated
-            fit_cpu = min(nz_cpu, alloc_cpu) * top // alloc_cpu
-            fit_mem = min(nz_mem, alloc_mem) * top // alloc_mem
-        std = abs((min(req_cpu / alloc_cpu, 1.0) - min(req_mem / alloc_mem, 1.0)) / 2)
-        return (fit_cpu + fit_mem) // 2 + int((1 - std) * float(top))
     total = weights = 0
     for req, alloc in ((nz_cpu, alloc_cpu), (nz_mem, alloc_mem)):
         if alloc <= 0:
@@ -391,11 +466,12 @@ def resource_score_one(strategy: str, nz_cpu: int, nz_mem: int, req_cpu: int, re
             total += min(req, alloc) * MAX_NODE_SCORE // alloc
         weights += 1
     fit = total // weights if weights else 0
-    if alloc_cpu > 0 and alloc_mem > 0:
-        std = abs((min(req_cpu / alloc_cpu, 1.0) - min(req_mem / alloc_mem, 1.0)) / 2)
-    else:
-        std = 0.0
-    return fit + int((1 - std) * float(MAX_NODE_SCORE))
+    if req_cpu == node_cpu and req_mem == node_mem:  # best-effort pod: Skip (PR #130260)
+        return fit
+    half = MAX_NODE_SCORE // 2
+    with_pod = _balance_one(req_cpu, req_mem, alloc_cpu, alloc_mem)
+    without_pod = _balance_one(node_cpu, node_mem, alloc_cpu, alloc_mem)
+    return fit + half + (half + with_pod - without_pod) // 2
 
 
 def normalize(raw: np.ndarray, *, reverse: bool) -> np.ndarray:
@@ -430,6 +506,18 @@ def num_feasible_nodes_to_find(num_all_nodes: int, percentage: int | None) -> in
 
 
 def taint_reason(table: NodeTable, taint_id: int) -> str:
-    """The TaintToleration failure text for a taint id of ``table``."""
-    key, value, _ = table.taint_list[taint_id]
-    return TAINT_REASON.format(key=key, value=value)
+    """The TaintToleration failure text for a taint id of ``table``.
+
+    Since v1.35 (kubernetes PR #134740) it no longer names the taint, so every
+    taint id gives the same text; ``table.taint_list[taint_id]`` still says
+    which taint it was.
+
+    Example:
+        >>> t = NodeTable()
+        >>> t.upsert_node({"metadata": {"name": "gpu-1"}, "spec": {"taints": [
+        ...     {"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}]}})
+        >>> taint_reason(t, 0), t.taint_list[0]
+        ('node(s) had untolerated taint(s)', ('dedicated', 'gpu', 'NoSchedule'))
+    """
+    table.taint_list[taint_id]  # an unknown id is still an error
+    return TAINT_REASON
