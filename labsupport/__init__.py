@@ -35,6 +35,7 @@ from labsupport.errors import (
     UnsafeCluster,
     WaitTimeout,
 )
+from labsupport.version import KUBERNETES_VERSION
 from labsupport.views import EventInfo, NodeInfo, PodInfo
 
 __version__ = "0.1.0"
@@ -51,6 +52,7 @@ _LAZY = {
     "cpu_cores": "labsupport.quantity",
     "workload": "labsupport.sim.workloads",
     "RolloutFailed": "labsupport.rollout",
+    "APIWarning": "labsupport.deprecations",
 }
 # Subpackages reached as attributes (``ls.dc``), imported on first use.
 _SUBPACKAGES = {"dc": "labsupport.dc", "viz": "labsupport.viz", "kube": "labsupport.kube"}
@@ -85,6 +87,8 @@ __all__ = [
     "ResourceExpired",
     "RolloutFailed",
     "GradingError",
+    "APIWarning",
+    "KUBERNETES_VERSION",
 ]
 
 

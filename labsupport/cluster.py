@@ -94,6 +94,15 @@ class Cluster(abc.ABC):
     def scale(self, ref: str, replicas: int, namespace: str = "default") -> None:
         """Set ``spec.replicas`` of a Deployment, ReplicaSet or StatefulSet."""
 
+    @abc.abstractmethod
+    def server_version(self) -> dict[str, str]:
+        """What the API server says it is (``/version``, as ``kubectl version`` shows).
+
+        The keys are Kubernetes' own (``major``, ``minor``, ``gitVersion``,
+        ...). The course teaches :data:`labsupport.version.KUBERNETES_VERSION`;
+        a real cluster of another release answers with its own.
+        """
+
     # --- time --------------------------------------------------------------
     @abc.abstractmethod
     def advance(self, seconds: float) -> None:

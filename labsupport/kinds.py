@@ -72,15 +72,19 @@ def _t(kind: str, plural: str, api: str = "v1", namespaced: bool = True,
     return ResourceType(kind, plural, api, namespaced, short, etcd)
 
 
-# Every built-in type that Kubernetes 1.32 serves, grouped by API group, with
-# its preferred apiVersion, scope and short names as `kubectl api-resources`
-# lists them. Alpha and beta groups are listed at the version 1.32 serves.
+# Every built-in type of Kubernetes 1.37 (labsupport.version), grouped by API
+# group, with its preferred apiVersion, scope and short names as `kubectl
+# api-resources` lists them. Each is listed at its most stable version in the
+# 1.37 API (tests/test_kinds.py checks this against the release's schema),
+# whether or not a default cluster serves it: beta and alpha APIs stay off
+# until a cluster enables them, but the names still resolve.
 _RBAC = "rbac.authorization.k8s.io/v1"
 _STORAGE = "storage.k8s.io/v1"
 _ADMISSION = "admissionregistration.k8s.io/v1"
 _FLOW = "flowcontrol.apiserver.k8s.io/v1"
 _AUTHZ = "authorization.k8s.io/v1"
-_DRA = "resource.k8s.io/v1beta1"
+_DRA = "resource.k8s.io/v1"
+_SCHED = "scheduling.k8s.io/v1beta1"
 _TYPES: tuple[ResourceType, ...] = (
     # core (v1)
     _t("Pod", "pods", short=("po",)),
@@ -114,14 +118,19 @@ _TYPES: tuple[ResourceType, ...] = (
     _t("PodDisruptionBudget", "poddisruptionbudgets", "policy/v1", short=("pdb",)),
     _t("PriorityClass", "priorityclasses", "scheduling.k8s.io/v1", namespaced=False,
        short=("pc",)),
+    # workload-aware (gang) scheduling, beta in 1.37
+    _t("Workload", "workloads", _SCHED),
+    _t("PodGroup", "podgroups", _SCHED),
+    _t("CompositePodGroup", "compositepodgroups", "scheduling.k8s.io/v1alpha3"),
+    _t("EvictionRequest", "evictionrequests", "lifecycle.k8s.io/v1alpha1"),
     _t("RuntimeClass", "runtimeclasses", "node.k8s.io/v1", namespaced=False),
     # networking
     _t("Ingress", "ingresses", "networking.k8s.io/v1", short=("ing",)),
     _t("IngressClass", "ingressclasses", "networking.k8s.io/v1", namespaced=False),
     _t("NetworkPolicy", "networkpolicies", "networking.k8s.io/v1", short=("netpol",)),
-    _t("IPAddress", "ipaddresses", "networking.k8s.io/v1beta1", namespaced=False,
+    _t("IPAddress", "ipaddresses", "networking.k8s.io/v1", namespaced=False,
        short=("ip",)),
-    _t("ServiceCIDR", "servicecidrs", "networking.k8s.io/v1beta1", namespaced=False),
+    _t("ServiceCIDR", "servicecidrs", "networking.k8s.io/v1", namespaced=False),
     _t("EndpointSlice", "endpointslices", "discovery.k8s.io/v1"),
     # storage
     _t("StorageClass", "storageclasses", _STORAGE, namespaced=False, short=("sc",)),
@@ -129,7 +138,7 @@ _TYPES: tuple[ResourceType, ...] = (
     _t("CSINode", "csinodes", _STORAGE, namespaced=False),
     _t("CSIStorageCapacity", "csistoragecapacities", _STORAGE),
     _t("VolumeAttachment", "volumeattachments", _STORAGE, namespaced=False),
-    _t("VolumeAttributesClass", "volumeattributesclasses", "storage.k8s.io/v1beta1",
+    _t("VolumeAttributesClass", "volumeattributesclasses", _STORAGE,
        namespaced=False, short=("vac",)),
     # access control
     _t("Role", "roles", _RBAC),
@@ -145,8 +154,9 @@ _TYPES: tuple[ResourceType, ...] = (
     _t("LocalSubjectAccessReview", "localsubjectaccessreviews", _AUTHZ),
     _t("CertificateSigningRequest", "certificatesigningrequests", "certificates.k8s.io/v1",
        namespaced=False, short=("csr",)),
-    _t("ClusterTrustBundle", "clustertrustbundles", "certificates.k8s.io/v1alpha1",
+    _t("ClusterTrustBundle", "clustertrustbundles", "certificates.k8s.io/v1",
        namespaced=False),
+    _t("PodCertificateRequest", "podcertificaterequests", "certificates.k8s.io/v1"),
     # extending and running the API server
     _t("CustomResourceDefinition", "customresourcedefinitions",
        "apiextensions.k8s.io/v1", namespaced=False, short=("crd", "crds")),
@@ -159,23 +169,26 @@ _TYPES: tuple[ResourceType, ...] = (
        namespaced=False),
     _t("ValidatingAdmissionPolicyBinding", "validatingadmissionpolicybindings", _ADMISSION,
        namespaced=False),
-    _t("MutatingAdmissionPolicy", "mutatingadmissionpolicies",
-       "admissionregistration.k8s.io/v1alpha1", namespaced=False),
-    _t("MutatingAdmissionPolicyBinding", "mutatingadmissionpolicybindings",
-       "admissionregistration.k8s.io/v1alpha1", namespaced=False),
+    _t("MutatingAdmissionPolicy", "mutatingadmissionpolicies", _ADMISSION,
+       namespaced=False),
+    _t("MutatingAdmissionPolicyBinding", "mutatingadmissionpolicybindings", _ADMISSION,
+       namespaced=False),
     _t("FlowSchema", "flowschemas", _FLOW, namespaced=False),
     _t("PriorityLevelConfiguration", "prioritylevelconfigurations", _FLOW, namespaced=False),
     _t("Lease", "leases", "coordination.k8s.io/v1"),
-    _t("LeaseCandidate", "leasecandidates", "coordination.k8s.io/v1alpha2"),
+    _t("LeaseCandidate", "leasecandidates", "coordination.k8s.io/v1beta1"),
     _t("StorageVersion", "storageversions", "internal.apiserver.k8s.io/v1alpha1",
        namespaced=False),
     _t("StorageVersionMigration", "storageversionmigrations",
-       "storagemigration.k8s.io/v1alpha1", namespaced=False),
+       "storagemigration.k8s.io/v1", namespaced=False),
     # dynamic resource allocation
     _t("DeviceClass", "deviceclasses", _DRA, namespaced=False),
     _t("ResourceSlice", "resourceslices", _DRA, namespaced=False),
     _t("ResourceClaim", "resourceclaims", _DRA),
     _t("ResourceClaimTemplate", "resourceclaimtemplates", _DRA),
+    _t("DeviceTaintRule", "devicetaintrules", _DRA, namespaced=False),
+    _t("ResourcePoolStatusRequest", "resourcepoolstatusrequests", "resource.k8s.io/v1alpha3",
+       namespaced=False),
 )
 
 _BY_NAME: dict[str, ResourceType] = {}

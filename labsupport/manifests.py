@@ -61,12 +61,10 @@ from labsupport import schema as _schema
 from labsupport.errors import Invalid, InvalidManifest
 from labsupport.kinds import type_for_kind
 from labsupport.rules import Fail, check_name, check_volume_mounts
+from labsupport.version import KUBERNETES_VERSION
 from labsupport.yamlread import read_yaml
 
 __all__ = ["KUBERNETES_VERSION", "load", "validate", "dump", "MAX_BYTES"]
-
-KUBERNETES_VERSION = "1.32"
-"""The Kubernetes release the course teaches (the one kind's node image runs)."""
 
 MAX_BYTES = 20 * 2**20
 """Files and texts larger than this are refused before they are read."""

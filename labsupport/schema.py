@@ -15,9 +15,9 @@ release the first time it is asked for, and caches it.
 
 Example:
     >>> from labsupport.schema import schema_for
-    >>> s = schema_for("1.32")
+    >>> s = schema_for("1.37")
     >>> s.version, s.api_versions("Deployment")
-    ('1.32', ('apps/v1',))
+    ('1.37', ('apps/v1',))
     >>> s.check({"apiVersion": "apps/v1", "kind": "Deployment",
     ...          "metadata": {"name": "web"}, "spec": {"replicas": "three"}})
     Traceback (most recent call last):
@@ -48,6 +48,7 @@ from labsupport.rules import (
     quantity_rule,
     required_problem,
 )
+from labsupport.version import KUBERNETES_VERSION, minor_of
 
 __all__ = ["Schema", "schema_for", "available_versions"]
 
@@ -104,10 +105,11 @@ def _schema_root() -> Path:
 
 
 def _parse_version(version: str) -> tuple[int, int]:
-    m = re.match(r"^v?(\d+)\.(\d+)(?:\.\d+)?$", str(version).strip())
-    if not m:
-        raise Invalid(f'Kubernetes version must look like "1.32", got {version!r}')
-    return int(m.group(1)), int(m.group(2))
+    try:
+        return minor_of(version)
+    except Invalid:
+        raise Invalid(f'Kubernetes version must look like "{KUBERNETES_VERSION}", '
+                      f"got {version!r}") from None
 
 
 @functools.cache
@@ -115,7 +117,7 @@ def available_versions() -> tuple[tuple[int, int], ...]:
     """The Kubernetes releases whose schemas are installed, oldest first.
 
     Example:
-        >>> (1, 32) in available_versions()
+        >>> (1, 37) in available_versions()
         True
     """
     found = set()
@@ -126,22 +128,33 @@ def available_versions() -> tuple[tuple[int, int], ...]:
     return tuple(sorted(found))
 
 
-def schema_for(version: str) -> Schema:
-    """The compiled schema of the newest release not newer than ``version``.
+def schema_for(version: str = KUBERNETES_VERSION) -> Schema:
+    """The compiled schema of one Kubernetes release, exactly that release.
+
+    A manifest checked against one release and applied to a cluster of
+    another can pass here and fail there, so the loader never mixes them: it
+    does not stand in an older release's schema for a newer one, nor the other
+    way round. Patch versions share their minor release's schema.
 
     Args:
-        version: ``"1.32"``, ``"v1.32"`` or ``"1.32.3"``.
+        version: ``"1.37"``, ``"v1.37"`` or ``"1.37.3"``; the course's
+            version (:data:`labsupport.version.KUBERNETES_VERSION`) by default.
 
     Raises:
-        Invalid: the version is older than every installed schema.
+        Invalid: the text is not a version, or that release's schema is not
+            installed (the message lists the ones that are).
     """
     wanted = _parse_version(version)
-    usable = [v for v in available_versions() if v <= wanted]
-    if not usable:
-        oldest = available_versions()[0]
-        raise Invalid(f"no Kubernetes schema for {version}; the oldest installed is "
-                      f"{oldest[0]}.{oldest[1]}")
-    return _load_schema(usable[-1])
+    installed = available_versions()
+    if wanted not in installed:
+        names = ", ".join(f"{a}.{b}" for a, b in installed) or "none"
+        newer = installed and wanted > installed[-1]
+        fix = ("upgrade the schemas: pip install --upgrade kubernetes-validate"
+               if newer else f'use a release that is installed, such as "{KUBERNETES_VERSION}"')
+        raise Invalid(f"no Kubernetes schema for {version} is installed (installed: {names}); "
+                      f"a schema of another release would check against different rules, "
+                      f"so none stands in for it: {fix}")
+    return _load_schema(wanted)
 
 
 @functools.cache
@@ -156,7 +169,7 @@ class Schema:
     """The compiled definitions of one Kubernetes release.
 
     Attributes:
-        version: the release, e.g. ``"1.32"``.
+        version: the release, e.g. ``"1.37"``.
         groups: the API groups built into Kubernetes (``""`` is the core group).
     """
 
@@ -251,6 +264,11 @@ class Schema:
         spec = obj.props.get("spec")
         if spec is not None and spec[0] == OBJ and (spec[1].required or spec[1].hook):
             obj.spec = spec
+            # From 1.37 the OpenAPI marks many specs required (Deployment,
+            # StatefulSet, HorizontalPodAutoscaler...). The API server still
+            # decodes a missing spec as an empty one and names what the empty
+            # spec lacks ("spec.selector: Required value"), so the loader does too.
+            obj.required = tuple(r for r in obj.required if r != "spec")
 
     def _compile(self, s: dict, owner: str, prop: str) -> Node:
         ref = s.get("$ref")

@@ -219,6 +219,7 @@ class NodeInfo(_View):
         pods: number of pods bound to it (not finished).
         unschedulable: True when cordoned.
         taints: its taints as ``"key=value:Effect"`` strings.
+        version: the kubelet's version (``kubectl get nodes`` column VERSION).
     """
 
     name: str
@@ -230,6 +231,7 @@ class NodeInfo(_View):
     pods: int = 0
     unschedulable: bool = False
     taints: tuple[str, ...] = ()
+    version: str = ""
 
     @classmethod
     def from_object(cls, node: dict, pods: Iterable[dict] = ()) -> NodeInfo:
@@ -263,6 +265,7 @@ class NodeInfo(_View):
             pods=count,
             unschedulable=bool((node.get("spec") or {}).get("unschedulable")),
             taints=taints,
+            version=str((st.get("nodeInfo") or {}).get("kubeletVersion", "")),
         )
 
     def __repr__(self) -> str:

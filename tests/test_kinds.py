@@ -14,6 +14,7 @@ from labsupport.kinds import (
     type_for_kind,
 )
 from labsupport.schema import schema_for
+from labsupport.version import KUBERNETES_VERSION
 
 
 @pytest.mark.parametrize("name", ["Deployment", "deployment", "deployments", "deploy",
@@ -97,7 +98,7 @@ def test_namespaced_built_ins(name, plural):
 def test_every_built_in_kind_is_listed():
     listed = {rt.kind for rt in known_types()}
     not_objects = {"Eviction", "Scale", "Status", "TokenRequest"}  # subresources, replies
-    served = {k for k in schema_for("1.32").kinds() if not k.endswith("List")}
+    served = {k for k in schema_for(KUBERNETES_VERSION).kinds() if not k.endswith("List")}
     assert served - not_objects <= listed
 
 
@@ -110,7 +111,7 @@ def test_every_name_resolves_to_one_type():
 
 
 def test_preferred_version_is_the_most_stable_one_served():
-    schema = schema_for("1.32")
+    schema = schema_for(KUBERNETES_VERSION)
     # The table prefers autoscaling/v2 and core Events; elsewhere the most stable version.
     for rt in known_types():
         if rt.kind not in ("HorizontalPodAutoscaler", "Event"):
@@ -120,7 +121,7 @@ def test_preferred_version_is_the_most_stable_one_served():
 def test_known_types_are_unique_and_served_by_kubernetes():
     kinds = [rt.kind for rt in known_types()]
     assert len(kinds) == len(set(kinds))
-    schema = schema_for("1.32")
+    schema = schema_for(KUBERNETES_VERSION)
     for rt in known_types():
         assert schema.serves(rt.api_version, rt.kind), rt
 

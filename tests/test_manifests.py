@@ -90,9 +90,9 @@ def deployment_dict() -> dict:
 
 # ---- good inputs ---------------------------------------------------------------------
 
-def test_course_version_is_1_32():
-    assert KUBERNETES_VERSION == "1.32"
-    assert schema_for(KUBERNETES_VERSION).version == "1.32"
+def test_manifests_are_checked_against_the_course_version():
+    assert schema_for(KUBERNETES_VERSION).version == KUBERNETES_VERSION == "1.37"
+    assert schema_for().version == KUBERNETES_VERSION
 
 
 def test_microservices_demo_loads_every_object():
@@ -307,13 +307,18 @@ def test_custom_kinds_by_name_or_group():
     validate(yaml.safe_load(text), custom_kinds={"CronTab"})
 
 
-def test_older_and_newer_versions_pick_an_installed_schema():
+def test_a_release_gets_its_own_schema_and_never_another():
     oldest = available_versions()[0]
     assert schema_for(f"v{oldest[0]}.{oldest[1]}.3").version == f"{oldest[0]}.{oldest[1]}"
-    newest = available_versions()[-1]
-    assert schema_for("1.999").version == f"{newest[0]}.{newest[1]}"
+    assert schema_for("v1.36.4").version == "1.36"
     assert load(DEPLOYMENT, version="1.30")
-    with pytest.raises(Invalid, match="no Kubernetes schema for 1.2"):
+    # A newer release than any installed is refused, not checked with the newest
+    # schema (which lacks its fields), and so is one older than every schema.
+    newest = available_versions()[-1]
+    with pytest.raises(Invalid, match=r"no Kubernetes schema for 1\.999 is installed.*"
+                                      r"pip install --upgrade kubernetes-validate"):
+        schema_for("1.999")
+    with pytest.raises(Invalid, match=f"installed: .*{newest[0]}.{newest[1]}"):
         schema_for("1.2")
     with pytest.raises(Invalid, match="must look like"):
         schema_for("latest")

@@ -25,6 +25,7 @@ import json
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from labsupport.deprecations import warn, warning_texts
 from labsupport.errors import (
     AlreadyExists,
     ClusterUnavailable,
@@ -130,6 +131,8 @@ class Api:
             raise ClusterUnavailable(
                 f"cannot reach the Kubernetes API server at {self.host} ({_reason(err)})",
                 self.unreachable_fix) from None
+        for text in warning_texts(_header(resp, "Warning")):
+            warn(text, stacklevel=4)  # deprecated APIs and the like, as kubectl shows them
         text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else str(data)
         if not 200 <= resp.status < 300:
             raise error_for_status(resp.status, text, method=method, path=path, what=what,
@@ -145,6 +148,19 @@ class Api:
                                      "with something that is not JSON",
                                      "check the kubeconfig points at a Kubernetes API "
                                      "server") from None
+
+
+def _header(resp: Any, name: str) -> str:
+    """All values of one response header, joined as HTTP allows (``a, b``)."""
+    headers = getattr(resp, "headers", None) or {}
+    try:
+        values = headers.get_all(name) if hasattr(headers, "get_all") else None
+    except Exception:  # noqa: BLE001 - a header we cannot read is no warning
+        values = None
+    if values is None:
+        value = headers.get(name) if hasattr(headers, "get") else None
+        values = [value] if value else []
+    return ", ".join(str(v) for v in values)
 
 
 def _q(value: Any) -> str:

@@ -384,6 +384,11 @@ class KubeCluster(Cluster):
     def _start_time(self) -> float:
         return self._epoch0
 
+    def server_version(self) -> dict[str, str]:
+        """The real API server's ``/version`` answer (readable without credentials)."""
+        answer = self.api.request("GET", "/version", what="the server version")
+        return {str(k): str(v) for k, v in answer.items()} if isinstance(answer, dict) else {}
+
     # --- faults ------------------------------------------------------------
     def kill_pod(self, name: str, namespace: str = "default", *,
                  allow_destructive: bool = False) -> None:
@@ -403,7 +408,7 @@ class KubeCluster(Cluster):
         """Freeze a kind node's container (``docker pause``): its kubelet goes silent.
 
         The node turns Ready=Unknown after the node-monitor grace period
-        (50 s since v1.32), and its pods are evicted about 300 s later.
+        (50 s, as since v1.32 and in v1.37), and its pods are evicted about 300 s later.
 
         Raises:
             UnsafeCluster: not a kind cluster of ours, or not one of its nodes.

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from labsupport.errors import ClusterUnavailable, Invalid
+from labsupport.version import KIND_VERSION
 
 __all__ = [
     "Kind",
@@ -68,7 +69,7 @@ CONFIGS_DIR = Path(__file__).resolve().parents[2] / "clusters" / "kind"
 Runner = Callable[[list[str]], Any]
 
 _INSTALL_DOCKER = "install Docker: https://docs.docker.com/get-docker/"
-_INSTALL_KIND = ("install kind: go install sigs.k8s.io/kind@v0.27.0 "
+_INSTALL_KIND = (f"install kind: go install sigs.k8s.io/kind@{KIND_VERSION} "
                  "(or see https://kind.sigs.k8s.io/docs/user/quick-start/#installation)")
 _START_DOCKER = "start Docker Desktop, or on Linux run: sudo systemctl start docker"
 _DOCKER_GROUP = ("add yourself to the docker group: sudo usermod -aG docker $USER "

@@ -26,6 +26,7 @@ from collections.abc import Callable
 import simpy
 
 from labsupport.errors import AlreadyExists, Forbidden, Invalid, ObjectNotFound
+from labsupport.featuregates import resolve as resolve_gates
 from labsupport.kinds import ResourceType, type_for_kind
 from labsupport.selectors import Selector
 from labsupport.sim.clock import stamp
@@ -43,9 +44,10 @@ SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
 # --service-cluster-ip-range default on kind: 10.96.0.0/16.
 NODE_PORT_RANGE = (30000, 32767)
 SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/16")
-# Kinds whose writes bump metadata.generation when the spec changes.
+# Kinds whose writes do not keep metadata.generation. Pods have one since
+# Kubernetes 1.35 (KEP-5067, Pod Generation, GA): 1 at creation, one more for
+# each change of the spec and when a graceful deletion starts.
 _NO_GENERATION = {
-    "Pod",
     "Event",
     "ConfigMap",
     "Secret",
@@ -66,9 +68,12 @@ class APIServer:
     """
 
     def __init__(
-        self, env: simpy.Environment, store: Store, events: EventLog, rng: random.Random
+        self, env: simpy.Environment, store: Store, events: EventLog, rng: random.Random,
+        feature_gates: dict[str, bool] | None = None,
     ) -> None:
         self.env = env
+        #: The cluster's feature gates (labsupport.featuregates); the defaults of 1.37.
+        self.feature_gates = feature_gates or resolve_gates()
         self.store = store
         self.events = events
         self.rng = rng
@@ -202,7 +207,7 @@ class APIServer:
                 f'{rt.plural} "{meta["name"]}" already exists'
                 + (f' in namespace "{meta.get("namespace")}"' if rt.namespaced else "")
             )
-        apply_defaults(obj)
+        apply_defaults(obj, self.feature_gates)
         if component == "kubectl":
             obj.pop("status", None)  # status is the cluster's to write (PrepareForCreate)
         if kind == "Pod":
@@ -212,7 +217,9 @@ class APIServer:
             self._allocate_service(obj)
         meta["uid"] = new_uid(self.rng)
         meta["creationTimestamp"] = stamp(self.env.now)
-        if kind not in _NO_GENERATION and "spec" in obj:
+        if kind not in _NO_GENERATION and "spec" in obj and (
+                kind != "HorizontalPodAutoscaler" or self.feature_gates["HPAGeneration"]):
+            # An HPA has a generation only with the HPAGeneration gate (alpha in 1.37).
             meta["generation"] = 1
         if kind == "Namespace":
             obj["status"] = {"phase": "Active"}
@@ -238,7 +245,7 @@ class APIServer:
             raise ObjectNotFound(
                 rt.singular, obj["metadata"]["name"], obj["metadata"].get("namespace")
             )
-        apply_defaults(obj)
+        apply_defaults(obj, self.feature_gates)
         meta = obj["metadata"]
         old_meta = old["metadata"]
         for field in (
@@ -340,6 +347,8 @@ class APIServer:
             meta = dict(obj["metadata"])
             meta["deletionTimestamp"] = stamp(self.env.now + period)
             meta["deletionGracePeriodSeconds"] = period
+            if "generation" in meta:  # a graceful deletion is a new generation
+                meta["generation"] += 1
             new = dict(obj)
             new["metadata"] = meta
             self.store.put(key, new)
@@ -485,8 +494,13 @@ class APIServer:
         component: str,
         host: str = "",
         key: str | None = None,
+        field_path: str = "",
     ) -> None:
-        """Record an event about ``obj`` (whose etcd ``key`` may be given, to save work)."""
+        """Record an event about ``obj`` (whose etcd ``key`` may be given, to save work).
+
+        ``field_path`` is the event's ``involvedObject.fieldPath``, e.g.
+        ``spec.containers{web}`` for an event about one container.
+        """
         meta = obj["metadata"]
         now = self.env.now
         self.events.record(
@@ -497,6 +511,7 @@ class APIServer:
             message,
             component,
             host,
+            field_path,
         )
         self.audit.append((now, component, reason, key or self.key_of(obj), message))
 

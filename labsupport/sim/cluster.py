@@ -37,7 +37,9 @@ import simpy
 
 from labsupport import arguments
 from labsupport.cluster import Cluster, Source
+from labsupport.deprecations import deprecation_of, warn
 from labsupport.errors import Invalid, InvalidManifest, ObjectNotFound
+from labsupport.featuregates import resolve as resolve_gates
 from labsupport.kinds import parse_ref, resource_type, type_for_kind
 from labsupport.selectors import Selector
 from labsupport.sim.apiserver import SYSTEM_NAMESPACES, APIServer
@@ -67,6 +69,7 @@ from labsupport.sim.kubelet import Kubelet
 from labsupport.sim.nodes import healthy_condition, node_object
 from labsupport.sim.schedqueue import SchedulingQueue
 from labsupport.sim.store import Store, WatchEvent
+from labsupport.version import server_version
 from labsupport.views import EventInfo, ViewList
 
 __all__ = ["SimCluster"]
@@ -90,12 +93,15 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
         seed: the random seed; the same seed gives the same run.
         max_pods: pods per node (kubelet's --max-pods, 110 by default).
         node_monitor_grace_period: seconds of silence before a node is
-            marked Unknown (50 s, as in Kubernetes v1.32). A lesson that
+            marked Unknown (50 s, as in Kubernetes v1.37). A lesson that
             shortens it must say so on screen.
         percentage_of_nodes_to_score: the scheduler's setting (None: adaptive).
         scoring_strategy: ``"LeastAllocated"`` (default) or ``"MostAllocated"``.
         proxy_mode: kube-proxy's mode: ``"iptables"`` (default), ``"nftables"``,
             ``"ipvs"`` (round robin), ``"ipvs-lc"`` (least connection).
+        feature_gates: gates to turn on or off, such as ``{"HPAGeneration": True}``;
+            the others keep their Kubernetes 1.37 defaults
+            (:data:`labsupport.featuregates.DEFAULTS`).
     """
 
     backend = "sim"
@@ -112,6 +118,7 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
         percentage_of_nodes_to_score: int | None = None,
         scoring_strategy: str = "LeastAllocated",
         proxy_mode: str = "iptables",
+        feature_gates: dict[str, bool] | None = None,
     ) -> None:
         nodes = arguments.count(nodes, "nodes", maximum=MAX_NODES)
         arguments.cpu(node_cpu, "node_cpu")
@@ -121,12 +128,15 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
         arguments.seconds(node_monitor_grace_period, "node_monitor_grace_period", positive=True)
         arguments.text(scoring_strategy, "scoring_strategy", example="LeastAllocated")
         arguments.text(proxy_mode, "proxy_mode", example="iptables")
+        #: The feature gates of this cluster: name -> on (1.37 defaults unless set).
+        self.feature_gates = resolve_gates(feature_gates)
         self.seed = seed
         self.rng = random.Random(seed)
         self.env = simpy.Environment()
         self.store = Store()
         self.event_log = EventLog()
-        self.api = APIServer(self.env, self.store, self.event_log, self.rng)
+        self.api = APIServer(self.env, self.store, self.event_log, self.rng,
+                             self.feature_gates)
         self.uids: dict[str, str] = {}
         # Indexes keep insertion order (dicts, not sets): iteration must not
         # depend on string hashing, or the same seed would not give the same run.
@@ -396,6 +406,16 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
     def _start_time(self) -> float:
         return EPOCH
 
+    def server_version(self) -> dict[str, str]:
+        """The simulated API server's ``/version``: the release the course teaches.
+
+        Example:
+            >>> import labsupport as ls
+            >>> ls.connect("sim").server_version()["gitVersion"]
+            'v1.37.0'
+        """
+        return server_version()
+
     def advance(self, seconds: float) -> None:
         """Let ``seconds`` of virtual time pass.
 
@@ -428,6 +448,7 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
         refs = []
         for obj in objs:
             rt = self.api.type_of(obj["kind"], obj.get("apiVersion"))
+            _warn_if_deprecated(obj.get("apiVersion", rt.api_version), rt.kind)
             if not rt.namespaced:
                 obj.get("metadata", {}).pop("namespace", None)
             meta = obj.setdefault("metadata", {})
@@ -445,6 +466,7 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
         """One object as the API shows it; see :meth:`Cluster.get`."""
         rt, name = self._parse_ref(ref)
         arguments.namespace(namespace)
+        _warn_if_deprecated(rt.api_version, rt.kind)
         obj = self.api.get(rt, namespace, name)
         if obj is None:
             raise ObjectNotFound(rt.singular, name, namespace if rt.namespaced else None)
@@ -460,6 +482,7 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
         rt = self._resource_type(arguments.text(resource, "resource", example="pods"))
         arguments.namespace(namespace, all_allowed=True)
         arguments.selector(selector)
+        _warn_if_deprecated(rt.api_version, rt.kind)
         sel = Selector.parse(selector)
         if rt.kind == "Event":
             return [
@@ -526,7 +549,7 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
         arguments.namespace(namespace, all_allowed=True)
         rows = []
         for r in self.event_log.rows():
-            first, last, type_, reason, kind, ns, name, message, component, count, _ = r
+            first, last, type_, reason, kind, ns, name, message, component, count = r[:10]
             if namespace is not None and ns != namespace:
                 continue
             rows.append(
@@ -626,3 +649,10 @@ def _merge_for_apply(current: dict, applied: dict) -> dict:
             if field in cur_spec and field not in spec:
                 spec[field] = cur_spec[field]
     return new
+
+
+def _warn_if_deprecated(api_version: str, kind: str) -> None:
+    """Warn as the API server does for a deprecated type (the caller's line is shown)."""
+    text = deprecation_of(api_version, kind)
+    if text is not None:
+        warn(text, stacklevel=4)

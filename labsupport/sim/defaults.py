@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from labsupport.featuregates import resolve as resolve_gates
+
 __all__ = ["apply_defaults", "default_pod_spec", "add_default_tolerations",
            "DEFAULT_TOLERATION_SECONDS", "TERMINATION_GRACE_PERIOD_SECONDS"]
 
@@ -171,13 +173,20 @@ def _replicaset(obj: dict) -> None:
     _template(spec)
 
 
-def _statefulset(obj: dict) -> None:
+def _statefulset(obj: dict, gates: dict[str, bool]) -> None:
     spec = obj.setdefault("spec", {})
     spec.setdefault("replicas", 1)
     spec.setdefault("podManagementPolicy", "OrderedReady")
     spec.setdefault("revisionHistoryLimit", REVISION_HISTORY_LIMIT)
-    spec.setdefault("updateStrategy", {"type": "RollingUpdate",
-                                       "rollingUpdate": {"partition": 0}})
+    strategy = spec.setdefault("updateStrategy", {"type": "RollingUpdate"})
+    strategy.setdefault("type", "RollingUpdate")
+    if strategy["type"] == "RollingUpdate":
+        rolling = strategy.setdefault("rollingUpdate", {})
+        rolling.setdefault("partition", 0)
+        # SetDefaults_StatefulSet: maxUnavailable 1 while the MaxUnavailableStatefulSet
+        # gate is on (on again in 1.37, kubernetes PR 139466).
+        if gates.get("MaxUnavailableStatefulSet"):
+            rolling.setdefault("maxUnavailable", 1)
     _template(spec)
 
 
@@ -198,7 +207,24 @@ def _job(obj: dict) -> None:
     spec.setdefault("parallelism", 1)
     spec.setdefault("backoffLimit", 6)
     spec.setdefault("completionMode", "NonIndexed")
+    spec.setdefault("suspend", False)
+    spec.setdefault("podReplacementPolicy", default_pod_replacement_policy(spec))
     _template(spec)
+
+
+def default_pod_replacement_policy(spec: dict) -> str:
+    """The ``podReplacementPolicy`` the API server writes into a Job that has none.
+
+    KEP-3939 (JobPodReplacementPolicy, stable in 1.34): ``Failed`` when the Job
+    has a ``podFailurePolicy`` (validation allows nothing else then), otherwise
+    ``TerminatingOrFailed``.
+
+    Example:
+        >>> default_pod_replacement_policy({}), default_pod_replacement_policy(
+        ...     {"podFailurePolicy": {"rules": []}})
+        ('TerminatingOrFailed', 'Failed')
+    """
+    return "Failed" if spec.get("podFailurePolicy") is not None else "TerminatingOrFailed"
 
 
 def _service(obj: dict) -> None:
@@ -251,7 +277,6 @@ _BY_KIND: dict[str, Callable[[dict], None]] = {
     "Pod": _pod,
     "Deployment": _deployment,
     "ReplicaSet": _replicaset,
-    "StatefulSet": _statefulset,
     "DaemonSet": _daemonset,
     "Job": _job,
     "Service": _service,
@@ -261,8 +286,16 @@ _BY_KIND: dict[str, Callable[[dict], None]] = {
 }
 
 
-def apply_defaults(obj: dict) -> None:
-    """Fill in the defaults of ``obj`` in place, by its kind."""
-    fn = _BY_KIND.get(obj.get("kind", ""))
+def apply_defaults(obj: dict, feature_gates: dict[str, bool] | None = None) -> None:
+    """Fill in the defaults of ``obj`` in place, by its kind.
+
+    ``feature_gates`` are the cluster's (:mod:`labsupport.featuregates`); a
+    StatefulSet's defaults depend on one of them.
+    """
+    kind = obj.get("kind", "")
+    if kind == "StatefulSet":
+        _statefulset(obj, feature_gates if feature_gates is not None else resolve_gates())
+        return
+    fn = _BY_KIND.get(kind)
     if fn is not None:
         fn(obj)

@@ -99,7 +99,8 @@ class PodWorker:
                 if not c.ready:
                     ready = False
                     break
-        state = (self.initialized, ready)
+        generation = self.pod["metadata"].get("generation")
+        state = (self.initialized, ready, generation)
         if state == self._cond_state:
             return self._cond_cache
         now = stamp(self.env.now)
@@ -113,13 +114,16 @@ class PodWorker:
             # an unchanged condition keeps its transition time
             since = (prev.get("lastTransitionTime", now)
                      if prev is not None and prev.get("status") == status else now)
-            new.append(pod_condition(type_, status, None if ok else reason, since))
+            new.append(pod_condition(type_, status, None if ok else reason, since, generation))
         self._cond_state, self._cond_cache = state, new
         return new
 
     def status(self) -> dict:
         """The pod status the kubelet reports now."""
         st = {
+            # The generation of the spec this status reflects (KEP-5067, GA in
+            # 1.35): the kubelet is the one writer of it once the pod is bound.
+            "observedGeneration": self.pod["metadata"].get("generation", 1),
             "phase": self.phase,
             "conditions": self._conditions(),
             "hostIP": self.kubelet.host_ip,
@@ -143,11 +147,16 @@ class PodWorker:
             return
         self.pod = self.sim.api.update_status(current, self.status(), COMPONENT, key=self.key)
 
-    def event(self, type_: str, reason: str, message: str) -> None:
-        """Record an event about the pod (a silent node records nothing)."""
+    def event(self, type_: str, reason: str, message: str,
+              container: ContainerState | None = None) -> None:
+        """Record an event about the pod, or one of its containers.
+
+        A silent node records nothing.
+        """
         if self.kubelet.alive:
             self.sim.api.event(
-                self.pod, type_, reason, message, COMPONENT, self.kubelet.node, key=self.key
+                self.pod, type_, reason, message, COMPONENT, self.kubelet.node, key=self.key,
+                field_path=container.field_path if container is not None else ""
             )
 
     # --- lifecycle ------------------------------------------------------------
@@ -205,9 +214,10 @@ class PodWorker:
         if c.image in self.kubelet.images and policy != "Always":
             self.event(
                 "Normal", "Pulled", f'Container image "{c.image}" already present on machine'
+                " and can be accessed by the pod", c
             )
             return
-        self.event("Normal", "Pulling", f'Pulling image "{c.image}"')
+        self.event("Normal", "Pulling", f'Pulling image "{c.image}"', c)
         yield self._sleep(b.pull_seconds)
         self.kubelet.images.add(c.image)
         self.event(
@@ -215,13 +225,17 @@ class PodWorker:
             "Pulled",
             f'Successfully pulled image "{c.image}" in '
             f"{b.pull_seconds:g}s ({b.pull_seconds:g}s including waiting)",
+            c,
         )
 
     def _start(self, c: ContainerState) -> float:
         self.kubelet.container_seq += 1
         c.id = f"containerd://{self.kubelet.container_seq:064x}"[:77]
-        self.event("Normal", "Created", f"Created container: {c.name}")
-        self.event("Normal", "Started", f"Started container {c.name}")
+        # Since 1.35 the messages leave the container out: the event's
+        # involvedObject.fieldPath (spec.containers{NAME}) names it, and kubectl
+        # describe shows it there (kubernetes PRs 134043 and 133627).
+        self.event("Normal", "Created", "Container created", c)
+        self.event("Normal", "Started", "Container started", c)
         now = self.env.now
         c.state = {"running": {"startedAt": stamp(now)}}
         c.started_at = now
@@ -253,6 +267,7 @@ class PodWorker:
             "BackOff",
             f"Back-off restarting failed container {c.name} in pod "
             f"{self.name}_{self.namespace}({self.uid})",
+            c,
         )
         self.sync()
         yield self._sleep(delay)
@@ -343,14 +358,15 @@ class PodWorker:
                             )
                         )
                         for _ in range(fails):
-                            self.event("Warning", "Unhealthy", readiness.failure_message(self.ip))
+                            self.event("Warning", "Unhealthy", readiness.failure_message(self.ip),
+                                       c)
                     yield self._sleep(ready_at - self.env.now) | crash
                     if not crash.triggered:
                         c.ready = True
                         self._update_ready()
                         self.sync()
                 elif readiness is not None and b.never_ready and not crash.triggered:
-                    self.event("Warning", "Unhealthy", readiness.failure_message(self.ip))
+                    self.event("Warning", "Unhealthy", readiness.failure_message(self.ip), c)
                 if b.fail_readiness_after is not None and readiness is not None and c.ready:
                     unready_at = readiness.failure_at(
                         started, started + b.fail_readiness_after, after=ready_at
@@ -360,7 +376,7 @@ class PodWorker:
                         if not crash.triggered:
                             for _ in range(readiness.failure_threshold):
                                 self.event(
-                                    "Warning", "Unhealthy", readiness.failure_message(self.ip)
+                                    "Warning", "Unhealthy", readiness.failure_message(self.ip), c
                                 )
                             c.ready = False
                             self._update_ready()
@@ -379,12 +395,13 @@ class PodWorker:
                     probe = liveness if kill_why == "liveness" else startup
                     assert probe is not None
                     for _ in range(probe.failure_threshold):
-                        self.event("Warning", "Unhealthy", probe.failure_message(self.ip))
+                        self.event("Warning", "Unhealthy", probe.failure_message(self.ip), c)
                     what = "liveness" if kill_why == "liveness" else "startup"
                     self.event(
                         "Normal",
                         "Killing",
                         f"Container {c.name} failed {what} probe, will be restarted",
+                        c,
                     )
                     code = 137
                     c.state = self._terminated(c, code, started, "Error")
@@ -443,7 +460,7 @@ class PodWorker:
         running = [c for c in self.apps if "running" in c.state]
         slowest = 0.0
         for c in running:
-            self.event("Normal", "Killing", f"Stopping container {c.name}")
+            self.event("Normal", "Killing", f"Stopping container {c.name}", c)
             b = behaviour(self.pod, c.spec)
             slowest = max(slowest, grace if b.ignore_sigterm else min(grace, SIGTERM_EXIT_SECONDS))
         for c in self.apps:

@@ -12,10 +12,20 @@ Example:
 
 from __future__ import annotations
 
+from labsupport.version import KUBERNETES_RELEASE
+
 __all__ = ["node_object", "healthy_condition", "KUBELET_VERSION"]
 
-#: The Kubernetes version the simulated kubelets report (kind's v1.32 node image).
-KUBELET_VERSION = "v1.32.2"
+#: The Kubernetes version the simulated kubelets report (kind's node image).
+KUBELET_VERSION = KUBERNETES_RELEASE
+
+# What the kubelets of kind v0.33.0's node image report: the image is built
+# FROM debian:trixie-slim with containerd v2.3.4 (kind images/base/Dockerfile,
+# base image v20260820). Since 1.33 the kubelet leaves
+# nodeInfo.kubeProxyVersion empty (DisableNodeKubeProxyVersion on by default,
+# KEP-4004), so the field is not written.
+_RUNTIME = "containerd://2.3.4"
+_OS_IMAGE = "Debian GNU/Linux 13 (trixie)"
 
 _HEALTHY = {
     "Ready": ("True", "KubeletReady", "kubelet is posting ready status"),
@@ -63,8 +73,8 @@ def node_object(name: str, index: int, *, cpu: str | int | float, memory: str | 
                           {"type": "Hostname", "address": name}],
             "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
             "nodeInfo": {"architecture": "amd64", "operatingSystem": "linux",
-                         "kubeletVersion": KUBELET_VERSION, "kubeProxyVersion": KUBELET_VERSION,
-                         "containerRuntimeVersion": "containerd://1.7.24",
-                         "osImage": "Debian GNU/Linux 12 (bookworm)", "kernelVersion": "6.8.0"},
+                         "kubeletVersion": KUBELET_VERSION,
+                         "containerRuntimeVersion": _RUNTIME,
+                         "osImage": _OS_IMAGE, "kernelVersion": "6.8.0"},
         },
     }

@@ -23,18 +23,32 @@ __all__ = ["ContainerState", "pod_condition"]
 _CONDITIONS: dict[tuple, dict] = {}
 
 
-def pod_condition(type_: str, status: str, reason: str | None, since: str) -> dict:
+def pod_condition(type_: str, status: str, reason: str | None, since: str,
+                  generation: int | None = None) -> dict:
     """A pod condition dict, shared by every pod in the same state at the same second.
 
     Stored objects are never changed in place, so identical conditions can be
     one object: with 150,000 pods this saves hundreds of megabytes.
+
+    Args:
+        type_: ``"Ready"``, ``"PodScheduled"``...
+        status: ``"True"`` or ``"False"``.
+        reason: why it is not True (None when it is).
+        since: ``lastTransitionTime``.
+        generation: the pod's ``metadata.generation`` the writer saw. Since
+            Kubernetes 1.35 every writer of a pod condition records it as the
+            condition's ``observedGeneration`` (KEP-5067, Pod Generation, GA).
     """
-    key = (type_, status, reason, since)
+    key = (type_, status, reason, since, generation)
     c = _CONDITIONS.get(key)
     if c is None:
         if len(_CONDITIONS) > 50_000:
             _CONDITIONS.clear()
-        c = {"type": type_, "status": status, "lastProbeTime": None, "lastTransitionTime": since}
+        # Field order as the API server writes a PodCondition.
+        c = {"type": type_}
+        if generation is not None:
+            c["observedGeneration"] = generation
+        c.update(status=status, lastProbeTime=None, lastTransitionTime=since)
         if reason:
             c["reason"] = reason
         _CONDITIONS[key] = c
@@ -43,6 +57,11 @@ def pod_condition(type_: str, status: str, reason: str | None, since: str) -> di
 
 class ContainerState:
     """What the kubelet knows of one container (becomes a containerStatus)."""
+
+    @property
+    def field_path(self) -> str:
+        """Where the container is in the pod, as events name it: ``spec.containers{web}``."""
+        return f"spec.{'initContainers' if self.init else 'containers'}{{{self.name}}}"
 
     def __init__(self, spec: dict, init: bool) -> None:
         self.spec = spec

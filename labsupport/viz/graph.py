@@ -27,10 +27,12 @@ Example:
 from __future__ import annotations
 
 import math
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from labsupport.deprecations import APIWarning
 from labsupport.errors import Invalid
 from labsupport.viz.figures import STATE_COLOURS, new_figure, pod_state
 from labsupport.viz.style import (
@@ -228,8 +230,14 @@ def _services(cluster: Cluster, namespace: str | None) -> list[tuple[dict, list[
                   or s["metadata"].get("namespace") not in SYSTEM_NAMESPACES)]
     if not found:
         return []
-    endpoints = {(e["metadata"].get("namespace"), e["metadata"]["name"]): e
-                 for e in cluster.list("endpoints", namespace=namespace)}
+    # The picture reads v1 Endpoints, which 1.37 still serves and keeps up to
+    # date but marks deprecated; the warning is for people who ask for them, not
+    # for a picture the library draws. (EndpointSlices come to the simulator
+    # with the API-semantics work.)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", APIWarning)
+        endpoints = {(e["metadata"].get("namespace"), e["metadata"]["name"]): e
+                     for e in cluster.list("endpoints", namespace=namespace)}
     out = []
     for svc in sorted(found, key=lambda s: natural_key(s["metadata"]["name"])):
         ns = svc["metadata"].get("namespace", "default")

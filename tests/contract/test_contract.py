@@ -200,3 +200,15 @@ def test_now_moves_forward(cluster):
     t0 = cluster.now
     cluster.advance(1)
     assert cluster.now >= t0 + 1
+
+
+def test_server_reports_the_release_the_course_teaches(cluster):
+    # The simulator is the course's release by construction; a kind cluster made
+    # from clusters/kind/ runs the pinned node image, so it must say the same.
+    from labsupport.version import KUBERNETES_VERSION, minor_of
+
+    answer = cluster.server_version()
+    assert minor_of(answer["gitVersion"]) == minor_of(KUBERNETES_VERSION)
+    assert (answer["major"], answer["minor"].rstrip("+")) == tuple(KUBERNETES_VERSION.split("."))
+    kubelets = {n.version for n in cluster.nodes()}
+    assert {minor_of(v) for v in kubelets} == {minor_of(KUBERNETES_VERSION)}

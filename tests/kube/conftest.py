@@ -56,7 +56,7 @@ def kind_machine(runner: FakeRunner, name: str = "labs", kubeconfig: str = "") -
     """A machine with docker, kind and the kind cluster ``name`` (4 nodes)."""
     nodes = [f"{name}-control-plane", f"{name}-worker", f"{name}-worker2", f"{name}-worker3"]
     runner.on("docker", "version", out="28.2.2\n")
-    runner.on("kind", "version", out="kind v0.27.0 go1.23.6 linux/amd64\n")
+    runner.on("kind", "version", out="kind v0.33.0 go1.23.6 linux/amd64\n")
     runner.on("kind", "get", "clusters", out=f"{name}\n")
     runner.on("kind", "get", "nodes", out="\n".join(nodes) + "\n")
     runner.on("kind", "get", "kubeconfig", out=kubeconfig)
@@ -105,6 +105,8 @@ class FakeApi:
     requests: list[Request] = field(default_factory=list)
     routes: dict[tuple[str, str], list[tuple[int, Any]]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Warning header values sent with every answer to (method, path).
+    warnings: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
     def on(self, method: str, path: str, *answers: Any, status: int = 200) -> FakeApi:
         """Queue answers; the last one repeats. An answer is a body or (status, body)."""
@@ -156,6 +158,8 @@ def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
             data = answer.encode() if isinstance(answer, str) else json.dumps(answer).encode()
             ctype = "text/plain" if isinstance(answer, str) else "application/json"
             self.send_response(status)
+            for text in api.warnings.get((req.method, req.path), ()):
+                self.send_header("Warning", f'299 - "{text}"')
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()

@@ -46,11 +46,11 @@ def test_create_uses_a_private_kubeconfig_and_waits(runner, private_cache):
 
 def test_create_with_another_config_image_and_wait(runner, private_cache):
     Kind(runner=runner).create("solo", config="single-node", wait="60s",
-                               image="kindest/node:v1.32.2")
+                               image="kindest/node:v1.37.0")
     assert runner.calls == [["kind", "create", "cluster", "--name", "solo",
                              "--kubeconfig", str(private_cache / "kind-solo.kubeconfig"),
                              "--config", str(CONFIGS_DIR / "single-node.yaml"),
-                             "--wait", "60s", "--image", "kindest/node:v1.32.2"]]
+                             "--wait", "60s", "--image", "kindest/node:v1.37.0"]]
 
 
 def test_create_failure_says_what_kind_said(runner):
@@ -143,7 +143,7 @@ def test_image_exists_and_build(runner, tmp_path):
 
 
 def test_checks_run_docker_version_and_kind_version(runner):
-    runner.on("docker", "version", out="28.2.2\n").on("kind", "version", out="kind v0.27.0\n")
+    runner.on("docker", "version", out="28.2.2\n").on("kind", "version", out="kind v0.33.0\n")
     k = Kind(runner=runner)
     k.require()
     assert runner.calls == [["docker", "version", "--format", "{{.Server.Version}}"],
@@ -216,7 +216,7 @@ def test_kind_missing(runner):
     with pytest.raises(ClusterUnavailable) as err:
         Kind(runner=runner).require()
     assert "kind is not installed" in err.value.what
-    assert "go install sigs.k8s.io/kind@v0.27.0" in err.value.fix
+    assert "go install sigs.k8s.io/kind@v0.33.0" in err.value.fix
 
 
 def test_cluster_missing(runner):

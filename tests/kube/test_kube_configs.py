@@ -11,9 +11,10 @@ import yaml
 from labsupport.kube.images import COURSE_IMAGE, DOCKERFILE
 from labsupport.kube.kind import CONFIGS_DIR, cluster_configs
 from labsupport.kube.metrics_server import MANIFEST
+from labsupport.version import KIND_NODE_IMAGE
 
 ROOT = Path(__file__).resolve().parents[2]
-PINNED = re.compile(r"^kindest/node:v1\.32\.\d+@sha256:[0-9a-f]{64}$")
+PINNED = re.compile(r"^kindest/node:v\d+\.\d+\.\d+@sha256:[0-9a-f]{64}$")
 ROLES = {
     "single-node": ["control-plane"],
     "labs": ["control-plane", "worker", "worker", "worker"],
@@ -43,6 +44,7 @@ def test_node_image_is_pinned_by_digest_and_the_same_on_every_node(name):
     assert len(images) == 1
     (image,) = images
     assert PINNED.match(image), image
+    assert image == KIND_NODE_IMAGE
 
 
 def test_nodeport_maps_the_node_port_to_the_host():

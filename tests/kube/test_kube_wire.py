@@ -329,3 +329,22 @@ def test_import_labsupport_loads_no_kubernetes_client():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "False"
+
+
+def test_server_version_reads_the_version_endpoint(connect, fake_api):
+    fake_api.on("GET", "/version", {"major": "1", "minor": "37", "gitVersion": "v1.37.0",
+                                    "platform": "linux/amd64"})
+    assert connect().server_version()["gitVersion"] == "v1.37.0"
+    assert fake_api.seen("GET", "/version")
+
+
+def test_warning_headers_become_api_warnings(connect, fake_api):
+    from labsupport.deprecations import APIWarning
+
+    path = "/api/v1/namespaces/shop/endpoints/web"
+    text = "v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice"
+    fake_api.on("GET", path, {"kind": "Endpoints", "metadata": {"name": "web"}})
+    fake_api.warnings[("GET", path)] = [text, "second warning"]
+    with pytest.warns(APIWarning) as seen:
+        connect().get("endpoints/web", namespace="shop")
+    assert [str(w.message) for w in seen] == [text, "second warning"]

@@ -38,8 +38,12 @@ def _usage(*values, prefix="p"):
 @pytest.mark.parametrize("per_pod, expected", [
     (50, 3),    # ratio 1.0
     (54, 3),    # 1.08: within the tolerance
-    (45, 3),    # 0.9: |1 - 0.9| = 0.0999... <= 0.1
-    (55, 4),    # 1.1: in float64 |1 - 1.1| = 0.10000000000000009 > 0.1, as in Go
+    (45, 3),    # 0.9: 1 - 0.1 <= 0.9, within
+    # 1.1: within since 1.33. Upstream now tests 1 - down <= ratio <= 1 + up
+    # (Tolerances.isWithin, KEP-4951) and 1.0 + 0.1 == 1.1 in float64; the 1.32 test
+    # |1 - 1.1| <= 0.1 was false (0.10000000000000009) and scaled to 4.
+    (55, 3),
+    (56, 4),    # 1.12: above 1 + 0.1
     (90, 6),    # ceil(3 * 1.8)
     (20, 2),    # ceil(3 * 0.4) = ceil(1.2)
     (0, 0),
@@ -91,7 +95,9 @@ def test_cpu_sample_taken_within_one_window_of_readiness_is_unready():
     # Ready since 00:00:05; a sample at 10 s with a 15 s window does not count.
     fresh = {"p0": PodMetric(100, timestamp=10), "p1": PodMetric(100, timestamp=10)}
     late = {"p0": PodMetric(100, timestamp=20), "p1": PodMetric(100, timestamp=20)}
-    with pytest.raises(MetricsError, match="did not receive metrics for any ready pods"):
+    # The message of kubernetes/kubernetes#114740 (since 1.27; the simulator had the old one).
+    with pytest.raises(MetricsError, match=r"did not receive metrics for targeted pods \(pods "
+                                           r"might be unready\)"):
         resource_replicas(2, 50, "cpu", _pods(2), fresh, now=10)
     assert resource_replicas(2, 50, "cpu", _pods(2), late, now=20)[0] == 4
     # After the 300 s CPU initialization period only never-ready pods are left out.
@@ -219,10 +225,15 @@ def _start(sim, source, replicas=2, settle=0, **hpa):
 
 
 def _replicas_after_syncs(sim, t0, syncs):
-    """Replicas just after syncs 1..syncs (those already past are read as they are now)."""
+    """Replicas just after syncs 1..syncs (those already past are read as they are now).
+
+    Since 1.37 the first sync comes at once when the HPA is created
+    (kubernetes/kubernetes#138294), then every 15 s: sync i runs at t0 + 15 (i - 1).
+    Until 1.36 it was t0 + 15 i.
+    """
     out = []
     for i in range(1, syncs + 1):
-        until = t0 + 15 * i + 0.05
+        until = t0 + 15 * (i - 1) + 0.05
         if until > sim.now:
             sim.advance(until - sim.now)
         out.append(sim.get("deployment/web")["spec"]["replicas"])
@@ -234,13 +245,14 @@ def _model(cpu, t0, syncs, current, *, request=200, target=50, low=1, high=10):
     recs: list[tuple[int, int]] = []
     out = []
     for i in range(1, syncs + 1):
-        t = t0 + 15 * i + 0.01
+        t = t0 + 15 * (i - 1) + 0.01        # sync i; the first at once (#138294)
         if not recs:
             recs.append((i, current))
         share = cpu(t) // current
         util = share * current * 100 // (request * current)
         ratio = util / target
-        desired = current if abs(1 - ratio) <= 0.1 else math.ceil(ratio * current)
+        # 1.33+: within 1 - 0.1 <= ratio <= 1 + 0.1 (Tolerances.isWithin, KEP-4951)
+        desired = current if 0.9 <= ratio <= 1.1 else math.ceil(ratio * current)
         highest = max([desired] + [r for j, r in recs if 15 * (i - j) <= 300])
         recs.append((i, desired))
         allowed = min(high, max(2 * current, 4))
@@ -258,12 +270,13 @@ def test_replicas_over_a_load_profile_equal_the_formula(sim):
     got = _replicas_after_syncs(sim, t0, 60)
     want = _model(load, t0, 60, 2)
     assert got == want
-    # Read by hand: 47% is within tolerance; 1000m asks for 10, reached as 4, 8, 10;
+    # Read by hand (syncs at t0, t0 + 15, ... since 1.37, #138294): 47% is within
+    # tolerance; 1000m (from sync 8, t0 + 105 s) asks for 10, reached as 4, 8, 10;
     # 54% at 1080m changes nothing; 300m asks for 3, granted at the first sync where
-    # the last recommendation of 10 (sync 33, t0 + 495 s) is more than 300 s old:
-    # sync 54, 315 s later.
-    assert got[:6] == [2] * 6 and got[6:9] == [4, 8, 10]
-    assert got[:53] == got[:33] + [10] * 20 and got[53] == 3
+    # the last recommendation of 10 (sync 34, t0 + 495 s) is more than 300 s old:
+    # sync 55, 315 s later. (Until 1.36 every sync came 15 s later: 6 syncs at 2.)
+    assert got[:7] == [2] * 7 and got[7:10] == [4, 8, 10]
+    assert got[:54] == got[:34] + [10] * 20 and got[54] == 3
 
 
 @pytest.mark.parametrize("window, expected", [("15s", [3, 3, 3]), ("0s", [3, 6, 10])])
@@ -398,7 +411,9 @@ def test_zero_replicas_disable_scaling_and_v1_objects_work(sim):
                "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
                                            "name": "web"},
                         "maxReplicas": 5, "targetCPUUtilizationPercentage": 50}})
-    sim.advance(16)
+    # 1.37: the first sync comes at once (#138294; it was 15 s later). (No
+    # observedGeneration: the HPAGeneration gate is off by default in 1.37.)
+    sim.advance(1)
     assert sim.get("hpa/old")["status"] == {
         "currentReplicas": 2, "desiredReplicas": 4, "currentCPUUtilizationPercentage": 250,
         "lastScaleTime": sim.get("hpa/old")["status"]["lastScaleTime"]}

@@ -43,8 +43,8 @@ __all__ = ["CronJobController", "CronSchedule"]
 COMPONENT = "cronjob-controller"
 # utils.go: nextScheduleDelta, added to the wait for the next scheduled time.
 NEXT_SCHEDULE_DELTA = 0.1
-# k8s.io/api/batch/v1: CronJobScheduledTimestampAnnotation (feature
-# CronJobsScheduledAnnotation, on by default since v1.32).
+# k8s.io/api/batch/v1: CronJobScheduledTimestampAnnotation, written on every
+# Job a CronJob makes (KEP-4026, stable since v1.32; unchanged in v1.37).
 SCHEDULED_TIMESTAMP = "batch.kubernetes.io/cronjob-scheduled-timestamp"
 # pkg/apis/batch/v1/defaults.go: SetDefaults_CronJob.
 SUCCESSFUL_JOBS_HISTORY_LIMIT = 3

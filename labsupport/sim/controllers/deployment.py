@@ -7,6 +7,10 @@ allowed above ``replicas``, rounded up) and ``maxUnavailable`` (pods that may
 be missing, rounded down), following pkg/controller/deployment/rolling.go;
 or, with the Recreate strategy, removes all old pods first. Old ReplicaSets
 are kept at zero replicas for rollback, up to ``revisionHistoryLimit``.
+``status.terminatingReplicas`` (Kubernetes 1.35+, KEP-3973) adds up the
+terminating pods of all its ReplicaSets; it is for you to read: the rollout
+itself does not look at it (the Deployment ``podReplacementPolicy`` that
+would, KEP-5882, is alpha and off in 1.37).
 
 Example:
     >>> from labsupport.sim.controllers.deployment import resolve_fenceposts
@@ -335,6 +339,14 @@ class DeploymentController(SimController):
             "availableReplicas": sum(st(rs, "availableReplicas") for rs in rss),
         }
         status["unavailableReplicas"] = max(replicas - status["availableReplicas"], 0)
+        # KEP-3973 (DeploymentReplicaSetTerminatingReplicas, beta and on by default
+        # since 1.35): calculateStatus in pkg/controller/deployment/sync.go sums the
+        # ReplicaSets' status.terminatingReplicas (GetTerminatingReplicaCountForReplicaSets).
+        # A pointer field, so 0 is written too. Status only: the KEP's non-goals
+        # exclude any change to scaling or rollouts, and the Deployment
+        # podReplacementPolicy that would use it (KEP-5882) is alpha, off by default.
+        if self.sim.feature_gates["DeploymentReplicaSetTerminatingReplicas"]:
+            status["terminatingReplicas"] = sum(st(rs, "terminatingReplicas") for rs in rss)
         if (d["spec"].get("strategy") or {}).get("type") == "Recreate":
             unavailable = replicas
         now = stamp(self.env.now)
@@ -420,7 +432,8 @@ class DeploymentController(SimController):
         collisions = self._collisions.get(key) or (d.get("status") or {}).get("collisionCount")
         if collisions:
             status["collisionCount"] = collisions
-        status = compact_status(status, keep=("observedGeneration", "replicas"))
+        status = compact_status(status, keep=("observedGeneration", "replicas",
+                                              "terminatingReplicas"))
         if (d.get("status") or {}) != status:
             self.api.update_status(d, status, COMPONENT)
 

@@ -1,14 +1,28 @@
-"""The HorizontalPodAutoscaler controller (autoscaling/v2).
+"""The HorizontalPodAutoscaler controller (autoscaling/v2), as in Kubernetes 1.37.
 
-Every 15 s it looks at each HPA: reads the scale of its target (a
-Deployment's ``spec.replicas`` and selector), asks the metrics for each of
+It reconciles an HPA at once when the HPA is created, and again when its
+spec changes if HPAs have a ``metadata.generation`` (the HPAGeneration gate,
+alpha and off in 1.37), and then every 15 s. Each time it reads
+the scale of its target (a Deployment's ``spec.replicas`` and selector),
+asks the metrics for each of
 ``spec.metrics`` how many replicas would meet its target (the largest answer
 wins), stabilizes and limits that number (see
 :mod:`labsupport.sim.controllers.hpascaling`), writes it to the target's
 ``spec.replicas`` and reports what it saw in ``status`` (currentReplicas,
-desiredReplicas, currentMetrics, and the AbleToScale, ScalingActive and
-ScalingLimited conditions) and in events such as ``SuccessfulRescale``.
-It follows upstream ``pkg/controller/podautoscaler/horizontal.go``.
+desiredReplicas, currentMetrics, observedGeneration, and the AbleToScale,
+ScalingActive and ScalingLimited conditions) and in events such as
+``SuccessfulRescale``. It follows upstream ``pkg/controller/podautoscaler/horizontal.go``.
+
+Kubernetes 1.33 to 1.37 changed it in these ways, all modelled here:
+
+* per-HPA tolerances ``spec.behavior.scaleUp.tolerance`` and
+  ``spec.behavior.scaleDown.tolerance`` (KEP-4951, GA in 1.37; see
+  :func:`~labsupport.sim.controllers.hpascaling.tolerances`);
+* a new HPA, or one whose spec changed, is reconciled at once instead of
+  after the 15 s resync period (kubernetes/kubernetes#138294);
+* ``status.observedGeneration`` is the ``metadata.generation`` the controller
+  last reconciled (kubernetes/kubernetes#138228), and each condition it sets
+  carries that ``observedGeneration`` too (kubernetes/kubernetes#138653).
 
 As upstream, the reason in ``SuccessfulRescale`` compares the metrics'
 answer with the current replicas *before* stabilization and limits, so a
@@ -27,10 +41,23 @@ Example:
     ...     "metadata": {"name": "web"},
     ...     "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
     ...                                 "name": "web"}, "maxReplicas": 5}})
-    >>> c.advance(16)                 # first sync 15 s after creation; no such Deployment
-    >>> cond = c.get("hpa/web")["status"]["conditions"][0]
+    >>> c.advance(1)        # reconciled at once since 1.37 (#138294); no such Deployment
+    >>> status = c.get("hpa/web")["status"]
+    >>> cond = status["conditions"][0]
     >>> cond["type"], cond["status"], cond["reason"]
     ('AbleToScale', 'False', 'FailedGetScale')
+
+    With the HPAGeneration gate (alpha in 1.37, off by default) the HPA also
+    has a generation, and its status says which one it reflects:
+
+    >>> c = ls.connect(seed=0, feature_gates={"HPAGeneration": True})
+    >>> _ = c.apply({"apiVersion": "autoscaling/v2",
+    ...     "kind": "HorizontalPodAutoscaler", "metadata": {"name": "web"},
+    ...     "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
+    ...                                 "name": "web"}, "maxReplicas": 5}})
+    >>> c.advance(1)
+    >>> c.get("hpa/web")["status"]["observedGeneration"]
+    1
 """
 
 from __future__ import annotations
@@ -47,6 +74,7 @@ from labsupport.sim.controllers.hpascaling import (
     Recorder,
     normalize,
     scaling_rules,
+    tolerances,
 )
 from labsupport.sim.controllers.replicacalc import (
     CPU_INITIALIZATION_PERIOD,
@@ -54,6 +82,7 @@ from labsupport.sim.controllers.replicacalc import (
     TOLERANCE,
     MetricsError,
     MetricsSource,
+    Tolerances,
     format_milli,
     milli,
     plain_replicas,
@@ -87,25 +116,38 @@ class _MetricFailed(Exception):
 class _Sync:
     """One reconcile: the HPA being worked on and the status it will get."""
 
-    def __init__(self, hpa: dict, now: float) -> None:
+    def __init__(self, hpa: dict, now: float, tolerances: Tolerances) -> None:
         self.hpa = hpa
         self.now = now
+        self.tolerances = tolerances
+        # The generation this reconcile acts on (None only for an object the API
+        # server gave none, which the simulated one never does for an HPA).
+        self.generation: int | None = hpa["metadata"].get("generation")
         old = hpa.get("status") or {}
         self.conditions = [dict(c) for c in old.get("conditions") or ()]
         self.last_scale = old.get("lastScaleTime")
         self.old_desired = old.get("desiredReplicas", 0)
 
     def condition(self, type_: str, ok: bool, reason: str, message: str) -> None:
+        """``setCondition``: the transition time changes only when the status does."""
         status = "True" if ok else "False"
         for c in self.conditions:
             if c["type"] == type_:
                 if c["status"] != status:
                     c["lastTransitionTime"] = stamp(self.now)
                 c.update(status=status, reason=reason, message=message)
+                self._observed(c)
                 return
-        self.conditions.append({"type": type_, "status": status,
-                                "lastTransitionTime": stamp(self.now),
-                                "reason": reason, "message": message})
+        c = {"type": type_, "status": status, "lastTransitionTime": stamp(self.now),
+             "reason": reason, "message": message}
+        self._observed(c)
+        self.conditions.append(c)
+
+    def _observed(self, c: dict) -> None:
+        # HorizontalPodAutoscalerCondition.observedGeneration (kubernetes/kubernetes#138653,
+        # 1.37): the generation the condition was set for.
+        if self.generation is not None:
+            c["observedGeneration"] = self.generation
 
 
 class HorizontalPodAutoscalerController(SimController):
@@ -116,8 +158,11 @@ class HorizontalPodAutoscalerController(SimController):
 
     Attributes:
         source: the metrics to read; None reads ``cluster.metrics``.
-        sync_period: seconds between two syncs of one HPA (15).
-        tolerance: no change while ``|ratio - 1|`` is at most this (0.1).
+        sync_period: seconds between two periodic syncs of one HPA (15).
+        tolerance: the cluster-wide tolerance (0.1): no change while the ratio
+            is within ``[1 - tolerance, 1 + tolerance]``; an HPA's own
+            ``spec.behavior.scaleUp.tolerance`` / ``scaleDown.tolerance``
+            replaces it in that direction (KEP-4951).
         downscale_stabilization: the scale-down window in seconds (300).
         cpu_initialization_period: seconds after a pod starts during which a
             CPU sample counts only if taken a whole window after the pod
@@ -137,18 +182,40 @@ class HorizontalPodAutoscalerController(SimController):
         self.cpu_initialization_period = CPU_INITIALIZATION_PERIOD
         self.initial_readiness_delay = INITIAL_READINESS_DELAY
         self._recorders: dict[str, Recorder] = {}
+        # The metadata.generation last seen per HPA (what the informer cache holds).
+        self._generations: dict[str, int | None] = {}
 
     # --- watch and timing -------------------------------------------------------
     def hpa_changed(self, ev: WatchEvent) -> None:
-        """Start syncing a new HPA (first after one period, as upstream); forget a deleted one."""
+        """Sync a new HPA, or one whose spec changed, at once; forget a deleted one.
+
+        Kubernetes 1.37 (kubernetes/kubernetes#138294, pkg/controller/podautoscaler/
+        horizontal.go ``enqueueHPA`` / ``updateHPA``): a created HPA is queued with
+        ``queue.Add`` (no delay) instead of ``AddRateLimited`` (one sync period),
+        and an update that changes ``metadata.generation`` (a spec change) is
+        queued at once too. Updates that leave the generation alone, such as the
+        controller's own status writes, wait for the periodic sync, so they cause
+        no hot loop. The 15 s cadence itself is unchanged.
+        """
+        meta = ev.object["metadata"]
         if ev.type == "ADDED":
-            self.env.process(self._ticks(ev.key, ev.object["metadata"]["uid"]))
+            self._generations[ev.key] = meta.get("generation")
+            self.enqueue(ev.key)
+            self.env.process(self._ticks(ev.key, meta["uid"]))
+        elif ev.type == "MODIFIED":
+            generation = meta.get("generation")
+            if generation != self._generations.get(ev.key, generation):
+                self.enqueue(ev.key)
+            self._generations[ev.key] = generation
         elif ev.type == "DELETED":
             self._recorders.pop(ev.key, None)
+            self._generations.pop(ev.key, None)
 
     def _ticks(self, key: str, uid: str):
-        # Upstream queues each HPA with a fixed delay of one sync period
-        # (FixedItemIntervalRateLimiter), so changes in between cause no extra sync.
+        # After each reconcile upstream re-queues the HPA with a fixed delay of one
+        # sync period (FixedItemIntervalRateLimiter); a key already waiting keeps its
+        # earlier time, so an extra reconcile after a spec change does not move the
+        # periodic ones: they stay at creation + n * sync_period.
         while True:
             yield self.env.timeout(self.sync_period)
             obj = self.sim.store.peek(key)
@@ -167,8 +234,12 @@ class HorizontalPodAutoscalerController(SimController):
         hpa = self.sim.store.peek(key)
         if hpa is None or hpa["metadata"].get("deletionTimestamp"):
             return
-        s = _Sync(hpa, self.env.now)
         spec = _v2_spec(hpa)
+        try:
+            tol = tolerances(spec.get("behavior"), self.tolerance)
+        except Invalid:                     # refused at apply; kept for a hand-made object
+            tol = Tolerances(self.tolerance, self.tolerance)
+        s = _Sync(hpa, self.env.now, tol)
         ns = hpa["metadata"]["namespace"]
         ref = spec.get("scaleTargetRef") or {}
         try:
@@ -254,14 +325,18 @@ class HorizontalPodAutoscalerController(SimController):
 
     def _write(self, s: _Sync, current: int, desired: int, metrics: list[dict] | None) -> None:
         hpa = s.hpa
+        # status.observedGeneration (kubernetes/kubernetes#138228, 1.37; horizontal.go
+        # setStatus): every status the controller writes records the generation it
+        # reconciled. autoscaling/v1 has the field too.
+        head = {} if s.generation is None else {"observedGeneration": s.generation}
         if hpa.get("apiVersion") == "autoscaling/v1":
-            status = {"currentReplicas": current, "desiredReplicas": desired}
+            status = {**head, "currentReplicas": current, "desiredReplicas": desired}
             for m in metrics or ():
                 util = ((m.get("resource") or {}).get("current") or {}).get("averageUtilization")
                 if m.get("type") == "Resource" and util is not None:
                     status["currentCPUUtilizationPercentage"] = util
         else:
-            status = {"currentReplicas": current, "desiredReplicas": desired}
+            status = {**head, "currentReplicas": current, "desiredReplicas": desired}
             if metrics:
                 status["currentMetrics"] = metrics
             status["conditions"] = s.conditions
@@ -291,7 +366,7 @@ class HorizontalPodAutoscalerController(SimController):
         first: _MetricFailed | None = None
         for m in specs:
             try:
-                proposal, name, status = self._one(hpa, m, pods, current, s.now)
+                proposal, name, status = self._one(hpa, m, pods, current, s.now, s.tolerances)
             except _MetricFailed as f:
                 self.api.event(hpa, "Warning", f.reason, f.condition_message, COMPONENT)
                 statuses.append({"type": ""})
@@ -312,11 +387,11 @@ class HorizontalPodAutoscalerController(SimController):
         return replicas, metric, statuses, ""
 
     def _one(self, hpa: dict, m: dict, pods: list[dict], current: int,
-             now: float) -> tuple[int, str, dict]:
+             now: float, tol: Tolerances) -> tuple[int, str, dict]:
         """One metric: (replicas, metric name for messages, MetricStatus)."""
         ns = hpa["metadata"]["namespace"]
         kind = m.get("type")
-        opts = {"tolerance": self.tolerance,
+        opts = {"tolerance": tol,
                 "cpu_initialization_period": self.cpu_initialization_period,
                 "initial_readiness_delay": self.initial_readiness_delay}
         if kind in ("Resource", "ContainerResource"):

@@ -12,7 +12,9 @@ how much of it happens now, as upstream ``pkg/controller/podautoscaler``
   lowest recommendation of the scale-up window, the highest of the scale-down
   window) and policies (``Pods`` or ``Percent`` per ``periodSeconds``)
   combined by ``selectPolicy`` (``Max``, ``Min`` or ``Disabled``), counting
-  the changes already made within each period.
+  the changes already made within each period, and may set a ``tolerance``
+  (a quantity such as ``"0.05"`` or ``"50m"``) that replaces the cluster-wide
+  0.1 in that direction (:func:`tolerances`; KEP-4951, GA in 1.37).
 
 Times are kept in whole milliseconds so that comparisons at a window's edge
 are exact, as on the 15 s grid of the simulated controller.
@@ -35,8 +37,11 @@ import math
 from dataclasses import dataclass, field
 
 from labsupport.errors import Invalid
+from labsupport.quantity import parse_quantity
+from labsupport.sim.controllers.replicacalc import TOLERANCE, Tolerances
 
 __all__ = ["Rules", "Recorder", "Normalized", "normalize", "scaling_rules", "default_behavior",
+           "tolerances",
            "DOWNSCALE_STABILIZATION", "SCALE_UP_LIMIT_FACTOR", "SCALE_UP_LIMIT_MINIMUM"]
 
 # horizontal.go: scaleUpLimitFactor and scaleUpLimitMinimum (the limit without behavior).
@@ -59,12 +64,17 @@ def default_behavior(behavior: dict | None) -> dict | None:
 
     Upstream fills a given behavior (``SetDefaults_HorizontalPodAutoscalerBehavior``)
     and leaves an absent one absent; the scale-down window stays unset and
-    means the controller's 300 s.
+    means the controller's 300 s. A ``tolerance`` is kept as given and never
+    defaulted: unset, the controller's ``--horizontal-pod-autoscaler-tolerance``
+    applies (KEP-4951).
 
     Example:
         >>> b = default_behavior({"scaleDown": {"stabilizationWindowSeconds": 60}})
         >>> b["scaleUp"]["policies"][0], b["scaleDown"]["stabilizationWindowSeconds"]
         ({'type': 'Pods', 'value': 4, 'periodSeconds': 15}, 60)
+        >>> b = default_behavior({"scaleUp": {"tolerance": "50m"}})
+        >>> b["scaleUp"]["tolerance"], "tolerance" in b["scaleDown"]
+        ('50m', False)
     """
     if behavior is None:
         return None
@@ -72,7 +82,8 @@ def default_behavior(behavior: dict | None) -> dict | None:
     for direction, default in (("scaleUp", _DEFAULT_SCALE_UP), ("scaleDown", _DEFAULT_SCALE_DOWN)):
         given = behavior.get(direction) or {}
         rules = {k: (list(v) if isinstance(v, list) else v) for k, v in default.items()}
-        for key in ("selectPolicy", "stabilizationWindowSeconds", "policies"):
+        # tolerance: HPAScalingRules.Tolerance (KEP-4951), kept only when given.
+        for key in ("selectPolicy", "stabilizationWindowSeconds", "policies", "tolerance"):
             if given.get(key) is not None:
                 rules[key] = given[key]
         out[direction] = rules
@@ -81,11 +92,16 @@ def default_behavior(behavior: dict | None) -> dict | None:
 
 @dataclass(frozen=True)
 class Rules:
-    """The scaling rules of one direction: window (s), selectPolicy and policies."""
+    """The scaling rules of one direction: window (s), selectPolicy, policies, tolerance.
+
+    ``tolerance`` is None when the direction sets none (the controller's
+    default applies).
+    """
 
     stabilization_window: int
     select_policy: str = "Max"
     policies: tuple[tuple[str, int, int], ...] = ()   # (type, value, periodSeconds)
+    tolerance: float | None = None
 
     def longest_period(self) -> int:
         """The longest ``periodSeconds`` of the policies."""
@@ -97,8 +113,9 @@ def scaling_rules(behavior: dict | None, downscale_window: int = DOWNSCALE_STABI
     """(scale-up, scale-down) rules of a ``spec.behavior``, or None when it is absent.
 
     Raises:
-        Invalid: an unknown selectPolicy or policy type, or a non-positive value
-            or period (the API server's validation).
+        Invalid: an unknown selectPolicy or policy type, a non-positive value
+            or period, or a tolerance that is not a non-negative quantity (the
+            API server's validation).
     """
     filled = default_behavior(behavior)
     if filled is None:
@@ -129,8 +146,56 @@ def scaling_rules(behavior: dict | None, downscale_window: int = DOWNSCALE_STABI
         window = r.get("stabilizationWindowSeconds")
         if window is None:
             window = downscale_window if direction == "scaleDown" else 0
-        out.append(Rules(int(window), select, tuple(policies)))
+        tolerance = _tolerance(r.get("tolerance"), f"spec.behavior.{direction}.tolerance")
+        out.append(Rules(int(window), select, tuple(policies), tolerance))
     return out[0], out[1]
+
+
+def _tolerance(value: object, where: str) -> float | None:
+    # KEP-4951: HPAScalingRules.tolerance is a resource.Quantity that validation
+    # (pkg/apis/autoscaling/validation) requires to be >= 0; the controller reads it
+    # with Quantity.AsApproximateFloat64().
+    if value is None:
+        return None
+    try:
+        number = parse_quantity(value)      # type: ignore[arg-type]
+    except Invalid:
+        raise Invalid(f"{where}: Invalid value: {value!r}: a tolerance is a quantity such as "
+                      '"0.05" or "50m" (5%)') from None
+    if not number >= 0:        # negative (or NaN)
+        raise Invalid(f"{where}: Invalid value: {value!r}: must be greater than or equal to 0")
+    return number
+
+
+def tolerances(behavior: dict | None, default: float = TOLERANCE) -> Tolerances:
+    """The HPA's tolerances: ``spec.behavior.scaleDown/scaleUp.tolerance``, else ``default``.
+
+    Upstream ``tolerancesForHpa`` (pkg/controller/podautoscaler/horizontal.go,
+    KEP-4951 HPAConfigurableTolerance: alpha 1.33, beta 1.35, GA 1.37): each
+    direction starts from the cluster-wide ``--horizontal-pod-autoscaler-tolerance``
+    (``default``) and is replaced by the HPA's own ``tolerance`` when it sets one.
+    The replica calculator then keeps the current replicas while
+    ``1 - scaleDown <= ratio <= 1 + scaleUp``: the scale-up tolerance decides
+    for ratios above 1, the scale-down tolerance for ratios below 1.
+
+    Example:
+        >>> tolerances(None)
+        Tolerances(scale_down=0.1, scale_up=0.1)
+        >>> t = tolerances({"scaleUp": {"tolerance": "0.05"}, "scaleDown": {"tolerance": "200m"}})
+        >>> t
+        Tolerances(scale_down=0.2, scale_up=0.05)
+        >>> t.is_within(1.07), t.is_within(0.85)     # 7% above: scale; 15% below: keep
+        (False, True)
+
+    Raises:
+        Invalid: a tolerance that is not a non-negative quantity.
+    """
+    behavior = behavior or {}
+    down = _tolerance((behavior.get("scaleDown") or {}).get("tolerance"),
+                      "spec.behavior.scaleDown.tolerance")
+    up = _tolerance((behavior.get("scaleUp") or {}).get("tolerance"),
+                    "spec.behavior.scaleUp.tolerance")
+    return Tolerances(default if down is None else down, default if up is None else up)
 
 
 @dataclass

@@ -10,12 +10,18 @@ bounds the whole Job's run. With ``completionMode: Indexed`` every pod gets an
 index from 0 to completions - 1 (annotation, label, hostname and the
 ``JOB_COMPLETION_INDEX`` variable) and each index must succeed once.
 
-As in Kubernetes v1.32, a Job first gets the interim condition
-``SuccessCriteriaMet`` (reason CompletionsReached) or ``FailureTarget``
-(BackoffLimitExceeded, DeadlineExceeded), and ``Complete`` or ``Failed``
-once none of its pods is still terminating. ``ttlSecondsAfterFinished``
-deletes a finished Job (the ttl-after-finished controller). Rules and
-messages follow pkg/controller/job/job_controller.go and backoff_utils.go.
+As in Kubernetes 1.37 (unchanged since 1.31, KEP-4368), a Job first gets the
+interim condition ``SuccessCriteriaMet`` (reason CompletionsReached) or
+``FailureTarget`` (BackoffLimitExceeded, DeadlineExceeded), and ``Complete``
+or ``Failed`` once none of its pods is still terminating.
+``status.terminating`` counts its pods that are being deleted and not yet
+finished (KEP-3939, GA in 1.34); ``spec.podReplacementPolicy`` says whether
+such a pod is replaced at once (TerminatingOrFailed, the default) or only once
+it has Failed (Failed, the default when ``podFailurePolicy`` is set). A Job
+whose ``spec.managedBy`` names another controller is left alone (KEP-4368,
+GA in 1.35). ``ttlSecondsAfterFinished`` deletes a finished Job (the
+ttl-after-finished controller). Rules and messages follow
+pkg/controller/job/job_controller.go and backoff_utils.go.
 
 Example:
     >>> import labsupport as ls
@@ -39,17 +45,25 @@ from labsupport.kinds import type_for_kind
 from labsupport.sim.clock import EPOCH, stamp
 from labsupport.sim.controllers.base import SimController
 from labsupport.sim.controllers.podutil import is_active, is_ready
-from labsupport.sim.controllers.replicaset import ReplicaSetController, pod_from_template
+from labsupport.sim.controllers.replicaset import (
+    ReplicaSetController,
+    is_terminating,
+    pod_from_template,
+)
+from labsupport.sim.defaults import default_pod_replacement_policy
 from labsupport.sim.jsoncopy import json_copy
 from labsupport.views import parse_time
 
 if TYPE_CHECKING:
     from labsupport.sim.cluster import SimCluster
 
-__all__ = ["JobController", "backoff_delay", "format_indexes",
-           "DEFAULT_POD_FAILURE_BACKOFF", "MAX_POD_FAILURE_BACKOFF"]
+__all__ = ["JobController", "backoff_delay", "format_indexes", "pod_replacement_policy",
+           "DEFAULT_POD_FAILURE_BACKOFF", "MAX_POD_FAILURE_BACKOFF", "JOB_CONTROLLER_NAME"]
 
 COMPONENT = "job-controller"
+# k8s.io/api/batch/v1: JobControllerName, the spec.managedBy value of the built-in
+# controller (KEP-4368 JobManagedBy: alpha 1.30, beta 1.32, GA 1.35).
+JOB_CONTROLLER_NAME = "kubernetes.io/job-controller"
 TTL_COMPONENT = "ttl-after-finished-controller"
 # job_controller.go: DefaultJobPodFailureBackOff 10 s, MaxJobPodFailureBackOff 10 min.
 # (Older releases had MaxJobBackOff = 360 s, the "six minutes" the Job docs still
@@ -83,6 +97,25 @@ def backoff_delay(failures: int) -> float:
     if failures <= 0:
         return 0.0
     return min(DEFAULT_POD_FAILURE_BACKOFF * 2 ** (failures - 1), MAX_POD_FAILURE_BACKOFF)
+
+
+def pod_replacement_policy(spec: dict) -> str:
+    """``spec.podReplacementPolicy`` of a Job, or the default the API server writes.
+
+    KEP-3939 JobPodReplacementPolicy (alpha 1.28, beta 1.29, GA 1.34),
+    pkg/apis/batch/v1/defaults.go: Failed when ``podFailurePolicy`` is set
+    (validation allows nothing else then), else TerminatingOrFailed.
+
+    Example:
+        >>> pod_replacement_policy({}), pod_replacement_policy({"podFailurePolicy": {"rules": []}})
+        ('TerminatingOrFailed', 'Failed')
+    """
+    return spec.get("podReplacementPolicy") or default_pod_replacement_policy(spec)
+
+
+def _only_replace_failed(spec: dict) -> bool:
+    """Replace only Failed pods (onlyReplaceFailedPods in job_controller.go)."""
+    return pod_replacement_policy(spec) == "Failed" or spec.get("podFailurePolicy") is not None
 
 
 def format_indexes(indexes: list[int]) -> str:
@@ -183,9 +216,17 @@ class JobController(SimController):
             tr = self._tracking[key] = _Tracking(uid)
         status = json_copy(job.get("status") or {})
         if _condition(status, "Complete") or _condition(status, "Failed"):
+            # The ttl-after-finished controller deletes finished Jobs whoever managed them.
             self._expire(key, job, status)
             return
         spec = job["spec"]
+        managed_by = spec.get("managedBy")
+        if managed_by is not None and managed_by != JOB_CONTROLLER_NAME:
+            # KEP-4368 JobManagedBy (GA in 1.35): managedByExternalController in
+            # pkg/controller/job/job_controller.go; syncJob skips such a Job
+            # entirely: no pods, no status, no conditions.
+            self._tracking.pop(key, None)
+            return
         policy = (spec.get("template", {}).get("spec") or {}).get("restartPolicy")
         if policy not in ("Never", "OnFailure"):
             self.api.event(job, "Warning", "FailedCreate",
@@ -227,9 +268,10 @@ class JobController(SimController):
                     else status.get("succeeded", 0) >= completions)
             if done and not active:
                 interim = self._add_condition(status, "SuccessCriteriaMet", *_COMPLETIONS)
-        terminating = sum(1 for p in self.sim._owned(uid) if p["kind"] == "Pod"
-                          and p["metadata"].get("deletionTimestamp")
-                          and p["status"].get("phase") not in ("Succeeded", "Failed"))
+        # KEP-3939 (GA in 1.34): status.terminating, controller.CountTerminatingPods;
+        # a pointer field, written even when 0.
+        terminating = sum(1 for p in self.sim._owned(uid)
+                          if p["kind"] == "Pod" and is_terminating(p))
         status["active"] = len(active)
         status["ready"] = sum(1 for p in active if is_ready(p))
         status["terminating"] = terminating
@@ -252,8 +294,9 @@ class JobController(SimController):
         spec = job["spec"]
         indexed = spec.get("completionMode") == "Indexed"
         completions = spec.get("completions") or 0
-        only_failed = (spec.get("podReplacementPolicy") == "Failed"
-                       or bool(spec.get("podFailurePolicy")))
+        # isPodFailed: with TerminatingOrFailed a pod counts as failed as soon as it
+        # is terminating; with Failed (KEP-3939) only once its phase is Failed.
+        only_failed = _only_replace_failed(spec)
         present: dict[str, None] = {}
         succeeded, failed = [], []
         for pod in pods:
@@ -329,9 +372,10 @@ class JobController(SimController):
             gone = {p["metadata"]["uid"] for p in remove}
             return [p for p in active if p["metadata"]["uid"] not in gone]
         terminating = 0
-        if spec.get("podReplacementPolicy") == "Failed" or spec.get("podFailurePolicy"):
-            terminating = sum(1 for p in pods if p["metadata"].get("deletionTimestamp")
-                              and p["status"].get("phase") not in ("Succeeded", "Failed"))
+        if _only_replace_failed(spec):
+            # KEP-3939 podReplacementPolicy Failed: manageJob subtracts the terminating
+            # pods, so a replacement waits until the old pod has fully terminated.
+            terminating = sum(1 for p in pods if is_terminating(p))
         diff = min(want - terminating - len(active), MAX_POD_CREATE_DELETE_PER_SYNC)
         if diff <= 0:
             return active

@@ -2,7 +2,7 @@
 
 Every kubelet renews a Lease every 10 s. The controller looks every 5 s
 (node-monitor-period); a node whose lease is older than the grace period
-(50 s since Kubernetes v1.32, 40 s before) gets ``Ready=Unknown`` and the
+(50 s, as in Kubernetes v1.37; 40 s before v1.32) gets ``Ready=Unknown`` and the
 taint ``node.kubernetes.io/unreachable`` (NoSchedule at once, NoExecute at
 the eviction rate). Pods tolerate NoExecute taints for 300 s by default
 (DefaultTolerationSeconds), so they are deleted about 350 s after the node
@@ -37,7 +37,9 @@ EVICTION_COMPONENT = "taint-eviction-controller"
 LEASE_RENEW_SECONDS = 10.0
 LEASE_DURATION_SECONDS = 40
 # kube-controller-manager: --node-monitor-period 5 s; --node-monitor-grace-period
-# 50 s since v1.32 (40 s before).
+# 50 s since v1.32 (40 s before), unchanged through v1.37. Since v1.34 the
+# NoExecute unreachable taint follows Ready=Unknown without the extra 5 s the
+# controller used to wait (kubernetes PR 120816): the queue below adds none.
 NODE_MONITOR_PERIOD = 5.0
 NODE_MONITOR_GRACE_PERIOD = 50.0
 # --node-eviction-rate 0.1 nodes/s; --secondary-node-eviction-rate 0.01;

@@ -7,8 +7,10 @@ upstream ``pkg/controller/podautoscaler/replica_calculator.go``:
 
 * values are compared in milli-units and utilization is a whole percentage
   of the pods' requests (``sum(usage) * 100 // sum(requests)``);
-* nothing changes while ``|current / target - 1|`` is within the tolerance
-  (0.1);
+* nothing changes while the ratio ``current / target`` is within the
+  tolerances: at least ``1 - scaleDown`` and at most ``1 + scaleUp``
+  (:class:`Tolerances`; 0.1 each unless the HPA's ``spec.behavior`` sets
+  them, KEP-4951);
 * pods being deleted or Failed are ignored; Pending pods, and (for CPU)
   pods not ready or ready for less than one metric window, count as unready;
 * pods without a metric are *missing*: on a scale-down they count as using
@@ -45,7 +47,7 @@ from labsupport.quantity import parse_quantity
 from labsupport.sim.clock import EPOCH
 from labsupport.views import parse_time
 
-__all__ = ["MetricsSource", "PodMetric", "MetricsError", "TOLERANCE",
+__all__ = ["MetricsSource", "PodMetric", "MetricsError", "TOLERANCE", "Tolerances",
            "CPU_INITIALIZATION_PERIOD", "INITIAL_READINESS_DELAY", "group_pods",
            "resource_replicas", "plain_replicas", "resource_metrics", "pods_metric",
            "milli", "format_milli"]
@@ -58,6 +60,41 @@ TOLERANCE = 0.1
 CPU_INITIALIZATION_PERIOD = 300.0
 # --horizontal-pod-autoscaler-initial-readiness-delay
 INITIAL_READINESS_DELAY = 30.0
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """The no-change band around a ratio of 1: ``scale_down`` below it, ``scale_up`` above.
+
+    Upstream ``Tolerances`` and ``isWithin`` (pkg/controller/podautoscaler/
+    replica_calculator.go, since Kubernetes 1.33, KEP-4951 configurable
+    tolerance): a ratio ``r`` changes nothing when
+    ``1 - scale_down <= r <= 1 + scale_up``. Each bound is compared as a
+    float64 sum, so a ratio of exactly 1.1 with the default 0.1 is *within*
+    the band (``1.0 + 0.1 == 1.1``); the 1.32 test ``|1 - r| <= 0.1`` put it
+    outside, because ``|1 - 1.1|`` is 0.10000000000000009 in float64.
+
+    Example:
+        >>> t = Tolerances(scale_down=0.1, scale_up=0.05)
+        >>> t.is_within(1.06), t.is_within(0.95), t.is_within(1.0)
+        (False, True, True)
+        >>> Tolerances(0.1, 0.1).is_within(55 / 50)     # 1.1: within since 1.33
+        True
+    """
+
+    scale_down: float = TOLERANCE
+    scale_up: float = TOLERANCE
+
+    def is_within(self, ratio: float) -> bool:
+        """True when ``ratio`` is too close to 1 for the HPA to change replicas."""
+        return (1.0 - self.scale_down) <= ratio <= (1.0 + self.scale_up)
+
+    @classmethod
+    def of(cls, tolerance: float | Tolerances) -> Tolerances:
+        """``tolerance`` as :class:`Tolerances` (one number applies in both directions)."""
+        if isinstance(tolerance, Tolerances):
+            return tolerance
+        return cls(float(tolerance), float(tolerance))
 
 
 class MetricsError(LabSupportError):
@@ -284,11 +321,14 @@ def _usage(metrics: dict[str, PodMetric], target: int) -> tuple[float, int]:
 
 def resource_replicas(current: int, target_utilization: int, resource: str, pods: list[dict],
                       metrics: dict[str, PodMetric], now: float, *, container: str | None = None,
-                      tolerance: float = TOLERANCE,
+                      tolerance: float | Tolerances = TOLERANCE,
                       cpu_initialization_period: float = CPU_INITIALIZATION_PERIOD,
                       initial_readiness_delay: float = INITIAL_READINESS_DELAY,
                       ) -> tuple[int, int, int]:
     """Replicas for a utilization target: (replicas, utilization %, average usage in milli).
+
+    ``tolerance`` is one number for both directions or a :class:`Tolerances`
+    (the HPA's per-direction ``spec.behavior.*.tolerance``).
 
     Raises:
         MetricsError: no pods, no usable metrics, or a container without a request.
@@ -300,13 +340,15 @@ def resource_replicas(current: int, target_utilization: int, resource: str, pods
         pods, metrics, resource, now, cpu_initialization_period, initial_readiness_delay)
     for name in ignored | unready:
         metrics.pop(name, None)
-    requests = pod_requests(pods, resource, container)
     if not metrics:
-        raise MetricsError("did not receive metrics for any ready pods")
+        # The wording of kubernetes/kubernetes#114740 (1.27), as replica_calculator.go has it;
+        # upstream checks this before it reads the pods' requests.
+        raise MetricsError("did not receive metrics for targeted pods (pods might be unready)")
+    requests = pod_requests(pods, resource, container)
     ratio, utilization, raw = _utilization(metrics, requests, target_utilization)
     scale_up_with_unready = bool(unready) and ratio > 1.0
     if not scale_up_with_unready and not missing:
-        if abs(1.0 - ratio) <= tolerance:
+        if Tolerances.of(tolerance).is_within(ratio):
             return current, utilization, raw
         return math.ceil(ratio * ready), utilization, raw
     if missing:
@@ -325,13 +367,15 @@ def resource_replicas(current: int, target_utilization: int, resource: str, pods
 
 
 def plain_replicas(current: int, target: int, pods: list[dict], metrics: dict[str, PodMetric],
-                   now: float, *, resource: str = "", tolerance: float = TOLERANCE,
+                   now: float, *, resource: str = "",
+                   tolerance: float | Tolerances = TOLERANCE,
                    cpu_initialization_period: float = CPU_INITIALIZATION_PERIOD,
                    initial_readiness_delay: float = INITIAL_READINESS_DELAY,
                    ) -> tuple[int, int]:
     """Replicas for an average-value target (averageValue, Pods metrics): (replicas, average).
 
-    ``target`` and the metric values are milli-units.
+    ``target`` and the metric values are milli-units; ``tolerance`` is as for
+    :func:`resource_replicas`.
 
     Example:
         >>> pods = [{"metadata": {"name": n}, "status": {"phase": "Running"}} for n in "ab"]
@@ -350,18 +394,22 @@ def plain_replicas(current: int, target: int, pods: list[dict], metrics: dict[st
     for name in ignored | unready:
         metrics.pop(name, None)
     if not metrics:
-        raise MetricsError("did not receive metrics for any ready pods")
+        # The wording of kubernetes/kubernetes#114740 (1.27), as replica_calculator.go has it.
+        raise MetricsError("did not receive metrics for targeted pods (pods might be unready)")
     ratio, usage = _usage(metrics, target)
     scale_up_with_unready = bool(unready) and ratio > 1.0
     if not scale_up_with_unready and not missing:
-        if abs(1.0 - ratio) <= tolerance:
+        if Tolerances.of(tolerance).is_within(ratio):
             return current, usage
         return math.ceil(ratio * ready), usage
     if missing:
         # Scale-down: missing pods are taken to be exactly at the target; scale-up: at 0.
-        fill = target if ratio < 1.0 else 0
-        for name in missing:
-            metrics[name] = PodMetric(fill)
+        # At a ratio of exactly 1 they stay left out, as in calcPlainMetricReplicas
+        # (replica_calculator.go tests ``usageRatio > 1.0``, not just "else").
+        if ratio != 1.0:
+            fill = target if ratio < 1.0 else 0
+            for name in missing:
+                metrics[name] = PodMetric(fill)
     if scale_up_with_unready:
         for name in unready:
             metrics[name] = PodMetric(0)
@@ -370,9 +418,9 @@ def plain_replicas(current: int, target: int, pods: list[dict], metrics: dict[st
 
 
 def _guarded(current: int, ratio: float, new_ratio: float, counted: int,
-             tolerance: float) -> int:
+             tolerance: float | Tolerances) -> int:
     """The recount's answer, unless it is too small a change or reverses direction."""
-    if (abs(1.0 - new_ratio) <= tolerance or (ratio < 1.0 < new_ratio)
+    if (Tolerances.of(tolerance).is_within(new_ratio) or (ratio < 1.0 < new_ratio)
             or (ratio > 1.0 > new_ratio)):
         return current
     replicas = math.ceil(new_ratio * counted)

@@ -4,7 +4,9 @@ It counts the active pods the ReplicaSet owns, creates the missing ones from
 the pod template (in slow-start batches 1, 2, 4, ... and at most 500 per
 sync, as upstream's ``BurstReplicas``) and deletes the surplus, choosing
 first the pods that matter least: unscheduled, then pending, then not ready,
-then the newest. Then it reports counts in ``status``.
+then the newest. Then it reports counts in ``status``; since Kubernetes 1.35
+(KEP-3973) that includes ``terminatingReplicas``, its pods that are being
+deleted but have not finished (not counted in ``replicas``).
 
 Example:
     >>> import labsupport as ls
@@ -37,7 +39,7 @@ from labsupport.sim.controllers.podutil import (
 if TYPE_CHECKING:
     from labsupport.sim.cluster import SimCluster
 
-__all__ = ["ReplicaSetController", "pod_from_template"]
+__all__ = ["ReplicaSetController", "pod_from_template", "is_terminating"]
 
 # pkg/controller/replicaset/replica_set.go: BurstReplicas and SlowStartInitialBatchSize
 BURST_REPLICAS = 500
@@ -46,6 +48,25 @@ COMPONENT = "replicaset-controller"
 _RS = type_for_kind("ReplicaSet")
 _POD = type_for_kind("Pod")
 _PHASE_RANK = {"Pending": 0, "Unknown": 1, "Running": 2}
+
+
+def is_terminating(pod: dict) -> bool:
+    """Being deleted and not yet finished (controller.FilterTerminatingPods).
+
+    A pod with a ``deletionTimestamp`` that has not reached the Succeeded or
+    Failed phase: what ``status.terminatingReplicas`` of a ReplicaSet and a
+    Deployment counts (KEP-3973) and ``status.terminating`` of a Job (KEP-3939).
+
+    Example:
+        >>> pod = {"metadata": {"deletionTimestamp": "2025-01-01T00:00:30Z"},
+        ...        "status": {"phase": "Running"}}
+        >>> is_terminating(pod)
+        True
+        >>> is_terminating({"metadata": pod["metadata"], "status": {"phase": "Failed"}})
+        False
+    """
+    return bool(pod["metadata"].get("deletionTimestamp")) and \
+        (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
 
 
 def pod_from_template(owner: dict, template: dict, name_prefix: str) -> dict:
@@ -106,11 +127,12 @@ class ReplicaSetController(SimController):
         if rs is None or rs["metadata"].get("deletionTimestamp"):
             return
         uid = rs["metadata"]["uid"]
-        pods = [p for p in self.sim._owned(uid) if is_active(p)]
+        owned = self.sim._owned(uid)
+        pods = [p for p in owned if is_active(p)]
         want = rs["spec"].get("replicas", 1)
         diff = len(pods) - want
         if diff == 0:
-            self._update_status(key, pods)
+            self._update_status(key, pods, sum(1 for p in owned if is_terminating(p)))
             return
         if diff < 0:
             self._create(rs, min(-diff, BURST_REPLICAS))
@@ -180,14 +202,17 @@ class ReplicaSetController(SimController):
 
         return sorted(pods, key=rank)
 
-    def _update_status(self, key: str, pods: list[dict] | None = None) -> None:
+    def _update_status(self, key: str, pods: list[dict] | None = None,
+                       terminating: int | None = None) -> None:
         rs = self.sim.store.peek(key)
         if rs is None:
             return
         now = self.env.now
         min_ready = rs["spec"].get("minReadySeconds", 0) or 0
-        if pods is None:
-            pods = [p for p in self.sim._owned(rs["metadata"]["uid"]) if is_active(p)]
+        if pods is None or terminating is None:
+            owned = self.sim._owned(rs["metadata"]["uid"])
+            pods = [p for p in owned if is_active(p)]
+            terminating = sum(1 for p in owned if is_terminating(p))
         self.active[key] = len(pods)
         ready = [p for p in pods if is_ready(p)]
         available = [p for p in ready if is_available(p, min_ready, now)]
@@ -201,9 +226,18 @@ class ReplicaSetController(SimController):
             "fullyLabeledReplicas": len(pods),
             "readyReplicas": len(ready),
             "availableReplicas": len(available),
+            # KEP-3973 DeploymentReplicaSetTerminatingReplicas (alpha 1.33, beta and on
+            # by default since 1.35): calculateStatus in
+            # pkg/controller/replicaset/replica_set_utils.go counts the owned pods
+            # that are terminating. The field is a pointer (*int32, omitempty): with
+            # the feature on it is always written, 0 included.
+            "terminatingReplicas": terminating,
             "observedGeneration": rs["metadata"].get("generation", 1),
         }
-        status = compact_status(status, keep=("replicas", "observedGeneration"))
+        if not self.sim.feature_gates["DeploymentReplicaSetTerminatingReplicas"]:
+            del status["terminatingReplicas"]
+        status = compact_status(status, keep=("replicas", "terminatingReplicas",
+                                              "observedGeneration"))
         if (rs.get("status") or {}) != status:
             self.api.update_status(rs, status, COMPONENT)
 

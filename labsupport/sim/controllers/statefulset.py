@@ -13,10 +13,14 @@ With ``podManagementPolicy: OrderedReady`` (the default) the controller
 creates ``web-<i+1>`` only once ``web-0`` .. ``web-<i>`` are Running and Ready,
 and scales down from the highest ordinal, one pod at a time; ``Parallel``
 creates and deletes them all at once. A changed pod template is rolled out
-from the highest ordinal down to ``rollingUpdate.partition``, one pod at a
-time, each replacement waiting for the previous one to be Ready
-(``updateStrategy: OnDelete`` waits for you to delete the pods). The rules
-follow pkg/controller/statefulset/stateful_set_control.go.
+from the highest ordinal down to ``rollingUpdate.partition``, by default one
+pod at a time, each replacement waiting for the previous one to be Ready
+(``updateStrategy: OnDelete`` waits for you to delete the pods).
+``rollingUpdate.maxUnavailable`` (Kubernetes 1.37, KEP-961) lets the update
+take down up to that many pods at once: with ``OrderedReady`` in batches (the
+next batch waits until every pod is available again), with ``Parallel`` as a
+sliding window. The rules follow
+pkg/controller/statefulset/stateful_set_control.go.
 
 Example:
     >>> import labsupport as ls
@@ -33,7 +37,9 @@ Example:
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from labsupport.errors import LabSupportError
@@ -53,7 +59,7 @@ from labsupport.sim.jsoncopy import json_copy
 if TYPE_CHECKING:
     from labsupport.sim.cluster import SimCluster
 
-__all__ = ["StatefulSetController", "ordinal_of", "claim_name",
+__all__ = ["StatefulSetController", "ordinal_of", "claim_name", "max_unavailable",
            "POD_NAME_LABEL", "POD_INDEX_LABEL"]
 
 COMPONENT = "statefulset-controller"
@@ -90,6 +96,32 @@ def claim_name(claim_template: str, statefulset: str, ordinal: int) -> str:
         'www-web-0'
     """
     return f"{claim_template}-{statefulset}-{ordinal}"  # getPersistentVolumeClaimName
+
+
+def max_unavailable(value: int | str | None, replicas: int) -> int:
+    """``rollingUpdate.maxUnavailable`` as a pod count (getStatefulSetMaxUnavailable).
+
+    KEP-961 (feature MaxUnavailableStatefulSet): alpha in 1.24, beta and on by
+    default in 1.35, off by default again in 1.36 (kubernetes/kubernetes#137904,
+    after the Parallel regression #137409), on by default in 1.37 (#139466).
+    Unset means 1, today's one-pod-at-a-time update. A percentage of
+    ``spec.replicas`` is rounded *down* (intstr.GetScaledValueFromIntOrPercent
+    with roundUp=false, as pkg/controller/statefulset/stateful_set_utils.go
+    calls it; the API reference's "rounding up" is wrong) and is at least 1.
+
+    Example:
+        >>> max_unavailable(None, 6), max_unavailable(2, 6), max_unavailable("50%", 5)
+        (1, 2, 2)
+        >>> max_unavailable("10%", 5)     # 0.5 rounds down to 0, then at least 1
+        1
+    """
+    if value is None:
+        return 1
+    if isinstance(value, str) and value.endswith("%"):
+        count = math.floor(int(value[:-1]) * replicas / 100)
+    else:
+        count = int(value)
+    return max(count, 1)
 
 
 def _phase(pod: dict) -> str:
@@ -192,18 +224,57 @@ class StatefulSetController(SimController):
         strategy = spec.get("updateStrategy") or {}
         if strategy.get("type", "RollingUpdate") == "OnDelete":
             return  # pods get the new template when you delete them
-        partition = (strategy.get("rollingUpdate") or {}).get("partition", 0) or 0
-        # Replace the pod with the highest ordinal that is not at the update revision,
-        # one at a time, waiting for each replacement to be available.
+        ru = strategy.get("rollingUpdate") or {}
+        self._rolling_update(sts, replicas, update["metadata"]["name"],
+                             ru.get("partition", 0) or 0,
+                             max_unavailable(ru.get("maxUnavailable"), count)
+                             if self.sim.feature_gates["MaxUnavailableStatefulSet"] else 1,
+                             parallel=not monotonic, unavailable=unavailable)
+
+    def _rolling_update(self, sts: dict, replicas: list[dict | None], update_name: str,
+                        partition: int, budget: int, parallel: bool,
+                        unavailable: Callable[[dict | None], bool]) -> None:
+        """Replace old pods from the highest ordinal, at most ``budget`` unavailable at once.
+
+        Kubernetes 1.37 (KEP-961 MaxUnavailableStatefulSet on by default again,
+        kubernetes/kubernetes#139466): updateStatefulSetAfterInvariantEstablished in
+        pkg/controller/statefulset/stateful_set_control.go. Every pod of
+        ordinals ``0 .. replicas-1`` that is missing, not Ready for
+        ``minReadySeconds`` or terminating counts as unavailable (partition or
+        not); the controller deletes ``maxUnavailable - unavailable`` more old
+        pods, highest ordinal first, down to the partition. With OrderedReady
+        it gets here only when every pod is Running and available, so it
+        deletes a batch of ``maxUnavailable`` pods, recreates them one by one
+        in ordinal order and starts the next batch once all are available
+        again (the KEP's "choice 1"). With Parallel the deletions follow a
+        sliding window (the KEP's "choice 2"); since kubernetes/kubernetes#137666
+        (the fix that let 1.37 turn the feature back on) old-revision pods that
+        are already unavailable are not charged to the budget: they are
+        replaced first, up to ``maxUnavailable`` per sync, so a broken old
+        revision cannot stall the update.
+        """
+        count = len(replicas)
+
+        def old(pod: dict | None) -> bool:
+            return pod is not None and _revision(pod) != update_name and not _terminating(pod)
+
+        # #137666: in Parallel mode, old unavailable pods the update may replace are
+        # "already broken", not disruption of this update.
+        broken = {i for i in range(partition, count)
+                  if parallel and old(replicas[i]) and unavailable(replicas[i])}
+        down = sum(1 for i, pod in enumerate(replicas) if unavailable(pod) and i not in broken)
+        deleted = 0
+        for target in sorted(broken, reverse=True)[:budget]:  # phase 1 (Parallel only)
+            self._delete_pod(sts, replicas[target])
+            deleted += 1
+        room = budget - down - deleted
         for target in range(count - 1, partition - 1, -1):
+            if room <= 0:
+                return  # waiting for the unavailable pods to be updated and available
             pod = replicas[target]
-            if pod is None:
-                return
-            if _revision(pod) != update["metadata"]["name"] and not _terminating(pod):
+            if old(pod) and target not in broken:
                 self._delete_pod(sts, pod)
-                return
-            if unavailable(pod):
-                return
+                room -= 1
 
     def _process_replica(self, sts: dict, monotonic: bool, replicas: list[dict | None], i: int,
                          ordinal: int, current: dict, update: dict, min_ready: float) -> bool:
