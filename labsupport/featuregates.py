@@ -73,6 +73,9 @@ DEFAULTS: dict[str, FeatureGate] = {g.name: g for g in (
     _gate("MaxUnavailableStatefulSet", "beta", True,
           "KEP-961: on in 1.35 (PR 133153), off in 1.36 (PR 137904), on again in 1.37 "
           "(PR 139466): StatefulSet rollingUpdate.maxUnavailable"),
+    _gate("PodTopologyLabelsAdmission", "beta", True,
+          "KEP-4742 beta in 1.35 (PR 135158): a bound pod gets its node's "
+          "topology.kubernetes.io/zone and region labels"),
     _gate("HPAGeneration", "alpha", False,
           "new in 1.37 (PRs 138228, 138653), planned to be on by default one release later: "
           "HPAs get metadata.generation, status.observedGeneration and an immediate "

@@ -85,3 +85,23 @@ def test_hpa_generation_gate(gate):
     hpa = c.get("hpa/web")
     assert ("generation" in hpa["metadata"]) is gate
     assert ("observedGeneration" in hpa["status"]) is gate
+
+
+@pytest.mark.parametrize("gate", [True, False])
+def test_pods_get_their_nodes_zone_and_region_when_bound(gate):
+    c = ls.connect("sim", nodes=0, feature_gates={"PodTopologyLabelsAdmission": gate})
+    c.add_node("eu-1", labels={"topology.kubernetes.io/zone": "eu-west-1a",
+                               "topology.kubernetes.io/region": "eu-west-1",
+                               "disk": "ssd"})
+    c.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {"a": "b"}},
+             "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}})
+    c.advance(5)
+    pod = c.get("pod/p")
+    assert pod["spec"]["nodeName"] == "eu-1"
+    expected = {"a": "b"}
+    if gate:
+        expected |= {"topology.kubernetes.io/zone": "eu-west-1a",
+                     "topology.kubernetes.io/region": "eu-west-1"}
+    assert pod["metadata"]["labels"] == expected        # never the other node labels
+    scheduled = [x for x in pod["status"]["conditions"] if x["type"] == "PodScheduled"]
+    assert scheduled[0]["observedGeneration"] == pod["metadata"]["generation"] == 1

@@ -549,6 +549,11 @@ class Kubelet:
             self.workers[key] = PodWorker(self, pod, key)
             return
         worker.pod = pod
+        if (pod["metadata"].get("generation") != pod["status"].get("observedGeneration")
+                and not pod["metadata"].get("deletionTimestamp")):
+            # A new generation of the spec: the pod sync loop reports it has seen
+            # it (KEP-5067), even before it acts on the change.
+            worker.sync()
         if pod["metadata"].get("deletionTimestamp") and not worker.stopping:
             if worker.phase in ("Succeeded", "Failed"):
                 worker.done = True

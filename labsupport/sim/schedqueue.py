@@ -169,6 +169,8 @@ class SchedulingQueue:
         self.env.process(self._flush_later(key, now))
         cond = {
             "type": "PodScheduled",
+            **({"observedGeneration": pod["metadata"]["generation"]}
+               if "generation" in pod["metadata"] else {}),
             "status": "False",
             "lastProbeTime": None,
             "lastTransitionTime": stamp(now),
@@ -186,10 +188,16 @@ class SchedulingQueue:
         self.attempts.pop(key, None)
         spec = dict(pod["spec"], nodeName=node)
         now = stamp(self.env.now)
+        generation = pod["metadata"].get("generation")
         status = dict(pod["status"], phase="Pending",
-                      conditions=[pod_condition("PodScheduled", "True", None, now)])
+                      conditions=[pod_condition("PodScheduled", "True", None, now, generation)])
         new = dict(pod, spec=spec, status=status)
         new["metadata"] = dict(pod["metadata"])
+        if self.api.feature_gates["PodTopologyLabelsAdmission"]:
+            topology = _topology_labels(self.sim.store.peek(f"/registry/minions/{node}"))
+            if topology:
+                new["metadata"]["labels"] = {**(pod["metadata"].get("labels") or {}),
+                                             **topology}
         if node in self.table:
             # Account the pod now, with the very dict just scheduled: the node table
             # reuses the profile it computed instead of reading the pod again.
@@ -206,3 +214,16 @@ class SchedulingQueue:
             COMPONENT,
         )
         self.sim.volumes.pod_scheduled(new, node)
+
+
+# The PodTopologyLabels admission plugin (KEP-4742, beta and on by default
+# since 1.35, kubernetes PR 135158) copies these labels from the Node to the
+# Pod when the pod is bound (the pods/binding subresource), so the Downward API
+# can show a container its zone and region.
+_TOPOLOGY_LABELS = ("topology.kubernetes.io/zone", "topology.kubernetes.io/region")
+
+
+def _topology_labels(node: dict | None) -> dict[str, str]:
+    """The node's zone and region labels that a pod bound to it gets."""
+    labels = ((node or {}).get("metadata") or {}).get("labels") or {}
+    return {k: labels[k] for k in _TOPOLOGY_LABELS if k in labels}
