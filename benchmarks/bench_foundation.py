@@ -184,7 +184,7 @@ def main() -> None:
     rows = [
         ("import labsupport (fresh process, median of 5)", imp, "< 0.3 s"),
         ("  for comparison: a whole 'python -c pass' process", bare, ""),
-        ("schema compile, once (Kubernetes 1.32)", compile_s, ""),
+        (f"schema compile, once (Kubernetes {manifests.KUBERNETES_VERSION})", compile_s, ""),
         (f"load(): {N} Deployments as YAML text, first run", first_s, ""),
         (f"load(): {N} Deployments as YAML text (median of 3)", load_s, ""),
         (f"validate(): {N} Deployment dicts (median of 3)", validate_s, ""),

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from labsupport.errors import LabSupportError
+from labsupport.version import KUBERNETES_VERSION
 
 if TYPE_CHECKING:
     from labsupport.kube.kind import Kind
@@ -148,6 +149,13 @@ def _status(k: Kind, name: str, out: TextIO) -> int:
         print(f"  container {container}: {state}", file=out)
     try:
         with KubeCluster.from_kind(name, create=False, kind=k) as c:
+            release = c.server_version().get("gitVersion", "unknown")
+            print(f"  Kubernetes {release}", file=out)
+            if not release.startswith(f"v{KUBERNETES_VERSION}."):
+                print(f"  the course is made for Kubernetes {KUBERNETES_VERSION}; some lessons "
+                      f"may show other defaults. Make the cluster again with: python -m "
+                      f"labsupport cluster down --name {name} && python -m labsupport "
+                      f"cluster up --name {name}", file=out)
             for node in c.nodes():
                 print(f"  {node!r}", file=out)
     except LabSupportError as err:

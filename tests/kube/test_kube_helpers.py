@@ -142,11 +142,25 @@ def test_status_lists_nodes(runner, fake_api):
         "metadata": {"name": "labs-control-plane"},
         "status": {"allocatable": {"cpu": "2", "memory": "4Gi"},
                    "conditions": [{"type": "Ready", "status": "True"}]}}]})
+    fake_api.on("GET", "/version", {"major": "1", "minor": "37", "gitVersion": "v1.37.0"})
     code, out = _run(runner, "cluster", "status")
     assert code == 0, out
     assert "kind clusters: labs" in out
+    assert "Kubernetes v1.37.0" in out and "made for" not in out
     assert "<Node labs-control-plane Ready" in out
     assert "container labs-worker3: running" in out
+
+
+def test_status_says_when_the_cluster_is_not_the_course_release(runner, fake_api):
+    kind_machine(runner, "labs", kubeconfig=kubeconfig_text(fake_api.url, "kind-labs"))
+    fake_api.on("GET", "/api/v1/pods", {"items": []})
+    fake_api.on("GET", "/api/v1/nodes", {"items": []})
+    fake_api.on("GET", "/version", {"major": "1", "minor": "32", "gitVersion": "v1.32.2"})
+    code, out = _run(runner, "cluster", "status")
+    assert code == 0, out
+    assert "Kubernetes v1.32.2" in out
+    assert "the course is made for Kubernetes 1.37" in out
+    assert "python -m labsupport cluster down --name labs" in out
 
 
 def test_status_of_a_missing_cluster_says_how_to_make_it(runner):
