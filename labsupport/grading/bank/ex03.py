@@ -1,11 +1,15 @@
-"""Checks of exercise 03: the mean rating per movie in MapReduce, with and without a combiner.
+"""Checks of exercise 03: the share of liked ratings per movie in MapReduce, with a combiner.
 
-The notebook is ``solutions/ex03_mapreduce.md``. Three checks, 7 points:
+The notebook is ``solutions/ex03_mapreduce.md``. Lesson 03 works through the
+mean rating per movie; the exercise asks for another statistic of the same
+shape, the share of a movie's ratings that give it :data:`LIKED` stars or
+more, so that the lesson's code is a model to adapt, not the answer. Three
+checks, 7 points:
 
-- ``ex03.q1`` ``mean_ratings(records, partitions=4)``: the learner's mapper
-  and reducer run with ``dc.run_local``; the exact mean of every movie;
-- ``ex03.q2`` ``mean_ratings_combined(records, partitions=4)``: the same
-  means with a combiner;
+- ``ex03.q1`` ``liked_shares(records, partitions=4)``: the learner's mapper
+  and reducer run with ``dc.run_local``; the exact share of every movie;
+- ``ex03.q2`` ``liked_shares_combined(records, partitions=4)``: the same
+  shares with a combiner;
 - ``ex03.q3`` ``combined_shuffle_bytes(records, partitions=4)``: the bytes
   of that job's shuffle, at most :data:`SHUFFLE_TARGET` of the bytes without
   a combiner. (A separate function: the batch grader observes each answer
@@ -17,9 +21,9 @@ never saw. Expected values are computed here, directly, without MapReduce.
 
 Example:
     >>> EXERCISE
-    <Exercise ex03 'MapReduce: the mean rating per movie': 3 checks, 7 points>
+    <Exercise ex03 'MapReduce: the share of liked ratings per movie': 3 checks, 7 points>
     >>> _reference(_case_records(0, 60, 20, 800))[1]
-    2.6379310344827585
+    0.15517241379310345
 """
 
 from __future__ import annotations
@@ -30,7 +34,10 @@ from typing import Any
 
 from labsupport.grading.checks import Case, Check, Exercise
 
-__all__ = ["EXERCISE", "SHUFFLE_TARGET"]
+__all__ = ["EXERCISE", "SHUFFLE_TARGET", "LIKED"]
+
+#: A rating of this many stars or more means the user liked the movie.
+LIKED = 4
 
 #: ex03.q3: the shuffle with a combiner may carry at most this share of the bytes without one.
 SHUFFLE_TARGET = 0.40
@@ -63,11 +70,15 @@ def _partitions(case: Case) -> int:
     return case.input["kwargs"]["partitions"]
 
 
-def _reference(records: tuple[dict, ...] | list[dict]) -> dict[int, float]:
+def _stars(records: tuple[dict, ...] | list[dict]) -> dict[int, list[int]]:
     stars: dict[int, list[int]] = {}
     for r in records:
         stars.setdefault(r["movie"], []).append(r["rating"])
-    return {m: sum(v) / len(v) for m, v in sorted(stars.items())}
+    return dict(sorted(stars.items()))
+
+
+def _reference(records: tuple[dict, ...] | list[dict]) -> dict[int, float]:
+    return {m: sum(1 for x in v if x >= LIKED) / len(v) for m, v in _stars(records).items()}
 
 
 def _splits(records: list[dict], maps: int) -> list[list[dict]]:
@@ -76,12 +87,12 @@ def _splits(records: list[dict], maps: int) -> list[list[dict]]:
     return split_records(records, maps)
 
 
-def _mean_of_split_means(records: list[dict], maps: int) -> dict[int, float]:
-    """What a reducer that averages each map task's partial average returns."""
+def _mean_of_split_shares(records: list[dict], maps: int) -> dict[int, float]:
+    """What a reducer that averages each map task's partial share returns."""
     partial: dict[int, list[float]] = {}
     for split in _splits(records, maps):
-        for movie, mean in _reference(split).items():
-            partial.setdefault(movie, []).append(mean)
+        for movie, share in _reference(split).items():
+            partial.setdefault(movie, []).append(share)
     return {m: sum(v) / len(v) for m, v in partial.items()}
 
 
@@ -98,30 +109,39 @@ def _number(x: Any) -> float | None:
 def _why(movie: int, got: float, want: float, records: list[dict], maps: int,
          combined: bool) -> str:
     stars = [r["rating"] for r in records if r["movie"] == movie]
-    text = f"movie {movie}: mean {got:.2f}, expected {want:.2f} (from {len(stars)} ratings)"
-    if _close(got, _mean_of_split_means(records, maps).get(movie, math.nan)):
-        return text + (": a reducer that averages partial averages weights partitions "
-                       "wrongly; send sums and counts and divide only in the reducer")
-    if _close(got, sum(stars)):
-        return text + ": that is the sum of the stars; divide by how many there are"
+    liked = sum(1 for x in stars if x >= LIKED)
+    text = (f"movie {movie}: share {got:.3g}, expected {want:.3g} ({liked} of {len(stars)} "
+            f"ratings have {LIKED} stars or more)")
+    if _close(got, _mean_of_split_shares(records, maps).get(movie, math.nan)):
+        return text + (": a reducer that averages partial shares weights partitions "
+                       "wrongly; send counts and divide only in the reducer")
+    if _close(got, sum(stars) / len(stars)):
+        return text + (": that is the mean rating (the lesson's example), not the share of "
+                       f"ratings of {LIKED} stars or more")
+    if _close(got, liked):
+        return text + ": that is how many liked it; divide by how many ratings there are"
     if _close(got, len(stars)):
-        return text + ": that is the number of ratings, not their mean"
-    if _close(got, sum(stars) // len(stars)):
+        return text + ": that is the number of ratings, not a share"
+    if _close(got, sum(1 for x in stars if x > LIKED) / len(stars)):
+        return text + f": that counts only ratings above {LIKED}; {LIKED} stars count too"
+    if _close(got, 100 * want):
+        return text + ": a share is between 0 and 1; that looks like a percentage"
+    if _close(got, liked // len(stars)):
         return text + ": integer division (//) drops the fraction; use /"
     if _close(got, round(want, 1)) or _close(got, round(want, 2)) or _close(got, round(want)):
-        return text + ": do not round the mean; the check compares exact values"
+        return text + ": do not round the share; the check compares exact values"
     if combined:
         return text + (": with a combiner, the reducer gets the combiner's outputs, not the "
-                       "mapper's; both must have the same shape, e.g. (sum, count)")
+                       "mapper's; both must have the same shape, e.g. (liked, count)")
     return text
 
 
 def _judge_means(case: Case, seen: Any, *, combined: bool) -> tuple[bool, str]:
     records, maps = _records(case), _partitions(case)
     want = _reference(records)
-    what = "mean_ratings_combined(...)[0]" if combined else "mean_ratings(...)"
+    what = "liked_shares_combined(...)" if combined else "liked_shares(...)"
     if not isinstance(seen, dict):
-        return False, (f"{what} should be a dict {{movie: mean}}, got {str(seen)[:80]}")
+        return False, (f"{what} should be a dict {{movie: share}}, got {str(seen)[:80]}")
     got: dict[int, Any] = {}
     for key, value in seen.items():
         try:
@@ -132,7 +152,8 @@ def _judge_means(case: Case, seen: Any, *, combined: bool) -> tuple[bool, str]:
     missing = sorted(set(want) - set(got))
     if missing:
         return False, (f"movie {missing[0]} is missing from {what} ({len(missing)} of "
-                       f"{len(want)} movies missing); every movie with a rating needs a mean")
+                       f"{len(want)} movies missing); every movie with a rating needs a share "
+                       "(0 when nobody liked it)")
     extra = sorted(set(got) - set(want))
     if extra:
         return False, f"{what} has movie {extra[0]}, which no rating in this data set names"
@@ -141,7 +162,7 @@ def _judge_means(case: Case, seen: Any, *, combined: bool) -> tuple[bool, str]:
         return True, ""
     m = wrong[0]
     if _number(got[m]) is None:
-        return False, f"movie {m}: the mean should be a number, got {str(got[m])[:60]}"
+        return False, f"movie {m}: the share should be a number, got {str(got[m])[:60]}"
     return False, (_why(m, float(got[m]), want[m], records, maps, combined)
                    + f" ({len(wrong)} of {len(want)} movies wrong)")
 
@@ -165,7 +186,7 @@ def _plain_bytes(key: tuple[int, int, int, int], partitions: int) -> int:
 
 def _fewest_bytes(records: list[dict], maps: int) -> int:
     """At least one pair per movie per map task, and a pair is at least ``movie<TAB>x<NL>``."""
-    return sum(len(f"{m}\t0\n") for split in _splits(records, maps) for m in _reference(split))
+    return sum(len(f"{m}\t0\n") for split in _splits(records, maps) for m in _stars(split))
 
 
 def _judge_q3(case: Case, seen: Any) -> tuple[bool, str]:
@@ -200,15 +221,15 @@ def _cases() -> list[Case]:
     return out
 
 
-Q1 = Check("ex03.q1", title="mean rating per movie: mapper and reducer", points=3,
-           answer="mean_ratings", probe="call", cases=_cases(), judge=_judge_q1,
-           hint="the mapper returns [(movie, stars)] for one rating; the reducer gets one movie "
-                "and all its stars and returns sum / count.")
+Q1 = Check("ex03.q1", title="share of liked ratings per movie: mapper and reducer", points=3,
+           answer="liked_shares", probe="call", cases=_cases(), judge=_judge_q1,
+           hint="keep the movie as the key, as the lesson's mean does; what must the reducer "
+                "know about each rating to tell how many of them say 'liked'?")
 
-Q2 = Check("ex03.q2", title="the same means with a combiner", points=2,
-           answer="mean_ratings_combined", probe="call", cases=_cases(), judge=_judge_q2,
-           hint="the mapper emits (movie, (stars, 1)); the combiner adds up both numbers; "
-                "only the reducer divides the total stars by the total count.")
+Q2 = Check("ex03.q2", title="the same shares with a combiner", points=2,
+           answer="liked_shares_combined", probe="call", cases=_cases(), judge=_judge_q2,
+           hint="a share of shares is not a share: let the combiner pass on numbers the "
+                "reducer can add up, and divide only once, in the reducer.")
 
 Q3 = Check("ex03.q3", title=f"the combiner cuts the shuffle to {SHUFFLE_TARGET:.0%}", points=2,
            answer="combined_shuffle_bytes", probe="call", cases=_cases(), judge=_judge_q3,
@@ -223,5 +244,5 @@ def _prepare() -> None:
         _plain_bytes(case.expect, _partitions(case))
 
 
-EXERCISE = Exercise("ex03", "MapReduce: the mean rating per movie", (Q1, Q2, Q3),
+EXERCISE = Exercise("ex03", "MapReduce: the share of liked ratings per movie", (Q1, Q2, Q3),
                     prepare=_prepare)
