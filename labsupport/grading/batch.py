@@ -315,6 +315,13 @@ def _status(run: ChildRun, limits: Limits, name_cell: _CellNames) -> tuple[str, 
     memory_hit = "memory" in events
     near_limit = bool(limits.memory_mb) and run.max_rss_mb >= 0.7 * limits.memory_mb
     said_memory = "MemoryError" in run.output or "Cannot allocate memory" in run.output
+    if run.memory_limit_hit:
+        # The kernel's OOM killer ended a process of the sandbox: together its
+        # processes and files held more than the sandbox may (whatever came after).
+        return "memory", (f"its processes and files together used more than "
+                          f"{limits.sandbox_memory_mb} MB{where}, the sandbox's limit, and "
+                          "the kernel stopped one of them; answers produced before that "
+                          "were graded")
     if run.timed_out:
         return "timeout", (f"stopped after {limits.timeout:g} s{where} (an endless loop or a "
                            "very slow cell); answers produced before that were graded")

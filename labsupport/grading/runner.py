@@ -160,6 +160,23 @@ def _run_cell(code: str, index: int, ns: dict[str, Any]) -> BaseException | None
     return None
 
 
+def _copy_submission(source: str, target: str) -> str | None:
+    """Copy the submission's files into the (in-memory, bounded) working folder.
+
+    Returns:
+        None, or what went wrong (e.g. the files do not fit).
+    """
+    import shutil
+
+    try:
+        shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True)
+    except (OSError, shutil.Error) as exc:
+        full = "No space left" in str(exc)
+        return ("the submission's files do not fit in the working folder; "
+                "some were left out" if full else f"copying the submission's files: {exc}")
+    return None
+
+
 def main() -> int:
     """Run the job read from standard input; see the module docstring."""
     key = bytes.fromhex(sys.stdin.buffer.readline().decode("ascii").strip())
@@ -173,6 +190,10 @@ def main() -> int:
         job["results_fd"] = os.open(job["results_path"], os.O_WRONLY | os.O_APPEND)
     out = _Results(job["results_fd"], key)
     out.write({"event": "start"})
+    if "copy_from" in job:
+        problem = _copy_submission(job["copy_from"], os.getcwd())
+        if problem:
+            out.write({"event": "error", "index": None, "error": problem})
     questions = job["questions"]
     budget = float(job.get("probe_seconds", 20))
     main_module = types.ModuleType("__main__")

@@ -7,7 +7,10 @@
   only the system, Python, the library copy and its own folders; without
   one (``--no-sandbox``), the grader's own user and files;
 - a temporary working folder (an empty one, plus the files that came with the
-  submission) and no path to the course's ``solutions/`` anywhere;
+  submission) and no path to the course's ``solutions/`` anywhere; in a
+  sandbox it is an in-memory folder of ``Limits.work_mb`` into which the
+  child first copies the submission's files from a read-only view, so
+  nothing it writes reaches the grader's disk;
 - a scrubbed environment (no inherited variables: no tokens, no proxies, no
   ``PYTHONPATH``) and ``python -I``;
 - a wall-clock limit (the whole process group, and with it the sandbox, is
@@ -16,7 +19,10 @@
   code runs, so the submission cannot raise them again; the kernel does not
   apply the process limit to uid 0, so when the grader runs as root each
   sandbox gets its own ``pids`` cgroup instead (:class:`ProcessGroup`), which
-  also tells whether the submission ran into it;
+  also tells whether the submission ran into it, and a memory cgroup that
+  bounds all its processes and in-memory files together
+  (``Limits.sandbox_memory_mb``), where the per-process address-space limit
+  alone would let many processes add up;
 - its output drained into a bounded buffer, so a submission that prints
   without end costs nothing but its own time.
 
@@ -51,7 +57,7 @@ from typing import IO, Any
 from labsupport.grading.sandboxes import Layout, NoSandbox, Sandbox
 
 __all__ = ["Limits", "ChildRun", "ProcessGroup", "run_in_child", "scrubbed_env",
-           "NO_PROCESS_LIMIT_NOTE"]
+           "NO_PROCESS_LIMIT_NOTE", "NO_MEMORY_LIMIT_NOTE"]
 
 _RESULTS_CAP = 80 * 2**20
 _EXTRA_FILE_CAP = 10 * 2**20
@@ -72,6 +78,8 @@ class Limits:
         processes: most processes and threads (enforced in a sandbox only: without
             one the count would include every process of the grader's user).
         tmp_mb: size of the private ``/tmp`` in a sandbox.
+        work_mb: size of the working folder in a sandbox (a copy of the
+            submission in memory: new files there cannot fill the grader's disk).
     """
 
     timeout: float = 60.0
@@ -82,6 +90,17 @@ class Limits:
     open_files: int = 256
     processes: int = 64
     tmp_mb: int = 64
+    work_mb: int = 128
+
+    @property
+    def sandbox_memory_mb(self) -> int:
+        """All the memory one sandbox may hold: its processes, ``/tmp`` and working folder.
+
+        ``memory_mb`` bounds each process's address space; a cgroup bounds the
+        sum, so that many processes, or many small files in the in-memory
+        folders, cannot use more than this together.
+        """
+        return self.memory_mb + self.tmp_mb + self.work_mb if self.memory_mb else 0
 
 
 @dataclass
@@ -99,6 +118,8 @@ class ChildRun:
         seconds: wall-clock time.
         bad_lines: result lines that were not valid JSON records.
         process_limit_hit: whether the sandbox refused it a process (a fork bomb).
+        memory_limit_hit: whether its processes and files together reached the
+            sandbox's memory limit (the kernel then killed one of them).
     """
 
     records: list[dict[str, Any]] = field(default_factory=list)
@@ -111,6 +132,7 @@ class ChildRun:
     seconds: float = 0.0
     bad_lines: int = 0
     process_limit_hit: bool = False
+    memory_limit_hit: bool = False
 
 
 def scrubbed_env(home: str, tmp: str) -> dict[str, str]:
@@ -220,84 +242,146 @@ def _read_records(path: Path, key: bytes) -> tuple[list[dict[str, Any]], int]:
 
 
 class ProcessGroup:
-    """A ``pids`` cgroup of its own for one child: the process limit that binds root too.
+    """The cgroups of one child: the limits that bind root and every process together.
 
-    ``RLIMIT_NPROC`` counts processes per real user and does not apply to uid 0,
-    so when the grader runs as root it puts each sandbox in a fresh cgroup
-    with ``pids.max`` set (cgroup v1 ``pids`` controller, or v2 where ``pids`` is
-    delegated). :meth:`create` returns None where no such cgroup can be made.
+    ``RLIMIT_NPROC`` counts processes per real user and does not apply to uid
+    0, and ``RLIMIT_AS`` bounds each process alone. So when the grader runs as
+    root it puts each sandbox in fresh cgroups: ``pids.max`` for the number of
+    processes, and, when asked, a memory limit for all its processes and the
+    files of its in-memory folders together (cgroup v1 ``pids`` and
+    ``memory`` controllers, or v2 where they are delegated). :meth:`create`
+    returns None where no ``pids`` cgroup can be made; a memory cgroup that
+    cannot be made is left out (:attr:`memory` is then None).
 
     Attributes:
-        path: the cgroup's folder.
+        path: the ``pids`` cgroup's folder.
+        memory: the memory cgroup's folder (the same folder on cgroup v2), or None.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, memory: Path | None = None) -> None:
         self.path = path
-        self._procs = str(path / "cgroup.procs").encode()
+        self.memory = memory
+        self._procs = [str(p / "cgroup.procs").encode()
+                       for p in dict.fromkeys(x for x in (path, memory) if x is not None)]
 
     @classmethod
     def create(cls, name: str, limit: int, mount: Path = Path("/sys/fs/cgroup"),
-               proc_cgroup: Path = Path("/proc/self/cgroup")) -> ProcessGroup | None:
-        """A new cgroup ``name`` next to the grader's own, limited to ``limit`` processes."""
+               proc_cgroup: Path = Path("/proc/self/cgroup"),
+               memory_mb: int = 0) -> ProcessGroup | None:
+        """New cgroups ``name`` next to the grader's own: ``limit`` processes, ``memory_mb``."""
         try:
             lines = proc_cgroup.read_text().splitlines()
         except OSError:
             return None
-        bases = []
+        pids_bases, memory_bases, unified = [], [], set()
         for line in lines:
             _, controllers, where = line.split(":", 2)
-            if "pids" in controllers.split(","):
-                bases.append(mount / "pids" / where.lstrip("/"))
-            elif controllers == "":
-                bases.append(mount / where.lstrip("/"))
-        for base in bases:
-            path = base / name
-            try:
-                path.mkdir()
-            except OSError:
-                continue
-            try:
-                (path / "pids.max").write_text(str(limit))
-                return cls(path)
-            except OSError:
-                path.rmdir()
-        return None
+            names = controllers.split(",")
+            if "pids" in names:
+                pids_bases.append(mount / "pids" / where.lstrip("/"))
+            if "memory" in names:
+                memory_bases.append(mount / "memory" / where.lstrip("/"))
+            if controllers == "":  # cgroup v2: one folder, every controller
+                pids_bases.append(mount / where.lstrip("/"))
+                unified.add(mount / where.lstrip("/"))
+        path = _new_cgroup(pids_bases, name, [("pids.max", str(limit))])
+        if path is None:
+            return None
+        memory = None
+        if memory_mb:
+            size = str(memory_mb * 2**20)
+            if path.parent in unified:
+                try:
+                    (path / "memory.max").write_text(size)
+                    (path / "memory.swap.max").write_text("0")
+                    memory = path
+                except OSError:
+                    memory = None
+            else:
+                memory = _new_cgroup(memory_bases, name, [("memory.limit_in_bytes", size)])
+        return cls(path, memory)
 
     def enter(self) -> None:
-        """Move the calling process into the cgroup (run in the child before it execs)."""
-        fd = os.open(self._procs, os.O_WRONLY)
-        try:
-            os.write(fd, b"0")
-        finally:
-            os.close(fd)
+        """Move the calling process into the cgroups (run in the child before it execs)."""
+        for procs in self._procs:
+            fd = os.open(procs, os.O_WRONLY)
+            try:
+                os.write(fd, b"0")
+            finally:
+                os.close(fd)
 
     def limit_hit(self) -> bool:
-        """Whether a fork or clone failed because of the limit."""
-        try:
-            text = (self.path / "pids.events").read_text()
-        except OSError:
+        """Whether a fork or clone failed because of the process limit."""
+        return _counter(self.path / "pids.events", "max") > 0
+
+    def memory_hit(self) -> bool:
+        """Whether the kernel killed a process for the memory limit (the OOM killer).
+
+        Reaching the limit alone is no fault: the kernel first reclaims the
+        page cache. Only ``oom_kill`` (v2 ``memory.events``, v1
+        ``memory.oom_control``) says something had to die.
+        """
+        if self.memory is None:
             return False
-        counts = dict(line.split(None, 1) for line in text.splitlines() if " " in line)
-        return counts.get("max", "0").strip() != "0"
+        events = self.memory / "memory.events"
+        return _counter(events if events.exists() else self.memory / "memory.oom_control",
+                        "oom_kill") > 0
 
     def remove(self) -> None:
-        """Kill whatever is left in the cgroup, then remove it."""
-        for _ in range(50):
-            try:
-                pids = [int(p) for p in (self.path / "cgroup.procs").read_text().split()]
-            except OSError:
-                return
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            try:
-                self.path.rmdir()
-                return
-            except OSError:
-                time.sleep(0.05)
+        """Kill whatever is left in the cgroups, then remove them."""
+        for path in dict.fromkeys(x for x in (self.path, self.memory) if x is not None):
+            _empty_and_remove(path)
 
+
+def _new_cgroup(bases: list[Path], name: str, settings: list[tuple[str, str]]) -> Path | None:
+    for base in bases:
+        path = base / name
+        try:
+            path.mkdir()
+        except OSError:
+            continue
+        try:
+            for file, value in settings:
+                (path / file).write_text(value)
+            return path
+        except OSError:
+            path.rmdir()
+    return None
+
+
+def _counter(path: Path, key: str) -> int:
+    try:
+        text = path.read_text()
+    except OSError:
+        return 0
+    counts = dict(line.split(None, 1) for line in text.splitlines() if " " in line)
+    try:
+        return int(counts.get(key, "0").strip())
+    except ValueError:
+        return 0
+
+
+def _empty_and_remove(path: Path) -> None:
+    for _ in range(50):
+        try:
+            pids = [int(p) for p in (path / "cgroup.procs").read_text().split()]
+        except OSError:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            path.rmdir()
+            return
+        except OSError:
+            time.sleep(0.05)
+
+
+#: Why memory is limited per process only, when no memory cgroup can be made.
+NO_MEMORY_LIMIT_NOTE = ("memory was limited per process only (no memory cgroup could be made "
+                        "here, so several processes together were not limited)")
 
 #: Why processes are not limited, when the grader runs as root and no cgroup can be made.
 NO_PROCESS_LIMIT_NOTE = ("the number of processes was not limited (the grader runs as root "
@@ -350,9 +434,12 @@ def run_in_child(cells: list[dict[str, Any]], questions: list[dict[str, Any]],
     cgroup = None
     try:
         if sandbox.isolated and sandbox.needs_process_cgroup():
-            cgroup = ProcessGroup.create(tmp.name, limits.processes)
+            cgroup = ProcessGroup.create(tmp.name, limits.processes,
+                                         memory_mb=limits.sandbox_memory_mb)
             if cgroup is None:
                 notes.append(NO_PROCESS_LIMIT_NOTE)
+            elif limits.sandbox_memory_mb and cgroup.memory is None:
+                notes.append(NO_MEMORY_LIMIT_NOTE)
         results = tmp / "results.jsonl"
         host = Layout(tmp / "work", tmp / "tmp", library,
                       None if sandbox.passes_fds else results, tmp.name)
@@ -375,11 +462,14 @@ def run_in_child(cells: list[dict[str, Any]], questions: list[dict[str, Any]],
                    "cpu_seconds": int(limits.timeout) + 5, "probe_seconds": limits.probe_seconds,
                    "open_files": limits.open_files,
                    "processes": limits.processes if sandbox.isolated else 0}
+            if seen.submission is not None:
+                job["copy_from"] = str(seen.submission)
             key = secrets.token_bytes(32)
             env = scrubbed_env(str(seen.work), str(seen.scratch))
             cmd = sandbox.wrap(child_command(seen.library, sandbox.python), host,
-                               tmp_mb=limits.tmp_mb, env=env, memory_mb=limits.memory_mb,
-                               processes=limits.processes)
+                               tmp_mb=limits.tmp_mb, env=env,
+                               memory_mb=limits.sandbox_memory_mb,
+                               processes=limits.processes, work_mb=limits.work_mb)
             feed = key.hex().encode("ascii") + b"\n" + json.dumps(job).encode("utf-8") + b"\n"
             run = _supervise(cmd, cwd=host.work, env=sandbox.host_env(env), limits=limits,
                              stdin=feed, keep_fd=fd, cgroup=cgroup)
@@ -387,6 +477,7 @@ def run_in_child(cells: list[dict[str, Any]], questions: list[dict[str, Any]],
             os.close(fd)
             sandbox.stop(host)
         run.process_limit_hit = cgroup is not None and cgroup.limit_hit()
+        run.memory_limit_hit = cgroup is not None and cgroup.memory_hit()
         run.exit_code, run.signal = sandbox.exit_status(run.exit_code, run.signal)
         run.records, run.bad_lines = _read_records(results, key)
         return run, notes

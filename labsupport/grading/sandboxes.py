@@ -95,6 +95,10 @@ class Layout:
         library: the batch's private copy of the library, or None for the installed one.
         results: the results file, for a sandbox that cannot pass a file descriptor.
         name: a name unique to this child (a container's name).
+        submission: where the child finds a read-only copy of the submission's
+            files to copy into its working folder first, when the working
+            folder is an in-memory folder of bounded size; None when the
+            working folder is the copy itself.
     """
 
     work: Path
@@ -102,6 +106,7 @@ class Layout:
     library: Path | None
     results: Path | None = None
     name: str = ""
+    submission: Path | None = None
 
 
 class Sandbox:
@@ -125,7 +130,7 @@ class Sandbox:
 
     def wrap(self, command: list[str], host: Layout, *, tmp_mb: int = 64,
              env: dict[str, str] | None = None, memory_mb: int = 0,
-             processes: int = 0) -> list[str]:
+             processes: int = 0, work_mb: int = 128) -> list[str]:
         """The command that runs ``command`` confined, with ``host``'s folders."""
         return command
 
@@ -162,13 +167,15 @@ class Bubblewrap(Sandbox):
     UID = 65534
     WORK = Path("/home/student")
     LIBRARY = Path("/grader/lib")
+    SUBMISSION = Path("/grader/submission")
 
     def __init__(self, bwrap: str = "bwrap") -> None:
         self.bwrap = bwrap
 
     def inside(self, host: Layout) -> Layout:
-        """``/home/student``, ``/tmp`` and ``/grader/lib``."""
-        return Layout(self.WORK, Path("/tmp"), self.LIBRARY if host.library else None)
+        """``/home/student``, ``/tmp``, ``/grader/lib`` and ``/grader/submission``."""
+        return Layout(self.WORK, Path("/tmp"), self.LIBRARY if host.library else None,
+                      submission=self.SUBMISSION)
 
     def base(self) -> list[str]:
         """Namespaces, the system folders, ``/proc`` and ``/dev``: what every child gets."""
@@ -189,14 +196,21 @@ class Bubblewrap(Sandbox):
 
     def wrap(self, command: list[str], host: Layout, *, tmp_mb: int = 64,
              env: dict[str, str] | None = None, memory_mb: int = 0,
-             processes: int = 0) -> list[str]:
-        """``bwrap`` with :meth:`base`, Python, the library and the child's own folders."""
+             processes: int = 0, work_mb: int = 128) -> list[str]:
+        """``bwrap`` with :meth:`base`, Python, the library and the child's own folders.
+
+        The working folder is an in-memory folder of ``work_mb``: the child
+        copies the submission's files into it from a read-only view, so
+        whatever it writes stays in memory the sandbox's limit covers, and
+        never reaches the grader's disk.
+        """
         cmd = self.base()
         for prefix in _python_prefixes():
             cmd += ["--ro-bind", str(prefix), str(prefix)]
         if host.library is not None:
             cmd += ["--ro-bind", str(host.library), str(self.LIBRARY)]
-        cmd += ["--bind", str(host.work), str(self.WORK),
+        cmd += ["--ro-bind", str(host.work), str(self.SUBMISSION),
+                "--size", str(work_mb * 2**20), "--tmpfs", str(self.WORK),
                 "--size", str(tmp_mb * 2**20), "--tmpfs", "/tmp",
                 # bwrap's own root and /dev are unbounded tmpfs: no writing there
                 "--remount-ro", "/dev", "--remount-ro", "/",
@@ -228,6 +242,7 @@ class Container(Sandbox):
     WORK = Path("/home/student")
     LIBRARY = Path("/grader/lib")
     RESULTS = Path("/grader/results.jsonl")
+    SUBMISSION = Path("/grader/submission")
     #: Variables the runtime's own client needs to reach its daemon.
     CLIENT_ENV = ("PATH", "HOME", "DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CONTEXT",
                   "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY", "CONTAINER_HOST",
@@ -244,17 +259,19 @@ class Container(Sandbox):
         self.cpus = cpus
 
     def inside(self, host: Layout) -> Layout:
-        """``/home/student``, ``/tmp``, ``/grader/lib`` and ``/grader/results.jsonl``."""
+        """The child's folders: work, ``/tmp``, library, results file and submission view."""
         return Layout(self.WORK, Path("/tmp"), self.LIBRARY if host.library else None,
-                      self.RESULTS, host.name)
+                      self.RESULTS, host.name, self.SUBMISSION)
 
     def wrap(self, command: list[str], host: Layout, *, tmp_mb: int = 64,
              env: dict[str, str] | None = None, memory_mb: int = 0,
-             processes: int = 0) -> list[str]:
+             processes: int = 0, work_mb: int = 128) -> list[str]:
         """``docker run`` (or podman) with the limits, the child's folders and its environment."""
         cmd = [self.runtime, "run", "--rm", "-i", "--name", host.name,
                "--network", "none", "--read-only",
                "--tmpfs", f"/tmp:rw,nosuid,nodev,size={tmp_mb}m",
+               "--tmpfs", f"{self.WORK}:rw,nosuid,nodev,size={work_mb}m,uid={self.UID},"
+                          f"gid={self.UID},mode=0700",
                "--user", f"{self.UID}:{self.UID}", "--cap-drop", "ALL",
                "--security-opt", "no-new-privileges",
                "--cpus", f"{self.cpus:g}"]
@@ -262,7 +279,7 @@ class Container(Sandbox):
             cmd += ["--pids-limit", str(processes)]
         if memory_mb:
             cmd += ["--memory", f"{memory_mb}m", "--memory-swap", f"{memory_mb}m"]
-        cmd += ["--mount", f"type=bind,source={host.work},target={self.WORK}"]
+        cmd += ["--mount", f"type=bind,source={host.work},target={self.SUBMISSION},readonly"]
         if host.library is not None:
             cmd += ["--mount", f"type=bind,source={host.library},target={self.LIBRARY},readonly"]
         if host.results is not None:

@@ -171,6 +171,76 @@ def test_a_cgroup_counts_refused_forks(tmp_path):
     assert group.limit_hit()
 
 
+def test_a_memory_cgroup_bounds_the_whole_sandbox_v1(tmp_path):
+    proc = tmp_path / "cgroup"
+    proc.write_text("8:pids:/grader\n4:memory:/grader\n")
+    (tmp_path / "pids" / "grader").mkdir(parents=True)
+    (tmp_path / "memory" / "grader").mkdir(parents=True)
+    group = ProcessGroup.create("child", 64, mount=tmp_path, proc_cgroup=proc, memory_mb=300)
+    assert group is not None and group.memory == tmp_path / "memory" / "grader" / "child"
+    assert (group.memory / "memory.limit_in_bytes").read_text() == str(300 * 2**20)
+    (group.memory / "memory.oom_control").write_text("oom_kill_disable 0\nunder_oom 0\n"
+                                                     "oom_kill 0\n")
+    assert not group.memory_hit()                  # reaching the limit alone is no fault
+    (group.memory / "memory.oom_control").write_text("oom_kill_disable 0\noom_kill 1\n")
+    assert group.memory_hit()
+
+
+def test_a_memory_cgroup_on_cgroup_v2_is_the_same_folder(tmp_path):
+    proc = tmp_path / "cgroup"
+    proc.write_text("0::/grader\n")
+    (tmp_path / "grader").mkdir()
+    group = ProcessGroup.create("child", 64, mount=tmp_path, proc_cgroup=proc, memory_mb=200)
+    assert group is not None and group.memory == group.path == tmp_path / "grader" / "child"
+    assert (group.path / "memory.max").read_text() == str(200 * 2**20)
+    assert (group.path / "memory.swap.max").read_text() == "0"
+    (group.path / "memory.events").write_text("max 40\noom_kill 0\n")
+    assert not group.memory_hit()                  # reclaim at the limit is no fault
+    (group.path / "memory.events").write_text("max 40\noom_kill 2\n")
+    assert group.memory_hit()
+
+
+MANY_FILES = ("import os\nmade = 0\ntry:\n    for i in range(10**6):\n"
+              "        with open(f'f{i}.txt', 'w') as f:\n            f.write('x' * 4096)\n"
+              "        made += 1\nexcept OSError as e:\n    print('STOPPED', made, e.errno)")
+SPREAD = ("import os, time\nkids = []\nfor _ in range(6):\n    pid = os.fork()\n"
+          "    if pid == 0:\n        block = bytearray(150 * 2**20)\n"
+          "        block[::4096] = b'x' * len(block[::4096])\n        time.sleep(3)\n"
+          "        os._exit(0)\n    kids.append(pid)\nfor pid in kids:\n    os.waitpid(pid, 0)")
+
+
+@needs_bwrap
+def test_files_written_by_a_submission_stay_in_its_bounded_in_memory_folder(tmp_path):
+    root = tmp_path / "subs"
+    write(root / "filler.ipynb", with_cell_first(untouched(SPEEDUP), code(MANY_FILES)))
+    write(root / "zoe" / "ex02_speedup.ipynb", reference(SPEEDUP))
+    write(root / "zoe" / "data.csv", b"a,b\n1,2\n")
+    limits = Limits(timeout=30, memory_mb=600, probe_seconds=4, work_mb=16)
+    before = sorted(p.name for p in Path(os.environ.get("TMPDIR", "/tmp")).iterdir())
+    graded = {g.student: g for g in grade_folder(root, limits=limits, jobs=2, sandbox="bwrap")}
+    made = int(graded["filler"].output.split("STOPPED")[1].split()[0])
+    assert 0 < made <= 16 * 2**20 // 4096                  # the folder's size stopped it
+    assert "STOPPED" in graded["filler"].output and " 28" in graded["filler"].output  # ENOSPC
+    assert graded["zoe"].status == "ok" and graded["zoe"].score == 10
+    after = sorted(p.name for p in Path(os.environ.get("TMPDIR", "/tmp")).iterdir())
+    assert not [n for n in after if n.startswith("labsupport-grade-") and n not in before]
+
+
+@needs_bwrap
+@pytest.mark.skipif(os.geteuid() != 0, reason="a memory cgroup per sandbox needs root")
+def test_memory_spread_over_processes_is_bounded_as_a_whole(tmp_path):
+    # Each child stays under the per-process limit (600 MB); six of them do not fit
+    # in the sandbox's 600 + 64 + 16 MB together.
+    root = tmp_path / "subs"
+    write(root / "spread.ipynb", with_cell_first(untouched(SPEEDUP), code(SPREAD)))
+    limits = Limits(timeout=20, memory_mb=600, probe_seconds=4, work_mb=16)
+    [g] = grade_folder(root, limits=limits, sandbox="bwrap")
+    if "no memory cgroup could be made" in g.message:
+        pytest.skip("no memory cgroup can be made here")
+    assert g.status == "memory", g.message
+    assert "processes and files together used more than 680 MB" in g.message
+
+
 # --- the container backend ------------------------------------------------------------
 
 class Commands:
@@ -191,16 +261,18 @@ def test_the_container_command_line():
                   "labsupport-grade-x1")
     seen = box.inside(host)
     assert seen == Layout(Path("/home/student"), Path("/tmp"), Path("/grader/lib"),
-                          Path("/grader/results.jsonl"), "labsupport-grade-x1")
+                          Path("/grader/results.jsonl"), "labsupport-grade-x1",
+                          Path("/grader/submission"))
     cmd = box.wrap(["python3", "-I", "-B", "-c", "boot", "/grader/lib"], host, tmp_mb=64,
                    env={"HOME": "/home/student", "LANG": "C.UTF-8"}, memory_mb=600,
-                   processes=64)
+                   processes=64, work_mb=128)
     assert cmd == [
         "docker", "run", "--rm", "-i", "--name", "labsupport-grade-x1",
         "--network", "none", "--read-only", "--tmpfs", "/tmp:rw,nosuid,nodev,size=64m",
+        "--tmpfs", "/home/student:rw,nosuid,nodev,size=128m,uid=65534,gid=65534,mode=0700",
         "--user", "65534:65534", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
         "--cpus", "1", "--pids-limit", "64", "--memory", "600m", "--memory-swap", "600m",
-        "--mount", "type=bind,source=/t/work,target=/home/student",
+        "--mount", "type=bind,source=/t/work,target=/grader/submission,readonly",
         "--mount", "type=bind,source=/b/lib,target=/grader/lib,readonly",
         "--mount", "type=bind,source=/t/results.jsonl,target=/grader/results.jsonl",
         "--workdir", "/home/student",
