@@ -53,6 +53,10 @@ _LAZY = {
     "workload": "labsupport.sim.workloads",
     "RolloutFailed": "labsupport.rollout",
     "APIWarning": "labsupport.deprecations",
+    "SchedulerProfile": "labsupport.sim.scheduler",
+    "SchedulerPlugin": "labsupport.sim.scheduler",
+    "PodView": "labsupport.sim.scheduler",
+    "NodeView": "labsupport.sim.scheduler",
 }
 # Subpackages reached as attributes (``ls.dc``), imported on first use.
 _SUBPACKAGES = {"dc": "labsupport.dc", "viz": "labsupport.viz", "kube": "labsupport.kube"}
@@ -72,6 +76,10 @@ __all__ = [
     "answered",
     "cpu_cores",
     "workload",
+    "SchedulerProfile",
+    "SchedulerPlugin",
+    "PodView",
+    "NodeView",
     "dc",
     "viz",
     "kube",

@@ -36,7 +36,7 @@ class Cluster(abc.ABC):
     """A Kubernetes cluster, simulated or real.
 
     Subclasses implement :meth:`apply`, :meth:`get`, :meth:`list`,
-    :meth:`delete`, :meth:`scale`, :meth:`advance`, :attr:`now`,
+    :meth:`delete`, :meth:`scale`, :meth:`logs`, :meth:`advance`, :attr:`now`,
     :meth:`kill_pod`, :meth:`fail_node`, :meth:`restore_node` and
     :meth:`_raw_events`; the views and waits below come for free.
     """
@@ -101,6 +101,26 @@ class Cluster(abc.ABC):
         The keys are Kubernetes' own (``major``, ``minor``, ``gitVersion``,
         ...). The course teaches :data:`labsupport.version.KUBERNETES_VERSION`;
         a real cluster of another release answers with its own.
+        """
+
+    @abc.abstractmethod
+    def logs(self, pod: str, namespace: str = "default", container: str | None = None,
+             tail: int | None = None, previous: bool = False) -> str:
+        """The log of one container of a pod, as ``kubectl logs`` prints it.
+
+        Args:
+            pod: the pod's name (or ``"pod/name"``).
+            namespace: its namespace.
+            container: which container; needed when the pod has several.
+            tail: only the last ``tail`` lines (None: all).
+            previous: the log of the previous instance of the container (the
+                one that crashed), as ``kubectl logs --previous``.
+
+        Raises:
+            ObjectNotFound: no such pod.
+            Invalid: Kubernetes refused: the pod has several containers and
+                none was named, no previous instance, or the container is
+                still waiting to start (its message is Kubernetes' own).
         """
 
     # --- time --------------------------------------------------------------

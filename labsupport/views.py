@@ -162,8 +162,13 @@ class PodInfo(_View):
         phase = st.get("phase") or "Pending"
         shown = phase
         inits = st.get("initContainerStatuses") or ()
+        # kubectl (printers.go, printPod) counts a started native sidecar (an init
+        # container with restartPolicy Always) as done, like one that exited with 0.
+        sidecars = {c.get("name") for c in (pod.get("spec") or {}).get("initContainers") or ()
+                    if c.get("restartPolicy") == "Always"}
         init_done = sum(1 for cs in inits
-                        if ((cs.get("state") or {}).get("terminated") or {}).get("exitCode") == 0)
+                        if ((cs.get("state") or {}).get("terminated") or {}).get("exitCode") == 0
+                        or (cs.get("name") in sidecars and cs.get("started")))
         if meta.get("deletionTimestamp"):
             shown = "Terminating"
         elif inits and init_done < len(inits):

@@ -1,4 +1,8 @@
-"""The simulated Kubernetes cluster (on simpy): see :class:`SimCluster`."""
+"""The simulated Kubernetes cluster (on simpy): see :class:`SimCluster`.
+
+``labsupport/sim/README.md`` maps each Kubernetes component and concept to
+the file and function that model it.
+"""
 
 from labsupport.sim.cluster import SimCluster
 

@@ -288,6 +288,16 @@ class APIServer:
         self._record(component, "update-status", key)
         return new
 
+    def bind(self, pod: dict, component: str) -> None:
+        """The pods/binding subresource: store ``pod``, already given its node.
+
+        The scheduler builds the bound pod (``spec.nodeName``, the PodScheduled
+        condition, the topology labels); the write is audited as ``bind``.
+        """
+        key = self.key_of(pod)
+        self.store.put(key, pod)
+        self._record(component, "bind", key)
+
     def patch(self, obj: dict, component: str, **changes: object) -> dict:
         """Write a shallow copy of ``obj`` with top-level ``metadata`` / ``spec`` changes."""
         new = dict(obj)

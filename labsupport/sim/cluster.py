@@ -6,7 +6,8 @@ etcd-like store, the scheduler, a kubelet per node, and the controllers,
 each reacting to watches of the store. Time is virtual: nothing happens
 until :meth:`advance` (or a wait) lets it pass, so a lesson can show a
 ten-minute failure in a fraction of a second, and the same seed always gives
-the same names, events and timings.
+the same names, events and timings. ``labsupport/sim/README.md`` maps each
+component to its file.
 
 Example:
     >>> import labsupport as ls
@@ -67,7 +68,8 @@ from labsupport.sim.gcpolicy import paused_gc
 from labsupport.sim.jsoncopy import json_copy
 from labsupport.sim.kubelet import Kubelet
 from labsupport.sim.nodes import healthy_condition, node_object
-from labsupport.sim.schedqueue import SchedulingQueue
+from labsupport.sim.scheduler.kubescheduler import KubeScheduler
+from labsupport.sim.scheduler.profile import Profile
 from labsupport.sim.store import Store, WatchEvent
 from labsupport.version import server_version
 from labsupport.views import EventInfo, ViewList
@@ -83,6 +85,26 @@ MAX_NODES = 5000
 INT32_MAX = 2**31 - 1
 
 
+def _profile(scheduler: Profile | dict | None, percentage_of_nodes_to_score: int | None,
+             scoring_strategy: str | None) -> Profile:
+    """The scheduler profile from ``scheduler=`` or the two shorthand options."""
+    if scheduler is None:
+        return Profile(scoring_strategy=scoring_strategy or "LeastAllocated",
+                       percentage_of_nodes_to_score=percentage_of_nodes_to_score)
+    given = [name for name, v in (("percentage_of_nodes_to_score", percentage_of_nodes_to_score),
+                                  ("scoring_strategy", scoring_strategy)) if v is not None]
+    if given:
+        raise Invalid(f"give {', '.join(given)} inside scheduler=ls.SchedulerProfile(...), "
+                      f"not next to it")
+    if isinstance(scheduler, dict):
+        return Profile(**scheduler)
+    if not isinstance(scheduler, Profile):
+        raise Invalid("scheduler must be an ls.SchedulerProfile, e.g. scheduler=ls."
+                      'SchedulerProfile(scoring_strategy="MostAllocated"), or a dict of its '
+                      f"arguments; got {type(scheduler).__name__} {scheduler!r:.60}")
+    return scheduler
+
+
 class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
     """A simulated Kubernetes cluster.
 
@@ -96,7 +118,11 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
             marked Unknown (50 s, as in Kubernetes v1.37). A lesson that
             shortens it must say so on screen.
         percentage_of_nodes_to_score: the scheduler's setting (None: adaptive).
-        scoring_strategy: ``"LeastAllocated"`` (default) or ``"MostAllocated"``.
+        scoring_strategy: ``"LeastAllocated"`` (default), ``"MostAllocated"``
+            or ``"RequestedToCapacityRatio"``.
+        scheduler: the scheduler's profile: a :class:`~labsupport.SchedulerProfile`
+            (plugins disabled or added, weights, scoring strategy), or the same
+            as a dict of its arguments; instead of the two options above.
         proxy_mode: kube-proxy's mode: ``"iptables"`` (default), ``"nftables"``,
             ``"ipvs"`` (round robin), ``"ipvs-lc"`` (least connection).
         feature_gates: gates to turn on or off, such as ``{"HPAGeneration": True}``;
@@ -116,7 +142,8 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
         max_pods: int = MAX_PODS,
         node_monitor_grace_period: float = NODE_MONITOR_GRACE_PERIOD,
         percentage_of_nodes_to_score: int | None = None,
-        scoring_strategy: str = "LeastAllocated",
+        scoring_strategy: str | None = None,
+        scheduler: Profile | dict | None = None,
         proxy_mode: str = "iptables",
         feature_gates: dict[str, bool] | None = None,
     ) -> None:
@@ -126,7 +153,9 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
         seed = arguments.count(seed, "seed", minimum=None)
         max_pods = arguments.count(max_pods, "max_pods", maximum=INT32_MAX)
         arguments.seconds(node_monitor_grace_period, "node_monitor_grace_period", positive=True)
-        arguments.text(scoring_strategy, "scoring_strategy", example="LeastAllocated")
+        if scoring_strategy is not None:
+            arguments.text(scoring_strategy, "scoring_strategy", example="LeastAllocated")
+        profile = _profile(scheduler, percentage_of_nodes_to_score, scoring_strategy)
         arguments.text(proxy_mode, "proxy_mode", example="iptables")
         #: The feature gates of this cluster: name -> on (1.37 defaults unless set).
         self.feature_gates = resolve_gates(feature_gates)
@@ -143,11 +172,8 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
         self._by_owner: dict[str, dict[str, None]] = {}
         self._on_node: dict[str, dict[str, None]] = {}
         self.kubelets: dict[str, Kubelet] = {}
-        self.scheduler = SchedulingQueue(
-            self,
-            percentage_of_nodes_to_score=percentage_of_nodes_to_score,
-            scoring_strategy=scoring_strategy,
-        )
+        #: kube-scheduler: its profile, node table, queue and decisions.
+        self.scheduler = KubeScheduler(self, profile)
         self.replicasets = ReplicaSetController(self)
         self.deployments = DeploymentController(self)
         self.endpoints = EndpointsController(self)
@@ -516,6 +542,24 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
             raise ObjectNotFound(rt.singular, name, namespace)
         self.api.patch(obj, "kubectl", spec=dict(obj["spec"], replicas=replicas))
 
+    def logs(self, pod: str, namespace: str = "default", container: str | None = None,
+             tail: int | None = None, previous: bool = False) -> str:
+        """A container's log, as ``kubectl logs`` prints it (see :mod:`labsupport.sim.logs`).
+
+        Example:
+            >>> import labsupport as ls
+            >>> c = ls.connect(nodes=1, seed=0)
+            >>> _ = c.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"},
+            ...              "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}})
+            >>> c.advance(5)
+            >>> print(c.logs("web", tail=2), end="")
+            2025/01/01 00:00:02 [notice] 1#1: start worker processes
+            2025/01/01 00:00:02 [notice] 1#1: start worker process 29
+        """
+        from labsupport.sim.logs import read_log
+
+        return read_log(self, pod, namespace, container, tail, previous)
+
     def kill_pod(self, name: str, namespace: str = "default") -> None:
         """Remove a pod at once (``kubectl delete pod --grace-period=0 --force``)."""
         arguments.text(name, "name", example="web-7f9c-x2")
@@ -643,6 +687,12 @@ def _merge_for_apply(current: dict, applied: dict) -> dict:
         and "replicas" in (current.get("spec") or {})
     ):
         spec["replicas"] = current["spec"]["replicas"]
+    if new.get("kind") == "Pod" and isinstance(spec, dict):
+        # The scheduler set spec.nodeName, not the manifest: apply leaves it (and
+        # the API server would refuse to change it on a bound pod).
+        node = (current.get("spec") or {}).get("nodeName")
+        if node and "nodeName" not in spec:
+            spec["nodeName"] = node
     if new.get("kind") == "Service":
         cur_spec = current.get("spec") or {}
         for field in ("clusterIP", "clusterIPs"):

@@ -151,6 +151,27 @@ class DataPlane:
         self._refresh(srv)
         return srv
 
+    def requests_per_second(self, namespace: str, name: str, container: str
+                            ) -> Callable[[float, float], list[tuple[int, float]]] | None:
+        """The requests that reached ``container`` of a pod, per whole second (for its log).
+
+        Returns:
+            ``counts(start, end)`` -> ``[(second, requests), ...]`` for the
+            seconds in [start, end), or None if the pod never served traffic
+            or ``container`` is not the one that serves it.
+        """
+        srv = self.servers.get(f"/registry/pods/{namespace}/{name}")
+        if srv is None or srv.container != container:
+            return None
+        self.flush()
+        self.metrics.settle()
+
+        def counts(start: float, end: float) -> list[tuple[int, float]]:
+            lo, hi = max(0, int(start)), min(len(srv.reqs), int(math.ceil(end)))
+            return [(s, srv.reqs[s]) for s in range(lo, hi) if srv.reqs[s]]
+
+        return counts
+
     def sync_servers(self) -> None:
         """Make a server for every pod bound to a node (metrics cover them all)."""
         for key, pod in list(self.sim.store.table("pods").items()):
@@ -513,6 +534,10 @@ class DataPlaneMixin:
     def metrics(self) -> Metrics:
         """Metrics of pods, nodes and Deployments over time (metrics-server and more)."""
         return self._dataplane.metrics
+
+    def _pod_requests(self, namespace: str, name: str, container: str) -> Any:
+        """Requests per second of one pod's container, for its log (None: no traffic)."""
+        return self._dataplane.requests_per_second(namespace, name, container)
 
     def send_traffic(self, target: str, rps: float, duration: float,
                      pattern: str | Callable[[float], float] = "constant", *,

@@ -72,6 +72,39 @@ class SimExtrasMixin:
             "the pod names its node itself, or the cluster has more than "
             "100 nodes (no decision is kept then)"))
 
+    def add_scheduler_plugin(self, plugin: Any, weight: int | None = None) -> None:
+        """Add a scheduler plugin you wrote; pods scheduled from now on use it.
+
+        Args:
+            plugin: a :class:`~labsupport.SchedulerPlugin` (a class with
+                ``score(self, pod, node) -> int`` from 0 to 100 and/or
+                ``filter(self, pod, node) -> bool | str``), or a function
+                ``score(pod, node) -> int``.
+            weight: how much its score counts (default: the plugin's ``weight``, or 1).
+
+        It runs after the default plugins and shows as a column of
+        :meth:`explain_scheduling`. If it raises or returns something else
+        than it should, the pod stays Pending with a FailedScheduling event
+        that names the plugin, the pod and the node.
+
+        Raises:
+            Invalid: not a plugin, or a bad name or weight.
+
+        Example:
+            >>> import labsupport as ls
+            >>> c = ls.connect(nodes=2, seed=0)
+            >>> def prefer_node_2(pod, node):
+            ...     return 100 if node.name == "node-2" else 0
+            >>> c.add_scheduler_plugin(prefer_node_2, weight=5)
+            >>> _ = c.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            ...              "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}})
+            >>> c.advance(1)
+            >>> d = c.explain_scheduling("p")
+            >>> d.node, [(r["node"], r["prefer_node_2"]) for r in d.table]
+            ('node-2', [('node-1', 0), ('node-2', 100)])
+        """
+        self.scheduler.add_plugin(plugin, weight)  # type: ignore[attr-defined]
+
     def _not_a_pod(self, rt: Any, name: str, namespace: str) -> str:
         """The message for ``explain_scheduling("deployment/web")``: it explains one pod."""
         message = (f'explain_scheduling explains the scheduling of one pod, and '

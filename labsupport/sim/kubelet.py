@@ -26,7 +26,24 @@ from typing import TYPE_CHECKING
 
 import simpy
 
+from labsupport.quantity import memory_bytes
+from labsupport.sim import registry
+from labsupport.sim.backoff import (  # noqa: F401 - re-exported names
+    BACKOFF_INITIAL,
+    BACKOFF_MAX,
+    BACKOFF_RESET_AFTER,
+    RestartBackOff,
+)
 from labsupport.sim.clock import stamp
+from labsupport.sim.clusterdns import ready as name_ready
+from labsupport.sim.configrefs import (
+    NO_ENV,
+    ConfigError,
+    environment,
+    lookup_in,
+    volume_errors,
+)
+from labsupport.sim.network import CONTROL_PLANE
 from labsupport.sim.podstatus import ContainerState, pod_condition
 from labsupport.sim.probes import Probe
 from labsupport.sim.quota import qos_class
@@ -37,19 +54,30 @@ if TYPE_CHECKING:
 
 __all__ = ["Kubelet", "PodWorker"]
 
-# pkg/kubelet/kubelet.go: MaxContainerBackOff 300 s, initial 10 s, doubling;
-# unchanged in 1.37 (the faster 1 s to 60 s curve of KEP-4603,
-# ReduceDefaultCrashLoopBackOffDecay, is still alpha and off; the per-node
-# maximum of KubeletCrashLoopBackOffMax is beta but only applies when the
-# kubelet's configuration sets it, which kind's does not).
-BACKOFF_INITIAL = 10.0
-BACKOFF_MAX = 300.0
-# A container that runs this long without crashing resets its back-off
-# (kubelet: the back-off entry is cleared after 2 x MaxContainerBackOff).
-BACKOFF_RESET_AFTER = 600.0
+# The container restart back-off (0, 10, 20 ... 300 s; reset after 10 minutes
+# of running) is labsupport.sim.backoff's; the names stay importable from here.
+# Mounting ConfigMap and Secret volumes: the operation executor's retry back-off
+# (pkg/util/goroutinemap/exponentialbackoff: 500 ms doubling to 2 min 2 s) and how
+# long the pod worker waits for its volumes (volumemanager podAttachAndMountTimeout).
+MOUNT_RETRY_INITIAL = 0.5
+MOUNT_RETRY_MAX = 122.0
+MOUNT_WAIT_TIMEOUT = 123.0
 # How long a simulated app takes to stop after SIGTERM (unless it ignores it).
 SIGTERM_EXIT_SECONDS = 0.5
 COMPONENT = "kubelet"
+# Image pulls. After a failed pod sync the pod worker syncs the pod again after
+# 10 s (pkg/kubelet/pod_workers.go, backOffPeriod; upstream adds up to 50 % jitter,
+# the simulator none). After the first failure the sync comes sooner: the new pod
+# sandbox is seen by the PLEG's next relist, every 1 s (pkg/kubelet/pleg/generic.go).
+POD_SYNC_AFTER_ERROR = 10.0
+PLEG_RELIST_PERIOD = 1.0
+# The image back-off: pkg/kubelet/kubelet.go, imageBackOff = flowcontrol.NewBackOff(
+# backOffPeriod 10 s, MaxContainerBackOff 300 s); an entry expires after 2 x max.
+IMAGE_BACKOFF_INITIAL = 10.0
+IMAGE_BACKOFF_MAX = 300.0
+# How often a pod waiting for an image looks for a new image in its spec (the
+# real kubelet syncs at once on a pod update; the simulator polls).
+IMAGE_CHECK_PERIOD = 1.0
 INF = math.inf
 # The pod conditions the kubelet reports, in its order, and the reason of each when False.
 _CONDITION_TYPES = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady",
@@ -64,6 +92,10 @@ class _Stop(Exception):
 
 class PodWorker:
     """Runs one pod on one node."""
+
+    #: Native sidecars by name: (started, its process) (see _start_sidecar).
+    #: Empty and shared until a pod has one: most pods have none.
+    _sidecars: dict[str, tuple[simpy.Event, simpy.Process]] = {}  # noqa: RUF012
 
     def __init__(self, kubelet: Kubelet, pod: dict, key: str | None = None) -> None:
         self.kubelet = kubelet
@@ -168,6 +200,7 @@ class PodWorker:
         try:
             self.sync()
             yield from self._wait_volumes()
+            yield from self._mount_config_volumes()
             for c in self.inits:
                 ok = yield from self._run_init(c)
                 if not ok:
@@ -210,27 +243,165 @@ class PodWorker:
                 warned = True
             yield self._sleep(2.0)
 
+    def _mount_config_volumes(self):
+        """Wait until the ConfigMaps and Secrets of the pod's volumes exist.
+
+        The volume manager retries a failed ``MountVolume.SetUp`` with an
+        exponential back-off (0.5 s, doubling, at most 2 min 2 s:
+        pkg/util/goroutinemap/exponentialbackoff), each failure a FailedMount
+        event; the pod worker gives up waiting after 2 min 3 s
+        (pkg/kubelet/volumemanager, podAttachAndMountTimeout), says so in
+        another FailedMount event, and syncs the pod again later.
+        """
+        lookup = lookup_in(self.sim.store)
+        retry, deadline = MOUNT_RETRY_INITIAL, self.env.now + MOUNT_WAIT_TIMEOUT
+        while True:
+            failed = volume_errors(lookup, self.pod)
+            if not failed:
+                return
+            for volume, why in failed:
+                self.event("Warning", "FailedMount",
+                           f'MountVolume.SetUp failed for volume "{volume}" : {why}')
+            wake = self.env.now + retry
+            retry = min(retry * 2, MOUNT_RETRY_MAX)
+            if wake >= deadline:
+                yield self._sleep(deadline - self.env.now)
+                names = " ".join(sorted(v for v, _ in failed))
+                self.event("Warning", "FailedMount",
+                           f"Unable to attach or mount volumes: unmounted volumes=[{names}], "
+                           "unattached volumes=[], failed to process volumes=[]: "
+                           "context deadline exceeded")
+                yield self._sleep(POD_SYNC_AFTER_ERROR)
+                deadline = self.env.now + MOUNT_WAIT_TIMEOUT
+            else:
+                yield self._sleep(wake - self.env.now)
+
     def _sleep(self, seconds: float):
         return self.env.timeout(max(0.0, seconds))
 
+    # --- images ---------------------------------------------------------------
     def _pull(self, c: ContainerState, b: Behaviour):
-        policy = c.spec.get("imagePullPolicy", "IfNotPresent")
-        if c.image in self.kubelet.images and policy != "Always":
-            self.event(
-                "Normal", "Pulled", f'Container image "{c.image}" already present on machine'
-                " and can be accessed by the pod", c
-            )
-            return
-        self.event("Normal", "Pulling", f'Pulling image "{c.image}"', c)
-        yield self._sleep(b.pull_seconds)
-        self.kubelet.images.add(c.image)
-        self.event(
-            "Normal",
-            "Pulled",
-            f'Successfully pulled image "{c.image}" in '
-            f"{b.pull_seconds:g}s ({b.pull_seconds:g}s including waiting)",
-            c,
-        )
+        """Make sure the image of ``c`` is on the node; return when it is.
+
+        Follows the kubelet's image manager (``EnsureImageExists`` in
+        pkg/kubelet/images/image_manager.go) at every pod sync: a reference
+        that does not parse gives InvalidImageName; imagePullPolicy Never
+        without the image on the node gives ErrImageNeverPull; a failed pull
+        gives ErrImagePull, then ImagePullBackOff while the image back-off
+        (keyed by pod and image: 10 s, doubling to 300 s) runs. It keeps
+        trying; a new image in the pod's spec (the pod was updated) is tried
+        at once, with a back-off of its own. The registry's answers are
+        :func:`labsupport.sim.registry.pull`'s.
+        """
+        delay, failed_at, backoff_image = 0.0, -INF, ""
+        while True:
+            self._follow_image(c)
+            image = c.image
+            invalid = registry.invalid_reference(image)
+            if invalid is not None:
+                yield from self._image_error(c, "InvalidImageName", invalid, "InspectFailed")
+                continue
+            cached = image in self.kubelet.images
+            policy = c.spec.get("imagePullPolicy") or registry.default_pull_policy(image)
+            if cached and policy != "Always":
+                self.event("Normal", "Pulled", f'Container image "{image}" already present on '
+                           "machine and can be accessed by the pod", c)
+                return
+            if policy == "Never":
+                yield from self._image_error(
+                    c, "ErrImageNeverPull",
+                    f'Container image "{image}" is not present with pull policy of Never',
+                    "ErrImageNeverPull")
+                continue
+            self.event("Normal", "Pulling", f'Pulling image "{image}"', c)
+            forced = behaviour(self.pod, c.spec, init=c.init).pull_error
+            result = registry.pull(image, pull_seconds=b.pull_seconds, cached=cached,
+                                   forced=forced, reachable=self._registry_reachable())
+            yield self._sleep(result.seconds)
+            error = result.error
+            if error is None and not self._registry_reachable():  # cut off while pulling
+                error = registry.pull(image, pull_seconds=b.pull_seconds, reachable=False).error
+            if error is None:
+                self.kubelet.images.add(image)
+                took = registry.go_duration(result.seconds)
+                self.event("Normal", "Pulled", f'Successfully pulled image "{image}" in {took} '
+                           f"({took} including waiting)", c)
+                return
+            # flowcontrol.Backoff.Next: 10 s, then doubling to 300 s; it starts
+            # over for a new key (a new image) or after 600 s without failures.
+            now = self.env.now
+            if image != backoff_image or now - failed_at > 2 * IMAGE_BACKOFF_MAX:
+                delay = IMAGE_BACKOFF_INITIAL
+            else:
+                delay = min(delay * 2, IMAGE_BACKOFF_MAX)
+            first = backoff_image == ""
+            failed_at, backoff_image = now, image
+            yield from self._pull_backoff(c, image, error, delay, first)
+
+    def _pull_backoff(self, c: ContainerState, image: str, error: str, delay: float,
+                      first: bool):
+        """Report a failed pull (ErrImagePull), then ImagePullBackOff until ``delay`` is over.
+
+        The texts are the kubelet's: the ``Failed`` events of the image manager
+        and of ``startContainer`` (pkg/kubelet/kuberuntime/kuberuntime_container.go),
+        and since 1.32 the back-off's waiting message ends with the last pull
+        error (kubernetes PR 127918).
+        """
+        self.event("Warning", "Failed", f'Failed to pull image "{image}": {error}', c)
+        self.event("Warning", "Failed", "Error: ErrImagePull", c)
+        self._waiting(c, "ErrImagePull", error)
+        end = self.env.now + delay
+        step = PLEG_RELIST_PERIOD if first else POD_SYNC_AFTER_ERROR
+        while True:  # the pod syncs that fall inside the back-off
+            if (yield from self._wait_for_image(c, min(step, end - self.env.now))):
+                return  # the pod has a new image: try it now
+            if self.env.now >= end - 1e-9:
+                return
+            self.event("Normal", "BackOff", f'Back-off pulling image "{image}"', c)
+            self.event("Warning", "Failed", "Error: ImagePullBackOff", c)
+            self._waiting(c, "ImagePullBackOff",
+                          f'Back-off pulling image "{image}": ErrImagePull: {error}')
+            step = POD_SYNC_AFTER_ERROR
+
+    def _image_error(self, c: ContainerState, reason: str, message: str, event_reason: str):
+        """Report an image problem found at a pod sync, and wait for the next sync."""
+        self.event("Warning", event_reason, message, c)
+        self.event("Warning", "Failed", f"Error: {reason}", c)
+        self._waiting(c, reason, message)
+        yield from self._wait_for_image(c, POD_SYNC_AFTER_ERROR)
+
+    def _waiting(self, c: ContainerState, reason: str, message: str) -> None:
+        """Set the container's waiting reason and message, and report it if it changed."""
+        state = {"waiting": {"reason": reason, "message": message}}
+        if c.state != state:
+            c.state = state
+            self.sync()
+
+    def _wait_for_image(self, c: ContainerState, seconds: float):
+        """Wait ``seconds``; stop early (returning True) when the pod's spec changes the image."""
+        end = self.env.now + seconds
+        while self.env.now < end - 1e-9:
+            yield self._sleep(min(IMAGE_CHECK_PERIOD, end - self.env.now))
+            if self._spec_of(c).get("image") != c.image:
+                return True
+        return False
+
+    def _spec_of(self, c: ContainerState) -> dict:
+        """The current spec of container ``c`` in the pod (it may have been updated)."""
+        for spec in self.pod["spec"].get("initContainers" if c.init else "containers") or ():
+            if spec.get("name") == c.name:
+                return spec
+        return c.spec
+
+    def _follow_image(self, c: ContainerState) -> None:
+        """Take the container's new spec if the pod now asks for another image."""
+        spec = self._spec_of(c)
+        if spec.get("image") != c.image:
+            c.spec, c.image = spec, spec.get("image", "")
+
+    def _registry_reachable(self) -> bool:
+        """Whether this node reaches the registry: it sits with the control plane."""
+        return self.sim.network.reachable(self.kubelet.node, CONTROL_PLANE)
 
     def _start(self, c: ContainerState) -> float:
         self.kubelet.container_seq += 1
@@ -243,6 +414,8 @@ class PodWorker:
         now = self.env.now
         c.state = {"running": {"startedAt": stamp(now)}}
         c.started_at = now
+        # The kubelet keeps the logs of this instance and the one before it.
+        c.previous_run, c.run = c.run, (c.spec, c.image, now, c.env)
         if not c.init and self.phase == "Pending":
             self.phase = "Running"  # at least one app container runs
         return now
@@ -261,8 +434,14 @@ class PodWorker:
         }
 
     def _backoff(self, c: ContainerState, delay: float, init: bool):
+        """CrashLoopBackOff for ``delay`` seconds, then count the restart.
+
+        The texts are ``doBackOff``'s (pkg/kubelet/kuberuntime/kuberuntime_manager.go);
+        the window prints as a Go duration (``back-off 2m40s ...``). A new
+        spec (a new image) ends the wait at once: its back-off key is new.
+        """
         msg = (
-            f"back-off {delay:g}s restarting failed container={c.name} "
+            f"back-off {registry.go_duration(delay)} restarting failed container={c.name} "
             f"pod={self.name}_{self.namespace}({self.uid})"
         )
         c.state = {"waiting": {"reason": "CrashLoopBackOff", "message": msg}}
@@ -274,19 +453,126 @@ class PodWorker:
             c,
         )
         self.sync()
-        yield self._sleep(delay)
+        c.wake = self.env.event()
+        yield self._sleep(delay) | c.wake
+        c.wake = None
         c.restart_count += 1
 
+    def _restart(self, c: ContainerState):
+        """Wait as the container's back-off entry says, then count the restart.
+
+        The first exit restarts at once; later ones wait 10 s, 20 s ... 300 s
+        after the exit (see :mod:`labsupport.sim.backoff`).
+        """
+        finished = self.env.now
+        if c.backoff is None:
+            c.backoff = RestartBackOff()
+        # A container stopped for a new spec has a new back-off key: no wait.
+        delay = 0.0 if c.changed else c.backoff.delay(finished)
+        if delay > 0:
+            yield from self._backoff(c, delay, c.init)
+        else:
+            c.restart_count += 1
+        if c.backoff is None:  # the spec changed while it waited
+            c.backoff = RestartBackOff()
+        c.backoff.restarted(self.env.now, finished)
+
+    def _configure(self, c: ContainerState):
+        """Resolve the container's environment; until it resolves, CreateContainerConfigError.
+
+        The kubelet builds the environment when it creates the container
+        (``makeEnvironmentVariables``); a missing ConfigMap, Secret or key
+        fails ``startContainer`` with a ``Failed`` event ``Error: <message>``
+        and the waiting reason CreateContainerConfigError. The pod worker
+        syncs the pod again :data:`POD_SYNC_AFTER_ERROR` later, pulls (the
+        image is present by then) and tries again.
+        """
+        if not c.spec.get("env") and not c.spec.get("envFrom"):
+            c.env = NO_ENV
+            return
+        lookup = lookup_in(self.sim.store)
+        while True:
+            try:
+                node = self.sim.store.peek(f"/registry/nodes/{self.kubelet.node}") or {}
+                c.env = environment(lookup, self.pod, c.spec, self.ip, self.kubelet.host_ip,
+                                    (node.get("status") or {}).get("allocatable"))
+                return
+            except ConfigError as err:
+                message = str(err)
+            self.event("Warning", "Failed", f"Error: {message}", c)
+            state = {"waiting": {"reason": "CreateContainerConfigError", "message": message}}
+            if c.state != state:
+                c.state = state
+                self.sync()
+            yield self._sleep(POD_SYNC_AFTER_ERROR)
+            yield from self._pull(c, behaviour(self.pod, c.spec))
+
+    def _watch_memory(self, c: ContainerState, b: Behaviour, up_at: float) -> None:
+        """An app whose memory at rest is over its limit is OOMKilled once it is up.
+
+        The kernel kills it (exit code 137, reason OOMKilled); memory that
+        grows with requests in flight is the data plane's to watch.
+        """
+        limit = ((c.spec.get("resources") or {}).get("limits") or {}).get("memory")
+        if not limit or b.memory_baseline <= memory_bytes(limit):
+            return
+        crash = c.crash
+
+        def kill():
+            yield self._sleep(up_at - self.env.now)
+            if crash is c.crash and crash is not None and not crash.triggered:
+                crash.succeed((137, "OOMKilled"))
+
+        self.env.process(kill())
+
+    def update_spec(self, pod: dict) -> None:
+        """React to a new pod spec: a container with a new image is restarted with it.
+
+        The image is the one container field a pod update may change. The
+        kubelet sees the container's hash change (``computePodActions``),
+        kills it with the event ``Container NAME definition changed, will be
+        restarted`` and starts it again at once, whatever the restart policy.
+        """
+        self.spec = pod["spec"]
+        specs = {s.get("name"): s for s in self.spec.get("containers") or ()}
+        for c in self.apps:
+            new = specs.get(c.name)
+            if new is None or new.get("image") == c.image:
+                continue
+            # A container waiting for its image follows the new one in _pull.
+            running = c.crash is not None and not c.crash.triggered and "running" in c.state
+            backing_off = c.wake is not None and not c.wake.triggered
+            if not (running or backing_off):
+                continue
+            c.spec, c.image, c.backoff, c.changed = new, new.get("image", ""), None, True
+            if running:
+                self.event("Normal", "Killing",
+                           f"Container {c.name} definition changed, will be restarted", c)
+                self.env.process(self._stop_for_change(c, c.crash))
+            else:
+                c.wake.succeed()
+
+    def _stop_for_change(self, c: ContainerState, crash: simpy.Event):
+        """Stop the container gracefully (SIGTERM, then SIGKILL at the grace period)."""
+        b = behaviour(self.pod, c.run[0] if c.run else c.spec)
+        grace = float(self.spec.get("terminationGracePeriodSeconds", 30))
+        c.ready = False
+        self._update_ready()
+        self.sync()
+        yield self._sleep(grace if b.ignore_sigterm else min(grace, SIGTERM_EXIT_SECONDS))
+        if not crash.triggered:
+            crash.succeed((137, "Error") if b.ignore_sigterm and grace > 0 else (0, "Completed"))
+
     def _run_init(self, c: ContainerState):
+        if c.spec.get("restartPolicy") == "Always":  # a native sidecar
+            return (yield from self._start_sidecar(c))
         delay = 0.0
         b = behaviour(self.pod, c.spec, init=True)
         while True:
             yield from self._pull(c, b)
             started = self._start(c)
             self.sync()
-            run = b.exit_after if b.exit_after is not None else INF
-            yield self._sleep(run)
-            code = b.exit_code
+            code = yield from self._run_to_exit(b, started)
             c.state = self._terminated(c, code, started)
             if code == 0:
                 self.sync()
@@ -302,16 +588,23 @@ class PodWorker:
         startup = Probe.from_container(c.spec, "startupProbe")
         liveness = Probe.from_container(c.spec, "livenessProbe")
         readiness = Probe.from_container(c.spec, "readinessProbe")
-        delay = 0.0
         first = True
         try:
             while True:
+                if c.changed:  # a new image: its behaviour and probes, and a pull
+                    c.changed, first = False, True
+                    b = behaviour(self.pod, c.spec)
+                    startup = Probe.from_container(c.spec, "startupProbe")
+                    liveness = Probe.from_container(c.spec, "livenessProbe")
+                    readiness = Probe.from_container(c.spec, "readinessProbe")
                 if first or c.spec.get("imagePullPolicy") == "Always":
                     yield from self._pull(c, b)
                 first = False
+                yield from self._configure(c)
                 started = self._start(c)
                 c.crash = crash = self.env.event()  # traffic may crash the app from now on
                 up_at = started + b.start_seconds
+                self._watch_memory(c, b, up_at)
                 # Startup probe: succeeds at its first healthy tick, unless
                 # failureThreshold failing ticks come first.
                 started_at, killed_at, kill_why = started, INF, ""
@@ -323,6 +616,8 @@ class PodWorker:
                     else:
                         started_at, killed_at, kill_why = INF, fail_at, "startup"
                 c.started = startup is None
+                if c.started:
+                    self._sidecar_started(c)
                 # Liveness: fails while the app is not up yet, and after fail_liveness_after.
                 if liveness is not None and started_at < INF:
                     first_tick = liveness.tick_at_or_after(started, started_at)
@@ -335,6 +630,9 @@ class PodWorker:
                         )
                         kill_why = "liveness"
                 exit_at = started + b.exit_after if b.exit_after is not None else INF
+                if b.waits_for:  # a retry loop: it exits once what it waits for is ready
+                    exit_at = INF
+                    self.env.process(self._exit_when_ready(b, started, crash))
                 if readiness is None:
                     ready_at = started_at
                 elif b.never_ready:
@@ -348,6 +646,7 @@ class PodWorker:
                     yield self._sleep(started_at - self.env.now) | crash
                 if started_at < end and not crash.triggered:
                     c.started = True
+                    self._sidecar_started(c)
                     if startup is not None:
                         self.sync()
                 if ready_at < end and not crash.triggered:
@@ -411,17 +710,14 @@ class PodWorker:
                     c.state = self._terminated(c, code, started, "Error")
                 c.last_state = c.state
                 c.started = False
-                policy = self.spec.get("restartPolicy", "Always")
-                if policy == "Never" or (policy == "OnFailure" and code == 0):
+                # A sidecar is restarted whatever the pod's restartPolicy.
+                policy = "Always" if c.init else self.spec.get("restartPolicy", "Always")
+                # A changed spec restarts the container whatever the policy.
+                if not c.changed and (policy == "Never" or (policy == "OnFailure" and code == 0)):
                     self._finish_if_done()
                     self.sync()
                     return
-                ran = self.env.now - started
-                if delay == 0 or ran >= BACKOFF_RESET_AFTER:
-                    delay = BACKOFF_INITIAL
-                else:
-                    delay = min(delay * 2, BACKOFF_MAX)
-                yield from self._backoff(c, delay, False)
+                yield from self._restart(c)
         except (_Stop, simpy.Interrupt):
             return
 
@@ -448,6 +744,100 @@ class PodWorker:
         states = [c.state.get("terminated") for c in self.apps]
         if all(states):
             self.phase = "Succeeded" if all(s["exitCode"] == 0 for s in states) else "Failed"
+            if self._sidecars:  # the app containers are done: stop the sidecars
+                self.env.process(self._stop_sidecars(
+                    float(self.spec.get("terminationGracePeriodSeconds", 30))))
+
+    # --- retry loops and native sidecars ----------------------------------------
+    def _names_ready(self, b: Behaviour) -> bool:
+        """Whether every name a retry loop waits for resolves (or answers)."""
+        return all(name_ready(self.sim.store, n, self.namespace, b.wait_check)
+                   for n in b.waits_for)
+
+    def _wait_until_ready(self, b: Behaviour, started: float, crash: simpy.Event | None = None):
+        """Retry at the loop's own interval until its names are ready.
+
+        Returns:
+            False once they are ready, True when the loop gave up, None when
+            the container stopped meanwhile.
+        """
+        while not self._names_ready(b):
+            if crash is not None and crash.triggered or self.done or self.stopping:
+                return None
+            if b.give_up_after is not None \
+                    and self.env.now + b.retry_seconds > started + b.give_up_after:
+                yield self._sleep(started + b.give_up_after - self.env.now)
+                return True
+            yield self._sleep(b.retry_seconds)
+        return False
+
+    def _run_to_exit(self, b: Behaviour, started: float):
+        """Wait (as a retry loop may) and run until the container exits; its exit code."""
+        if b.waits_for:
+            gave_up = yield from self._wait_until_ready(b, started)
+            if gave_up:
+                return b.give_up_code
+        yield self._sleep(b.exit_after if b.exit_after is not None else INF)
+        return b.exit_code
+
+    def _exit_when_ready(self, b: Behaviour, started: float, crash: simpy.Event):
+        """An app container's retry loop: it ends the container as the loop would."""
+        gave_up = yield from self._wait_until_ready(b, started, crash)
+        if gave_up is None:
+            return
+        code = b.give_up_code if gave_up else b.exit_code
+        if not gave_up:
+            if b.exit_after is None:
+                return  # it goes on to serve
+            yield self._sleep(b.exit_after)
+        if not crash.triggered and not self.done:
+            crash.succeed((code, "Completed" if code == 0 else "Error"))
+
+    def _start_sidecar(self, c: ContainerState):
+        """Start a native sidecar (an init container with ``restartPolicy: Always``).
+
+        It runs like an app container, restarted whatever the pod's
+        restartPolicy; the next init container starts once it has started
+        (its startup probe, if any, passed). Docs: concepts/workloads/pods/
+        sidecar-containers; kubelet: pkg/kubelet/kuberuntime/
+        kuberuntime_container.go (computeInitContainerActions).
+        """
+        started = self.env.event()
+        if not self._sidecars:
+            self._sidecars = {}  # this pod's own (the class's empty one is shared)
+        self._sidecars[c.name] = (started, self.env.process(self._run_app(c)))
+        self.procs.append(self._sidecars[c.name][1])
+        yield started
+        return True
+
+    def _sidecar_started(self, c: ContainerState) -> None:
+        entry = self._sidecars.get(c.name) if c.init else None
+        if entry is not None and not entry[0].triggered:
+            entry[0].succeed()
+
+    def _stop_sidecars(self, grace: float):
+        """Stop the running sidecars, after the app containers (in reverse order)."""
+        running = [c for c in reversed(self.inits) if c.name in self._sidecars]
+        for c in running:
+            proc = self._sidecars[c.name][1]
+            if proc.is_alive:
+                proc.interrupt()
+        running = [c for c in running if "running" in c.state]
+        if not running:
+            return
+        slowest = 0.0
+        for c in running:
+            self.event("Normal", "Killing", f"Stopping container {c.name}", c)
+            b = behaviour(self.pod, c.spec, init=True)
+            slowest = max(slowest, grace if b.ignore_sigterm else min(grace, SIGTERM_EXIT_SECONDS))
+        yield self._sleep(slowest)
+        for c in running:
+            b = behaviour(self.pod, c.spec, init=True)
+            killed = b.ignore_sigterm and grace > 0
+            c.ready = c.started = False
+            c.state = self._terminated(c, 137 if killed else 0, c.started_at or self.env.now,
+                                       "Error" if killed else "Completed")
+        self.sync()
 
     # --- stopping -------------------------------------------------------------
     def terminate(self, grace: float) -> None:
@@ -486,6 +876,8 @@ class PodWorker:
                     "containerID": c.id,
                 }
             }
+        if self._sidecars:  # sidecars stop after the app containers (1.29+)
+            yield from self._stop_sidecars(max(0.0, grace - slowest))
         self.done = True
         current = self.sim.store.peek(self.key)
         if current is not None and current["metadata"]["uid"] == self.uid:
@@ -553,6 +945,8 @@ class Kubelet:
             self.workers[key] = PodWorker(self, pod, key)
             return
         worker.pod = pod
+        if pod["spec"] is not worker.spec and not pod["metadata"].get("deletionTimestamp"):
+            worker.update_spec(pod)
         if (pod["metadata"].get("generation") != pod["status"].get("observedGeneration")
                 and not pod["metadata"].get("deletionTimestamp")):
             # A new generation of the spec: the pod sync loop reports it has seen

@@ -12,10 +12,15 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
+
+from labsupport.sim.configrefs import NO_ENV
 
 if TYPE_CHECKING:
     import simpy
+
+    from labsupport.sim.backoff import RestartBackOff
 
 __all__ = ["ContainerState", "pod_condition"]
 
@@ -80,6 +85,19 @@ class ContainerState:
         self.started_at: float | None = None
         #: Succeeds with (exit code, reason) when traffic crashes the running app.
         self.crash: simpy.Event | None = None
+        #: The environment the kubelet resolved when it last started the
+        #: container (labsupport.sim.configrefs); read-only.
+        self.env: Mapping[str, str] = NO_ENV
+        #: The current and the previous instance, for their logs:
+        #: (spec, image, started at, environment); see labsupport.sim.logs.
+        self.run: tuple | None = None
+        self.previous_run: tuple | None = None
+        #: The kubelet's restart back-off entry (made at the first exit).
+        self.backoff: RestartBackOff | None = None
+        #: Succeeds when the container's spec changes while it waits to restart.
+        self.wake: simpy.Event | None = None
+        #: The pod's spec gave the container a new image; it restarts with it.
+        self.changed = False
 
     def status(self) -> dict:
         """The containerStatus entry the kubelet reports for this container."""

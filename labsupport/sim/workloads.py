@@ -11,6 +11,8 @@ it costs, and whether it crashes. The rules, most specific first:
    annotation                                  meaning (seconds unless said)
    ==========================================  ==========================================
    ``sim.labsupport.io/pull-seconds``          image pull time on a node without it
+   ``sim.labsupport.io/pull-error``            pulls of the image fail: ``not-found``,
+                                               ``unauthorized`` or ``timeout``
    ``sim.labsupport.io/start-seconds``         from start until the app answers
    ``sim.labsupport.io/exit-after``            the container exits (crashes) this long
                                                after start
@@ -36,13 +38,53 @@ it costs, and whether it crashes. The rules, most specific first:
    A key may name one container: ``sim.labsupport.io/exit-after.web``.
    :func:`annotation_table` gives the same table, with the allowed forms and
    defaults, as rows a lesson can show.
-2. The container's command, read as a shell would for the usual test
-   commands: ``exit 3`` exits at once with code 3, ``sleep 5`` exits with 0
-   after 5 s, ``sleep infinity`` and servers run until stopped.
-3. The image: a shell image (busybox, alpine, ubuntu, ...) without a command
-   runs its shell, which exits at once with 0, as on a real cluster. Server
-   images have request profiles (:data:`IMAGE_PROFILES`): nginx answers in
-   about 2 ms, the HPA walkthrough's ``hpa-example`` burns CPU for 50 ms.
+2. How the container ends (exits, runs, or waits) is decided by the first
+   rule of this table that applies (:data:`RULES`; :func:`decide`):
+
+   ======================  ======================================  ================================
+   rule                    when                                    how the container ends
+   ======================  ======================================  ================================
+   annotation              ``sim.labsupport.io/exit-after`` is     exits that long after start with
+                           set (or ``exit-code`` on a container    ``exit-code`` (default 1)
+                           that exits)
+   one-shot program        ``echo``, ``true``, ``false``,          exits with 0 (``false``: 1; a
+                           ``printenv``, ``date``, ``env``,        one-liner's ``exit(N)``: N); a
+                           ``cat``, ``ls``, ``hostname``,          one-liner after 1 s
+                           ``uname``, a
+                           ``perl``/``python``/``node``
+                           one-liner, one
+                           ``curl``/``wget``/``nslookup``
+   script                  a shell script whose outcome is         exits after its sleeps with its
+                           certain: ``exit 3``, ``sleep 5``,       exit code
+                           ``sleep 5; exit 1``, ``echo hi &&
+                           sleep 10``
+   retry loop              a loop retrying ``nslookup`` or         retries at its ``sleep``
+                           ``getent`` (the name must resolve), or  interval; exits 0 once the name
+                           ``wget``, ``curl``, ``nc``,             is ready; a counted ``for`` loop
+                           ``pg_isready`` (the Service must have   gives up
+                           ready endpoints)
+   server                  ``nginx``, ``httpd``, ``python -m       runs until stopped
+                           http.server``, ``sleep infinity``,
+                           ``tail -f``, ``while true``
+   shell without a script  ``sh``, ``bash``, ``python``,           exits with 0 at once (no
+                           ``perl``, ``node`` with no script       terminal: end of input)
+   image                   no command, no args: the image's own    servers run; shells exit with 0
+                           command                                 at once; ``curlimages/curl``
+                           (:mod:`labsupport.sim.images`), read    exits with 2
+                           by the rules above
+   default                 anything else: an unknown image         init container or Job's pod
+                           without a command, ``sh run.sh``,       (``restartPolicy``
+                           ``python app.py``                       Never/OnFailure): exits 0 after
+                                                                   1 s; else runs
+   ======================  ======================================  ================================
+
+   A native sidecar (an init container with ``restartPolicy: Always``) is
+   read like an app container. :func:`workload` shows the rule and why.
+   docs/CONTAINERS.md has the same table with examples.
+3. The image's start time (databases initialise first) comes from the
+   catalogue. Server images have request profiles (:data:`IMAGE_PROFILES`):
+   nginx answers in about 2 ms, the HPA walkthrough's ``hpa-example`` burns
+   CPU for 50 ms.
 4. Otherwise the defaults of :data:`ANNOTATIONS`. A container serves
    one request at a time per 100m of CPU it requests (at least one), and by
    default a busy worker uses 100m of CPU, so a pod at full load uses about
@@ -67,16 +109,21 @@ from __future__ import annotations
 import html
 import math
 import re
-from dataclasses import dataclass, field
+import shlex
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from labsupport.errors import Invalid, InvalidManifest
 from labsupport.quantity import cpu_cores, memory_bytes
+from labsupport.sim import images
+from labsupport.sim.commands import DNS, RETRY_SECONDS, Outcome, read_command
 from labsupport.sim.distribution import Distribution
+from labsupport.sim.images import ImageInfo
+from labsupport.sim.registry import PULL_ERRORS
 
 # Distribution (labsupport.sim.distribution) is re-exported: annotations are written in it.
-__all__ = ["Behaviour", "behaviour", "workload", "Distribution", "ANNOTATION_PREFIX", "ANNOTATIONS",
-           "IMAGE_PROFILES", "annotation_table", "validate_annotations"]
+__all__ = ["Behaviour", "behaviour", "decide", "workload", "Distribution", "ANNOTATION_PREFIX",
+           "ANNOTATIONS", "IMAGE_PROFILES", "RULES", "annotation_table", "validate_annotations"]
 
 ANNOTATION_PREFIX = "sim.labsupport.io/"
 
@@ -84,8 +131,10 @@ ANNOTATION_PREFIX = "sim.labsupport.io/"
 # moment before it answers. Both are the simulator's choices, not Kubernetes'.
 DEFAULT_PULL_SECONDS = 2.0
 DEFAULT_START_SECONDS = 1.0
-DEFAULT_INIT_RUN_SECONDS = 1.0
-SHELL_IMAGES = ("busybox", "alpine", "ubuntu", "debian", "centos", "fedora")
+#: How long a container whose command the simulator cannot read runs, when
+#: it is expected to finish (an init container, a Job's pod): its choice.
+DEFAULT_RUN_SECONDS = 1.0
+ANNOTATION_RULE, IMAGE_RULE, DEFAULT_RULE = "annotation", "image", "default"
 # One worker per 100m of requested CPU (at least one); a busy worker uses 100m
 # unless cpu-per-request says otherwise. The simulator's model, not Kubernetes'.
 CPU_PER_WORKER = 0.1
@@ -95,6 +144,8 @@ INF = math.inf
 #: Every annotation: (name, allowed form, default, meaning).
 ANNOTATIONS: tuple[tuple[str, str, str, str], ...] = (
     ("pull-seconds", "seconds", "2", "image pull time on a node that lacks the image"),
+    ("pull-error", '"not-found", "unauthorized" or "timeout"', "none (pulls succeed)",
+     "every pull of the image fails so (ErrImagePull, then ImagePullBackOff)"),
     ("start-seconds", "seconds", "1", "from container start until the app answers"),
     ("exit-after", "seconds", "never (servers)",
      "the container exits (crashes) this long after start"),
@@ -120,6 +171,31 @@ ANNOTATIONS: tuple[tuple[str, str, str, str], ...] = (
 )
 _FORMS = {name: form for name, form, _, _ in ANNOTATIONS}
 
+#: How a container ends, first rule first: (rule, when, how it ends). The table above.
+RULES: tuple[tuple[str, str, str], ...] = (
+    ("annotation", "sim.labsupport.io/exit-after is set (or exit-code on a container that exits)",
+     "exits that long after start with exit-code (default 1)"),
+    ("one-shot program", "the command runs echo, true, false, printenv, date, env, cat, ls, "
+     "hostname, uname, a perl/python/node one-liner, one curl/wget/nslookup",
+     "exits with 0 (false: 1; a one-liner's exit(N): N), a one-liner after 1 s"),
+    ("script", "a shell script whose outcome is certain: exit 3, sleep 5, sleep 5; exit 1, "
+     "echo hi && sleep 10", "exits after its sleeps with its exit code"),
+    ("retry loop", "a loop retrying nslookup/getent (the name must resolve) or wget/curl/nc/"
+     "pg_isready (the Service must have ready endpoints) against a Service or DNS name",
+     "retries at its sleep interval; goes on (exits 0) once the name resolves or the Service "
+     "has ready endpoints; a counted for loop gives up after its tries"),
+    ("server", "nginx, httpd, python -m http.server, sleep infinity, tail -f, while true",
+     "runs until stopped"),
+    ("shell without a script", "sh, bash, python, perl, node with no script",
+     "exits with 0 at once: without a terminal it reads end of input"),
+    ("image", "no command and no args: the image's own command (labsupport.sim.images), read by "
+     "the rules above", "server images run, shell images exit with 0 at once, "
+     "curlimages/curl exits with 2"),
+    ("default", "anything else (an image the catalogue does not know without a command, "
+     "sh run.sh, python app.py)", "an init container or a Job's pod (restartPolicy Never or "
+     "OnFailure) exits with 0 after 1 s; others run until stopped"),
+)
+
 #: Request profiles of well-known images (by the last part of the image name).
 IMAGE_PROFILES: dict[str, dict[str, str]] = {
     "nginx": {"service-time": "exponential:0.002", "memory-baseline": "8Mi"},
@@ -140,6 +216,8 @@ class Behaviour:
     """What one container does in the simulator."""
 
     pull_seconds: float = DEFAULT_PULL_SECONDS
+    #: A forced pull failure (labsupport.sim.registry.PULL_ERRORS), or None.
+    pull_error: str | None = None
     start_seconds: float = DEFAULT_START_SECONDS
     exit_after: float | None = None
     exit_code: int = 0
@@ -155,6 +233,35 @@ class Behaviour:
     crash_probability: float = 0.0
     concurrency: int = 1
     queue_limit: int = DEFAULT_QUEUE_LIMIT
+    #: Service or DNS names a retry loop waits for before it goes on (see
+    #: :mod:`labsupport.sim.commands`); ``exit_after`` then counts from the end of the wait.
+    waits_for: tuple[str, ...] = ()
+    #: ``"dns"``: the names must resolve; ``"connect"``: they must answer.
+    wait_check: str = DNS
+    #: The retry loop's interval between tries (its own ``sleep``).
+    retry_seconds: float = RETRY_SECONDS
+    #: The loop gives up after this long (None: never), with ``give_up_code``.
+    give_up_after: float | None = None
+    give_up_code: int = 1
+    #: Which rule of the table above decided how the container ends, and why.
+    rule: str = DEFAULT_RULE
+    why: str = ""
+
+    @property
+    def runs_until_stopped(self) -> bool:
+        """True when the container never exits by itself (a server, or a wait then a server)."""
+        return self.exit_after is None and (not self.waits_for or self.give_up_after is None)
+
+    def _repr_html_(self) -> str:
+        ends = ("runs until stopped" if self.exit_after is None
+                else f"exits with {self.exit_code} after {self.exit_after:g} s")
+        if self.waits_for:
+            ends = f"waits for {', '.join(self.waits_for)}, then {ends}"
+        rows = (("rule", self.rule), ("why", self.why), ("ends", ends),
+                ("start seconds", f"{self.start_seconds:g}"),
+                ("capacity (requests/s)", f"{self.capacity:.4g}"))
+        body = "".join(f"<tr><th>{k}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
+        return f"<table>{body}</table>"
 
     @property
     def capacity(self) -> float:
@@ -163,33 +270,70 @@ class Behaviour:
         return math.inf if mean <= 0 else self.concurrency / mean
 
 
-_EXIT_RE = re.compile(r"(?:^|[;&|]\s*|\s)exit\s+(\d+)\s*$")
-_SLEEP_RE = re.compile(r"^sleep\s+(\d+(?:\.\d+)?)\s*$")
-
-
-def _from_command(container: dict) -> tuple[float | None, int] | None:
-    words = [str(w) for w in (container.get("command") or []) + (container.get("args") or [])]
-    if not words:
-        return None
-    text = words[-1].strip() if len(words) >= 2 and words[-2] in ("-c", "-ec") else " ".join(words)
-    if "infinity" in text or "while true" in text or "tail -f" in text:
-        return None
-    m = _EXIT_RE.search(text)
-    if m:
-        sleep = re.search(r"sleep\s+(\d+(?:\.\d+)?)", text)
-        return (float(sleep.group(1)) if sleep else 0.0), int(m.group(1))
-    m = _SLEEP_RE.match(text) or _SLEEP_RE.match(" ".join(words))
-    if m:
-        return float(m.group(1)), 0
-    if words[0] in ("true", "/bin/true"):
-        return 0.0, 0
-    if words[0] in ("false", "/bin/false"):
-        return 0.0, 1
-    return None
-
-
 def _image_name(container: dict) -> str:
     return str(container.get("image", "")).rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
+
+
+def _catalogue_entry(image: str) -> ImageInfo | None:
+    """The catalogue entry of ``image``, or of its last name part (``bitnami/redis``)."""
+    info = images.lookup(image)
+    if info is None:
+        short = _image_name({"image": image})
+        info = images.lookup(short) if short else None
+    return info
+
+
+def _finishes(pod: dict, container: dict, init: bool) -> bool:
+    """Whether the safe default is to finish: an init container or a Job's pod."""
+    if init:
+        return container.get("restartPolicy") != "Always"  # a sidecar runs on
+    return (pod.get("spec") or {}).get("restartPolicy", "Always") != "Always"
+
+
+def _ends(outcome: Outcome) -> str:
+    if outcome.exit_after is None:
+        return "runs until it is stopped."
+    if outcome.rule == "shell without a script":
+        return "reads the end of its input at once and exits with 0."
+    return f"exits with {outcome.exit_code} after {outcome.exit_after:g} s."
+
+
+def decide(pod: dict, container: dict, *, init: bool = False) -> Outcome:
+    """How ``container`` ends, by the table above without the annotations.
+
+    Example:
+        >>> job = {"spec": {"restartPolicy": "Never"}}
+        >>> print(decide(job, {"name": "a", "image": "example.com/batch:1"}).why)
+        example.com/batch:1 has no command the simulator can read: as a Job's or init \
+container it finishes with 0 after 1 s.
+        >>> decide({"spec": {}}, {"name": "web", "image": "nginx:1.27"}).rule
+        'image'
+    """
+    command, args = container.get("command"), container.get("args")
+    info = _catalogue_entry(str(container.get("image", "")))
+    if command or args or info is None:
+        if command or (args and info is None):
+            outcome = read_command(command, args)
+        elif args and info is not None:
+            outcome = read_command(None, args, entrypoint=info.entrypoint)
+        else:
+            outcome = None
+    else:
+        found = read_command(None, None, default=info.command)
+        outcome = found and replace(
+            found, rule=IMAGE_RULE,
+            why=f"no command: the image's default command ({shlex.join(info.command)}) "
+                + _ends(found))
+    finishes = _finishes(pod, container, init)
+    if outcome is None:
+        image = container.get("image") or "this container"
+        what = ("as a Job's or init container it finishes with 0 after "
+                f"{DEFAULT_RUN_SECONDS:g} s" if finishes else "it runs until stopped")
+        return Outcome(DEFAULT_RULE, f"{image} has no command the simulator can read: {what}.",
+                       DEFAULT_RUN_SECONDS if finishes else None)
+    if outcome.then_default:
+        outcome = replace(outcome, exit_after=DEFAULT_RUN_SECONDS if finishes else None)
+    return outcome
 
 
 class _Reader:
@@ -252,6 +396,14 @@ class _Reader:
             raise self.bad(key, raw, 'must be "true" or "false"')
         return str(raw).lower() == "true"
 
+    def choice(self, name: str, allowed: tuple[str, ...]) -> str | None:
+        key, raw = self.raw(name)
+        if raw is None:
+            return None
+        if raw not in allowed:
+            raise self.bad(key, raw, "must be one of: " + ", ".join(allowed))
+        return str(raw)
+
     def quantity(self, name: str, parse: Any) -> float | None:
         key, raw = self.raw(name)
         if raw is None:
@@ -272,7 +424,8 @@ class _Reader:
             raise self.bad(key, raw, "must be a distribution of seconds: " + _FORMS[name]) from None
 
 
-_EXAMPLES = {"pull-seconds": "5", "start-seconds": "5", "exit-after": "60", "exit-code": "1",
+_EXAMPLES = {"pull-seconds": "5", "pull-error": "not-found", "start-seconds": "5",
+             "exit-after": "60", "exit-code": "1",
              "fail-liveness-after": "60", "fail-readiness-after": "60", "never-ready": "true",
              "ignore-sigterm": "true", "service-time": "exponential:0.02",
              "cpu-per-request": "0.005", "cpu-idle": "2m", "memory-baseline": "64Mi",
@@ -312,7 +465,7 @@ def behaviour(pod: dict, container: dict, *, init: bool = False) -> Behaviour:
     # Pods of one template share their behaviour: cache it by what it depends on.
     ann = (pod.get("metadata") or {}).get("annotations") or {}
     key = (tuple(sorted((k, v) for k, v in ann.items() if k.startswith(ANNOTATION_PREFIX))),
-           _container_key(container), init)
+           _container_key(container), init, (pod.get("spec") or {}).get("restartPolicy"))
     try:
         cached = _CACHE.get(key)
     except TypeError:  # an unhashable value somewhere: compute it every time
@@ -330,6 +483,7 @@ _CACHE: dict[tuple, Behaviour] = {}
 def _container_key(container: dict) -> tuple:
     res = container.get("resources") or {}
     return (container.get("name", ""), container.get("image", ""),
+            container.get("restartPolicy"),
             tuple(container.get("command") or ()), tuple(container.get("args") or ()),
             tuple(sorted((res.get("requests") or {}).items())),
             tuple(sorted((res.get("limits") or {}).items())))
@@ -341,15 +495,9 @@ def _behaviour(pod: dict, container: dict, *, init: bool = False) -> Behaviour:
     name = container.get("name", "")
     image = _image_name(container)
     r = _Reader(ann, name, IMAGE_PROFILES.get(image, _DEFAULT_PROFILE))
-    exit_after: float | None = None
-    exit_code = 0
-    cmd = _from_command(container)
-    if cmd is not None:
-        exit_after, exit_code = cmd
-    elif not container.get("command") and not container.get("args") and image in SHELL_IMAGES:
-        exit_after, exit_code = 0.0, 0
-    if init and exit_after is None:
-        exit_after, exit_code = DEFAULT_INIT_RUN_SECONDS, 0
+    outcome = decide(pod, container, init=init)
+    exit_after, exit_code = outcome.exit_after, outcome.exit_code
+    rule, why = outcome.rule, outcome.why
     annotated_exit = r.number("exit-after")
     if annotated_exit is not None:
         exit_after = annotated_exit
@@ -357,6 +505,12 @@ def _behaviour(pod: dict, container: dict, *, init: bool = False) -> Behaviour:
     code = r.whole("exit-code", -(2**31))
     if code is not None:
         exit_code = code
+    if annotated_exit is not None or (code is not None and exit_after is not None):
+        rule = ANNOTATION_RULE
+        why = (f"the annotations say it exits {exit_after:g} s after start with exit code "
+               f"{exit_code} (its command alone: {outcome.why})")
+    if annotated_exit is not None:
+        outcome = replace(outcome, waits_for=())
     pull = r.number("pull-seconds")
     start = r.number("start-seconds")
     service = r.distribution("service-time")
@@ -370,6 +524,7 @@ def _behaviour(pod: dict, container: dict, *, init: bool = False) -> Behaviour:
     mem_req = r.quantity("memory-per-request", memory_bytes)
     return Behaviour(
         pull_seconds=DEFAULT_PULL_SECONDS if pull is None else pull,
+        pull_error=r.choice("pull-error", PULL_ERRORS),
         start_seconds=DEFAULT_START_SECONDS if start is None else start,
         exit_after=exit_after,
         exit_code=exit_code,
@@ -386,7 +541,20 @@ def _behaviour(pod: dict, container: dict, *, init: bool = False) -> Behaviour:
         crash_probability=r.number("crash-probability", 0.0, 1.0) or 0.0,
         concurrency=concurrency,
         queue_limit=DEFAULT_QUEUE_LIMIT if queue_limit is None else queue_limit,
+        waits_for=outcome.waits_for,
+        wait_check=outcome.check,
+        retry_seconds=outcome.retry_seconds,
+        give_up_after=outcome.give_up_after,
+        give_up_code=outcome.give_up_code,
+        rule=rule,
+        why=why,
     )
+
+
+def _start_seconds(container: dict) -> float:
+    """The catalogue's start time of the image, else the simulator's default."""
+    info = images.lookup(str(container.get("image", "")))
+    return DEFAULT_START_SECONDS if info is None else info.start_seconds
 
 
 def validate_annotations(obj: dict) -> None:
@@ -452,13 +620,17 @@ def annotation_table() -> AnnotationTable:
 def workload(template: dict, container: str | None = None) -> Behaviour:
     """How the simulator runs one container of a pod (or a Deployment's pod template).
 
-    Reads the ``sim.labsupport.io/...`` annotations (see
-    :func:`annotation_table`): start time, service time, CPU per request,
-    concurrency; ``capacity`` is the requests per second it can serve.
+    Shows which rule of the table in this module decided how the container
+    ends, and why (``rule``, ``why``), and what the ``sim.labsupport.io/...``
+    annotations set (see :func:`annotation_table`): start time, service time,
+    CPU per request, concurrency; ``capacity`` is the requests per second it
+    can serve. In a notebook the result shows itself as a table.
 
     Args:
-        template: a Pod, a pod template, or a Deployment (its template is used).
-        container: the container's name; the first container by default.
+        template: a Pod, a pod template, or a workload with one (a
+            Deployment, a Job; a CronJob's job template too).
+        container: the container's name (an app or an init container); the
+            first app container by default.
 
     Raises:
         InvalidManifest: no such container, or a malformed annotation.
@@ -468,12 +640,32 @@ def workload(template: dict, container: str | None = None) -> Behaviour:
         ...        "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}}
         >>> round(workload(pod).capacity, 1)
         100.0
+        >>> b = workload(pod)
+        >>> b.rule
+        'image'
+        >>> print(b.why)
+        no command: the image's default command (/docker-entrypoint.sh nginx -g 'daemon off;') \
+runs until it is stopped.
+        >>> pi = {"name": "pi", "image": "perl:5.34.0",
+        ...       "command": ["perl", "-Mbignum=bpi", "-wle", "print bpi(2000)"]}
+        >>> job = {"kind": "Job", "spec": {"template": {"spec": {"restartPolicy": "Never",
+        ...                                                      "containers": [pi]}}}}
+        >>> workload(job).rule, workload(job).exit_after
+        ('one-shot program', 1.0)
     """
-    if (template.get("spec") or {}).get("template"):
-        template = template["spec"]["template"]
-    containers = (template.get("spec") or {}).get("containers") or []
+    spec = template.get("spec") or {}
+    if (spec.get("jobTemplate") or {}).get("spec"):
+        spec = spec["jobTemplate"]["spec"]
+    if spec.get("template"):
+        template = spec["template"]
+    pod_spec = template.get("spec") or {}
+    containers = pod_spec.get("containers") or []
+    inits = pod_spec.get("initContainers") or []
     chosen = [c for c in containers if container is None or c.get("name") == container]
-    if not chosen:
-        names = ", ".join(c.get("name", "?") for c in containers) or "none"
-        raise InvalidManifest(f"no container {container!r} in this pod; its containers: {names}")
-    return behaviour(template, chosen[0])
+    if chosen:
+        return behaviour(template, chosen[0])
+    chosen = [c for c in inits if container is not None and c.get("name") == container]
+    if chosen:
+        return behaviour(template, chosen[0], init=True)
+    names = ", ".join(c.get("name", "?") for c in inits + containers) or "none"
+    raise InvalidManifest(f"no container {container!r} in this pod; its containers: {names}")

@@ -212,7 +212,7 @@ def _header(plugin: str, weight: int) -> str:
 
 
 def scheduling_table(decision: Any) -> LabFigure:
-    """Draw a scheduler :class:`~labsupport.sim.scheduling.decision.Decision` as a table.
+    """Draw a scheduler :class:`~labsupport.sim.scheduler.decision.Decision` as a table.
 
     One row per node checked: why it failed the filters, or its scores and
     weighted total; the chosen node's row is green. Without a table (the
@@ -221,8 +221,6 @@ def scheduling_table(decision: Any) -> LabFigure:
     Raises:
         Invalid: ``decision`` is not a scheduling decision.
     """
-    from labsupport.sim.scheduling.plugins import SCORE_PLUGINS, WEIGHTS
-
     if not hasattr(decision, "table") or not hasattr(decision, "node"):
         raise Invalid(f"scheduling_table draws a scheduling decision, got "
                       f"{type(decision).__name__} {decision!r:.60}: "
@@ -238,8 +236,9 @@ def scheduling_table(decision: Any) -> LabFigure:
                                         90), ha="center", va="center", fontsize=FONT["text"])
         return describe(fig, f"Scheduling decision: {title}. "
                         f"{decision.message or 'No table was kept.'}")
-    head = ["node", "filter"] + [_header(p, WEIGHTS[p]) for p in SCORE_PLUGINS] + ["total"]
-    keys = ["node", "filter", *SCORE_PLUGINS, "total"]
+    weights = getattr(decision, "weights", None) or {}
+    head = ["node", "filter"] + [_header(p, w) for p, w in weights.items()] + ["total"]
+    keys = ["node", "filter", *weights, "total"]
     cells = [["" if r.get(k) is None else textwrap.shorten(str(r.get(k)), 34) for k in keys]
              for r in rows]
     widths = [max(len(line) for text in [h, *(c[j] for c in cells)] for line in text.split("\n"))

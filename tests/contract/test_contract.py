@@ -212,3 +212,32 @@ def test_server_reports_the_release_the_course_teaches(cluster):
     assert (answer["major"], answer["minor"].rstrip("+")) == tuple(KUBERNETES_VERSION.split("."))
     kubelets = {n.version for n in cluster.nodes()}
     assert {minor_of(v) for v in kubelets} == {minor_of(KUBERNETES_VERSION)}
+
+
+def test_logs_of_a_container_its_previous_instance_and_the_refusals(cluster, ns):
+    # busybox echoes, then exits 1: the kubelet restarts it, so a previous instance exists.
+    cluster.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"}, "spec": {
+        "containers": [
+            {"name": "app", "image": "busybox:1.36",
+             "command": ["sh", "-c", "echo hello from $(POD); sleep 5; exit 1"],
+             "env": [{"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]},
+            {"name": "sidecar", "image": "busybox:1.36", "command": ["sh", "-c", "sleep 3600"]}]}},
+        namespace=ns)
+    with pytest.raises(ls.Invalid) as err:
+        cluster.logs("web", namespace=ns)
+    assert "a container name must be specified for pod web, choose one of: [app sidecar]" \
+        in str(err.value)
+    with pytest.raises(ls.ObjectNotFound):
+        cluster.logs("nope", namespace=ns)
+
+    def restarted(c):
+        cs = c.get("pod/web", namespace=ns)["status"].get("containerStatuses") or []
+        return any(s["name"] == "app" and s["restartCount"] >= 1 for s in cs)
+
+    cluster.wait_until(restarted, timeout=180, what="the app container to restart")
+    assert cluster.logs("web", namespace=ns, container="app", previous=True) == \
+        "hello from web\n"
+    assert cluster.logs("pod/web", namespace=ns, container="app", tail=1) == "hello from web\n"
+    with pytest.raises(ls.Invalid) as err:
+        cluster.logs("web", namespace=ns, container="sidecar", previous=True)
+    assert 'previous terminated container "sidecar" in pod "web" not found' in str(err.value)

@@ -14,7 +14,10 @@ def test_crash_loop_backoff_doubles_from_10_to_300_seconds(sim):
                                         "command": ["sh", "-c", "exit 1"]}]))
     sim.advance(1500)
     gaps = [round(b - a, 3) for a, b in zip(starts.times, starts.times[1:])]
-    assert gaps[:7] == [10, 20, 40, 80, 160, 300, 300]
+    # Updated for issue 14: the kubelet restarts a container at once after its
+    # first exit (no back-off entry yet: doBackOff in kuberuntime_manager.go),
+    # then waits 10 s, doubling to 300 s; the simulator waited 10 s first.
+    assert gaps[:8] == [0, 10, 20, 40, 80, 160, 300, 300]
     p = sim.get("pod/crash")
     cs = p["status"]["containerStatuses"][0]
     assert cs["lastState"]["terminated"]["exitCode"] == 1
@@ -29,8 +32,10 @@ def test_backoff_resets_after_ten_minutes_of_clean_running(sim):
     sim.apply(pod("p", annotations={"sim.labsupport.io/exit-after": "700"}))
     sim.advance(2200)
     gaps = [round(b - a, 3) for a, b in zip(starts.times, starts.times[1:])]
-    # each run lasts 700 s (> 600 s), so every restart waits the initial 10 s
-    assert gaps[:2] == [710, 710]
+    # Each run lasts 700 s (> 600 s), so the back-off entry has expired at every
+    # exit. Updated for issue 14: an expired entry means a restart at once
+    # (flowcontrol IsInBackOffSince is false), not after the initial 10 s.
+    assert gaps[:2] == [700, 700]
 
 
 def test_restart_policy_never_and_on_failure(sim):
@@ -101,8 +106,10 @@ def test_liveness_probe_restarts_a_hung_container(sim):
         {"name": "app", "image": "nginx:1.27",
          "livenessProbe": {"tcpSocket": {"port": 80}, "periodSeconds": 10, "failureThreshold": 3}}]))
     sim.advance(100)
-    # started at 2; failing from 32: ticks 32, 42, 52 -> killed at 52, restart after 10 s
-    assert starts.times[:2] == [2.0, 62.0]
+    # started at 2; failing from 32: ticks 32, 42, 52 -> killed at 52. Updated for
+    # issue 14: the first restart is at once (the kubelet's back-off starts at the
+    # second exit), so it runs again at 52, not 62.
+    assert starts.times[:2] == [2.0, 52.0]
     killing = _events(sim, "Killing")
     assert killing and "failed liveness probe, will be restarted" in killing[0].message
 

@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 
 from labsupport.errors import Invalid, LabSupportError
 from labsupport.sim.scheduler import Decision, NodeTable, Scheduler
-from labsupport.sim.scheduling import plugins as pl
+from labsupport.sim.scheduler.plugins import noderesources as pl
+from labsupport.sim.scheduler.plugins.nodeaffinity import ERR_REASON_POD
+from labsupport.sim.scheduler.sampling import num_feasible_nodes_to_find
 
 GI = 2**30
 MI = 2**20
@@ -281,7 +283,7 @@ def test_node_affinity_operators(term, passing):
     d = Scheduler(cluster(*AFFINITY_NODES)).schedule(pod(affinity=required(term)), explain=True)
     assert {r["node"] for r in d.table if r["filter"] == "passed"} == passing
     failing = {r["node"] for r in d.table if r["filter"] != "passed"}
-    assert all(rows(d)[n]["filter"] == pl.REASON[pl.AFFINITY] for n in failing)
+    assert all(rows(d)[n]["filter"] == ERR_REASON_POD for n in failing)
 
 
 def test_node_affinity_terms_are_ored_and_empty_terms_match_nothing():
@@ -436,8 +438,8 @@ def test_sampling_at_5000_nodes_checks_500():
     sched = Scheduler(table)
     d = sched.schedule(pod(cpu="100m"))
     assert (d.nodes_checked, d.feasible) == (500, 500)
-    assert pl.num_feasible_nodes_to_find(5000, None) == 500  # max(5, 50 - 40) = 10%
-    assert pl.num_feasible_nodes_to_find(1000, None) == 420  # 42%
+    assert num_feasible_nodes_to_find(5000, None) == 500  # max(5, 50 - 40) = 10%
+    assert num_feasible_nodes_to_find(1000, None) == 420  # 42%
     assert Scheduler(table, percentage_of_nodes_to_score=100).schedule(pod()).nodes_checked == 5000
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from labsupport.sim.scheduler import NodeTable, Scheduler
-from labsupport.sim.scheduling import plugins as pl
+from labsupport.sim.scheduler.plugins import noderesources as pl
 
 GI = 2**30
 TOLERATIONS = [  # what DefaultTolerationSeconds admission adds to every pod

@@ -42,7 +42,7 @@ from labsupport.sim.controllers.base import SimController
 from labsupport.sim.controllers.podutil import compact_status, is_available, is_ready, ready_since
 from labsupport.sim.controllers.replicaset import pod_from_template
 from labsupport.sim.jsoncopy import json_copy
-from labsupport.sim.scheduling.podinfo import Toleration
+from labsupport.sim.scheduler.podinfo import Toleration
 
 if TYPE_CHECKING:
     from labsupport.sim.cluster import SimCluster

@@ -7,13 +7,19 @@ the pod count and the host ports in use. :class:`NodeTable` keeps the same
 facts, one numpy array per fact with one row per node, so the filters and
 scores run over hundreds of nodes in one vectorised step.
 
+Each amount is kept once, in ``amounts`` (allocatable and requested, one row
+per node). The fast path also keeps what is free in walk order
+(``walk_free_*``, see :meth:`NodeTable.order`) and a lower bound of it over
+all nodes (``min_free_*``); both are derived from ``amounts`` and updated
+with it. See ``labsupport/sim/README.md`` (fast-path notes).
+
 Nodes are listed the way upstream's node tree lists them
 (pkg/scheduler/backend/cache/node_tree.go): one node from each zone in turn,
 zones in the order they first appeared, nodes of a zone in the order they
 were added. Without zone labels that is simply the order nodes were added.
 
 Example:
-    >>> from labsupport.sim.scheduling.nodetable import NodeTable
+    >>> from labsupport.sim.scheduler.nodetable import NodeTable
     >>> t = NodeTable()
     >>> t.upsert_node({"metadata": {"name": "node-1"},
     ...                "status": {"allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"}}})
@@ -33,7 +39,8 @@ from typing import Any
 import numpy as np
 
 from labsupport.errors import Invalid
-from labsupport.sim.scheduling.podinfo import PodProfile, ProfileCache, quantity_at
+from labsupport.sim.scheduler.podinfo import PodProfile, ProfileCache, quantity_at
+from labsupport.sim.scheduler.views import NodeView
 
 __all__ = ["NodeTable", "AMOUNTS"]
 
@@ -100,10 +107,6 @@ class NodeTable:
         # per slot (columns AMOUNTS), so one read gets all of a node's amounts;
         # the properties alloc_cpu ... pod_count give the columns.
         self.amounts = np.zeros((0, len(AMOUNTS)), np.int64)
-        # allocatable - requested, kept up to date for the Filter's fit check.
-        self.free_cpu = np.zeros(0, np.int64)
-        self.free_mem = np.zeros(0, np.int64)
-        self.free_pods = np.zeros(0, np.int64)
         self.unschedulable = np.zeros(0, bool)
         # Bumped (to a cluster-wide tick) whenever a row's allocatable or requested
         # amounts change, so cached resource scores know when to recompute.
@@ -126,14 +129,14 @@ class NodeTable:
         self._zone_slots: dict[str, list[int]] = {}
         self._order: np.ndarray | None = None
         self._order2: np.ndarray | None = None
-        # The Filter's and the score cache's per-node facts again, laid out like
-        # order_twice() (row i and i + len(order) hold the node at position i), so
-        # that a window of the walk is a slice rather than a gather. Valid while
-        # the order is (rebuilt with it by order()); _pos maps slot -> position.
-        self.pos_free_pods = np.zeros(0, np.int64)
-        self.pos_free_cpu = np.zeros(0, np.int64)
-        self.pos_free_mem = np.zeros(0, np.int64)
-        self.pos_res_version = np.zeros(0, np.int64)
+        # The fast path's copy of what is free (allocatable - requested) and of
+        # res_version, laid out like order_twice() (row i and i + len(order) hold
+        # the node at position i), so that a window of the walk is a slice rather
+        # than a gather. Rebuilt by order(); _pos maps slot -> position.
+        self.walk_free_pods = np.zeros(0, np.int64)
+        self.walk_free_cpu = np.zeros(0, np.int64)
+        self.walk_free_mem = np.zeros(0, np.int64)
+        self.walk_res_version = np.zeros(0, np.int64)
         self._pos: list[int] = []
         #: Lower bounds of the free pods, milli-CPU and bytes over the nodes in
         #: order(): exact when the order is rebuilt, lowered as rows change (not
@@ -144,6 +147,7 @@ class NodeTable:
         self.static_version = 0
         self._profiles = ProfileCache()
         self._last: tuple[dict, PodProfile] | None = None
+        self._views: dict[int, tuple[int, int, NodeView]] = {}
 
     # -- sizing ---------------------------------------------------------------------
     def _grow(self) -> None:
@@ -155,8 +159,7 @@ class NodeTable:
             return np.concatenate([arr, pad])
 
         self.amounts = ext(self.amounts, 0)
-        for attr in ("res_version", "free_cpu", "free_mem", "free_pods"):
-            setattr(self, attr, ext(getattr(self, attr), 0))
+        self.res_version = ext(self.res_version, 0)
         self.unschedulable = ext(self.unschedulable, False)
         self.taints = ext(self.taints, -1)
         for key, col in self.label_cols.items():
@@ -219,21 +222,18 @@ class NodeTable:
         self._set_free(slot, a_cpu - r_cpu, a_mem - r_mem, a_pods - pods)
 
     def _set_free(self, slot: int, cpu: int, mem: int, pods: int) -> None:
-        """Store a row's free amounts and bump its res_version, in both layouts."""
+        """Bump a row's res_version; copy its free amounts to the walk-order layout."""
         self._tick += 1
         tick = self._tick
         self.res_version[slot] = tick
-        self.free_cpu[slot] = cpu
-        self.free_mem[slot] = mem
-        self.free_pods[slot] = pods
         if self._order is not None:
             i = self._pos[slot]
             if i >= 0:
                 j = i + len(self._order)
-                self.pos_res_version[i] = self.pos_res_version[j] = tick
-                self.pos_free_cpu[i] = self.pos_free_cpu[j] = cpu
-                self.pos_free_mem[i] = self.pos_free_mem[j] = mem
-                self.pos_free_pods[i] = self.pos_free_pods[j] = pods
+                self.walk_res_version[i] = self.walk_res_version[j] = tick
+                self.walk_free_cpu[i] = self.walk_free_cpu[j] = cpu
+                self.walk_free_mem[i] = self.walk_free_mem[j] = mem
+                self.walk_free_pods[i] = self.walk_free_pods[j] = pods
                 if cpu < self.min_free_cpu:
                     self.min_free_cpu = cpu
                 if mem < self.min_free_mem:
@@ -344,14 +344,13 @@ class NodeTable:
             self._pos = [-1] * self._cap
             for i, slot in enumerate(out):
                 self._pos[slot] = i
-            self.pos_free_pods = self.free_pods[order2]
-            self.pos_free_cpu = self.free_cpu[order2]
-            self.pos_free_mem = self.free_mem[order2]
-            self.pos_res_version = self.res_version[order2]
+            pods, cpu, mem = self.free(order2)
+            self.walk_free_pods, self.walk_free_cpu, self.walk_free_mem = pods, cpu, mem
+            self.walk_res_version = self.res_version[order2]
             if out:
-                self.min_free_pods = int(self.pos_free_pods.min())
-                self.min_free_cpu = int(self.pos_free_cpu.min())
-                self.min_free_mem = int(self.pos_free_mem.min())
+                self.min_free_pods = int(pods.min())
+                self.min_free_cpu = int(cpu.min())
+                self.min_free_mem = int(mem.min())
         return self._order
 
     def order_twice(self) -> np.ndarray:
@@ -390,9 +389,39 @@ class NodeTable:
     def __repr__(self) -> str:
         return f"<NodeTable {len(self)} nodes, {int(self.pod_count.sum())} pods>"
 
+    def free(self, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Free pods, milli-CPU and bytes (allocatable - requested) of rows ``slots``."""
+        rows = self.amounts[slots]
+        return rows[:, 2] - rows[:, 7], rows[:, 0] - rows[:, 3], rows[:, 1] - rows[:, 4]
+
+    def node_view(self, slot: int) -> NodeView:
+        """The :class:`NodeView` of a row, as plugins see it (cached until it changes)."""
+        version = int(self.res_version[slot])
+        hit = self._views.get(slot)
+        if hit is not None and hit[0] == version and hit[1] == self.static_version:
+            return hit[2]
+        a_cpu, a_mem, a_pods, r_cpu, r_mem, nz_cpu, nz_mem, pods = self.amounts[slot].tolist()
+        labels, taints, unschedulable = self._static[slot] or ({}, (), False)
+        ports = {key: frozenset(users[slot]) for key, users in self.ports.items()
+                 if slot in users}
+        view = NodeView(self.name_of(slot), labels, taints, unschedulable,
+                        {"cpu": a_cpu, "memory": a_mem, "pods": a_pods},
+                        {"cpu": r_cpu, "memory": r_mem, "pods": pods},
+                        {"cpu": nz_cpu, "memory": nz_mem}, ports)
+        self._views[slot] = (version, self.static_version, view)
+        return view
+
     # -- pods -----------------------------------------------------------------------
-    def _profile(self, pod: dict) -> PodProfile:
-        return self._profiles.get(pod)
+    def profile_for(self, pod: dict, *, scheduling: bool = False) -> PodProfile:
+        """The :class:`PodProfile` of a pod (cached by template).
+
+        With ``scheduling=True`` the table remembers the pair, so that binding
+        this very dict next (:meth:`add_pod`) reuses the profile.
+        """
+        prof = self._profiles.get(pod)
+        if scheduling:
+            self._last = (pod, prof)
+        return prof
 
     def add_pod(self, pod: dict, node_name: str) -> None:
         """Account a pod bound to ``node_name``: requests, pod count, host ports."""
@@ -402,14 +431,14 @@ class NodeTable:
                           f"upsert_node() before binding pods to it")
         # The pod just scheduled is usually the one bound: reuse its profile.
         last, self._last = self._last, None
-        prof = last[1] if last is not None and last[0] is pod else self._profile(pod)
+        prof = last[1] if last is not None and last[0] is pod else self.profile_for(pod)
         self._account(prof, slot, 1)
 
     def remove_pod(self, pod: dict, node_name: str) -> None:
         """Undo :meth:`add_pod` (ignored when the node is already gone)."""
         slot = self._slot_of.get(node_name)
         if slot is not None:
-            self._account(self._profile(pod), slot, -1)
+            self._account(self.profile_for(pod), slot, -1)
 
     def _account(self, prof: PodProfile, slot: int, sign: int) -> None:
         """Add (``sign=1``) or take away (``-1``) a pod's requests on a row."""

@@ -11,7 +11,7 @@ deallocate" for a Pod without ResourceClaims), then DefaultPreemption, prefixed
 which is why the real message ends with two dots.
 
 Example:
-    >>> from labsupport.sim.scheduling.decision import fit_error_message
+    >>> from labsupport.sim.scheduler.decision import fit_error_message
     >>> fit_error_message(3, {"Insufficient cpu": 3}, "no new claims to deallocate, preemption: " +
     ...     fit_error_message(3, {"No preemption victims found for incoming pod": 3}))
     '0/3 nodes are available: 3 Insufficient cpu. no new claims to deallocate, preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod..'
@@ -24,12 +24,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from labsupport.sim.scheduling.plugins import SCORE_PLUGINS, WEIGHTS
-
-__all__ = ["Decision", "fit_error_message", "NO_NODES"]
+__all__ = ["Decision", "fit_error_message", "NO_NODES", "UNSCHEDULABLE", "SCHEDULER_ERROR"]
 
 # pkg/scheduler/schedule_one.go: ErrNoNodesAvailable.
 NO_NODES = "no nodes available to schedule pods"
+# The PodScheduled condition's reason (k8s.io/api/core/v1 PodReasonUnschedulable,
+# PodReasonSchedulerError): no node fits, or the cycle itself failed (a plugin
+# returned an error); schedule_one.go handleSchedulingFailure picks one.
+UNSCHEDULABLE = "Unschedulable"
+SCHEDULER_ERROR = "SchedulerError"
 
 
 def fit_error_message(num_all_nodes: int, reasons: Mapping[str, int],
@@ -75,6 +78,10 @@ class Decision:
             for nodes that failed a filter, and when only one node passed
             (upstream then skips scoring).
         pod: ``namespace/name`` of the pod, for display.
+        weights: the profile's Score plugins (the table's score columns, in
+            profile order) and their weights.
+        reason: why ``node`` is None: "Unschedulable" (no node fits) or
+            "SchedulerError" (a plugin failed; ``message`` names it and the pod).
 
     Example:
         >>> d = Decision("node-2", "", nodes_checked=3, feasible=2, pod="default/web-1")
@@ -88,6 +95,8 @@ class Decision:
     feasible: int
     table: list[dict[str, Any]] | None = None
     pod: str = field(default="")
+    weights: dict[str, int] = field(default_factory=dict)
+    reason: str = UNSCHEDULABLE
 
     @property
     def scheduled(self) -> bool:
@@ -113,8 +122,9 @@ class Decision:
                     f"<code>{html.escape(self.message)}</code></p>")
         if not self.table:
             return head
-        cols = ["node", "filter"] + [f"{p} &times;{WEIGHTS[p]}" for p in SCORE_PLUGINS] + ["total"]
-        keys = ["node", "filter", *SCORE_PLUGINS, "total"]
+        cols = (["node", "filter"] + [f"{html.escape(p)} &times;{w}"
+                                      for p, w in self.weights.items()] + ["total"])
+        keys = ["node", "filter", *self.weights, "total"]
         rows = []
         for row in self.table[: self._MAX_ROWS]:
             chosen = row["node"] == self.node

@@ -6,7 +6,7 @@ them) and caches it by the pod's scheduling-relevant fields, so 150,000 pods
 stamped from a handful of Deployment templates are parsed a handful of times.
 
 Example:
-    >>> from labsupport.sim.scheduling.podinfo import profile_of
+    >>> from labsupport.sim.scheduler.podinfo import profile_of
     >>> p = profile_of({"spec": {"containers": [
     ...     {"resources": {"requests": {"cpu": "250m"}}}]}})
     >>> p.cpu, p.memory, p.nonzero_cpu, p.nonzero_memory
@@ -27,7 +27,7 @@ from labsupport.errors import Invalid
 __all__ = [
     "DEFAULT_MILLI_CPU_REQUEST", "DEFAULT_MEMORY_REQUEST", "PodProfile", "Toleration",
     "Requirement", "Term", "NodeAffinity", "milli_value", "value", "quantity_at",
-    "profile_of", "template_key",
+    "profile_of", "template_key", "parse_int64",
 ]
 
 # pkg/scheduler/util/non_zero.go: DefaultMilliCPURequest = 100 (0.1 core) and
@@ -164,12 +164,17 @@ class NodeAffinity:
         return bool(self.node_selector) or self.required is not None
 
 
-_INT64 = re.compile(r"^[+-]?\d+$")
+_INT64 = re.compile(r"[+-]?[0-9]+")
 
 
-def _parse_int64(text: str) -> int | None:
-    """``strconv.ParseInt(text, 10, 64)``: None when it would fail."""
-    if not _INT64.match(text):
+def parse_int64(text: str) -> int | None:
+    """``strconv.ParseInt(text, 10, 64)``: None when it would fail.
+
+    Example:
+        >>> parse_int64("-12"), parse_int64("1.5"), parse_int64(str(2**63))
+        (-12, None, None)
+    """
+    if not _INT64.fullmatch(text):
         return None
     number = int(text)
     return number if -(2**63) <= number < 2**63 else None
@@ -187,7 +192,7 @@ def _parse_label_requirement(expr: dict) -> Requirement | None:
     if op in ("Gt", "Lt"):
         if len(values) != 1:
             return None
-        number = _parse_int64(values[0])
+        number = parse_int64(values[0])
         return None if number is None else Requirement(key, op, values, number)
     return None
 

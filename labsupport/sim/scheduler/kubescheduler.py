@@ -1,0 +1,198 @@
+"""kube-scheduler in the simulated cluster: watches, the loop, binding, failures.
+
+Upstream: pkg/scheduler/eventhandlers.go (what the watches do),
+pkg/scheduler/schedule_one.go ``ScheduleOne`` (take a pod, run the scheduling
+cycle, bind) and ``handleSchedulingFailure``. A SimCluster's ``c.scheduler``
+is a :class:`KubeScheduler`: the :class:`~labsupport.sim.scheduler.scheduler.Scheduler`
+(profile, node table, round-robin start) plus its queue and its decisions.
+A pod that fits nowhere gets the ``FailedScheduling`` event and a
+``PodScheduled=False`` condition, then waits in the queue.
+
+Example:
+    >>> import labsupport as ls
+    >>> c = ls.connect(nodes=1, node_cpu="1", seed=0)
+    >>> _ = c.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "big"},
+    ...     "spec": {"containers": [{"name": "a", "image": "nginx:1.27",
+    ...                              "resources": {"requests": {"cpu": "2"}}}]}})
+    >>> c.advance(1)
+    >>> message = c.events()[0].message
+    >>> message.split(" no new claims to deallocate, ")[0]
+    '0/1 nodes are available: 1 Insufficient cpu.'
+    >>> message.endswith("preemption: 0/1 nodes are available: "
+    ...                  "1 No preemption victims found for incoming pod..")
+    True
+    >>> c.scheduler
+    <KubeScheduler <Profile LeastAllocated> over 1 nodes, 0 pods queued, 1 unschedulable>
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from labsupport.sim.clock import stamp
+from labsupport.sim.podstatus import pod_condition
+from labsupport.sim.scheduler.decision import Decision
+from labsupport.sim.scheduler.nodetable import NodeTable
+from labsupport.sim.scheduler.plugins.defaultbinder import DefaultBinder
+from labsupport.sim.scheduler.profile import Profile
+from labsupport.sim.scheduler.queue import SchedulingQueue
+from labsupport.sim.scheduler.scheduler import Scheduler
+
+if TYPE_CHECKING:
+    from labsupport.sim.cluster import SimCluster
+    from labsupport.sim.store import WatchEvent
+
+__all__ = ["KubeScheduler", "COMPONENT", "EXPLAIN_UP_TO_NODES"]
+
+COMPONENT = "default-scheduler"
+#: Clusters up to this size keep every decision's table (the reference cycle).
+EXPLAIN_UP_TO_NODES = 100
+
+# The PodTopologyLabels admission plugin (KEP-4742, beta and on by default
+# since 1.35, kubernetes PR 135158) copies these labels from the Node to the
+# Pod when the pod is bound (the pods/binding subresource), so the Downward API
+# can show a container its zone and region.
+_TOPOLOGY_LABELS = ("topology.kubernetes.io/zone", "topology.kubernetes.io/region")
+
+
+class KubeScheduler(Scheduler):
+    """The scheduler of a SimCluster: a :class:`Scheduler` with a queue, on simpy.
+
+    Args:
+        sim: the cluster.
+        profile: the scheduling profile (default: the default profile).
+        **shorthands: ``percentage_of_nodes_to_score``, ``scoring_strategy``.
+    """
+
+    def __init__(self, sim: SimCluster, profile: Profile | None = None,
+                 **shorthands: Any) -> None:
+        super().__init__(NodeTable(), profile=profile, seed=sim.seed, **shorthands)
+        self.sim = sim
+        self.env = sim.env
+        self.api = sim.api
+        self.queue = SchedulingQueue(sim.env)
+        #: The last decision about each pod (with its table on small clusters).
+        self.decisions: dict[str, Decision] = {}
+        self._accounted: dict[str, str] = {}  # pod key -> node its requests count on
+        self.env.process(self._loop())
+
+    def __repr__(self) -> str:
+        return (f"<KubeScheduler {self.profile!r} over {len(self.table)} nodes, "
+                f"{len(self.queue.active)} pods queued, "
+                f"{len(self.queue.unschedulable)} unschedulable>")
+
+    # --- watches (eventhandlers.go) -----------------------------------------------------
+    def on_pod(self, event: WatchEvent) -> None:
+        """Queue new unscheduled pods; keep node accounting as pods bind and finish."""
+        pod = event.object
+        key = event.key
+        node = pod["spec"].get("nodeName")
+        done = event.type == "DELETED" or pod["status"].get("phase") in ("Succeeded", "Failed")
+        counted = self._accounted.get(key)
+        if counted is not None and (done or counted != node):
+            self.table.remove_pod(event.old or pod, counted)
+            del self._accounted[key]
+            self.queue.cluster_changed()
+        if done:
+            self.queue.forget(key)
+            if event.type == "DELETED":
+                self.decisions.pop(key, None)
+            return
+        if node:
+            if key not in self._accounted and node in self.table:
+                self.table.add_pod(pod, node)
+                self._accounted[key] = node
+            return
+        if pod["metadata"].get("deletionTimestamp"):
+            return
+        if pod["spec"].get("schedulerName", COMPONENT) != COMPONENT:
+            return
+        if event.type == "ADDED":
+            self.queue.add(key)
+
+    def on_node(self, event: WatchEvent) -> None:
+        """Keep the node table current; a change may let waiting pods fit."""
+        node = event.object
+        if event.type == "DELETED":
+            self.table.remove_node(node["metadata"]["name"])
+        else:
+            self.table.upsert_node(node)
+        self.queue.cluster_changed()
+
+    # --- the loop (ScheduleOne) ---------------------------------------------------------
+    def _loop(self):
+        while True:
+            if not self.queue.active:
+                yield self.queue.wait()
+            while self.queue.active:
+                self._schedule_next(self.queue.pop())
+            # One scheduling cycle per instant: later pods see earlier bindings.
+            yield self.env.timeout(0)
+
+    def _schedule_next(self, key: str) -> None:
+        pod = self.sim.store.peek(key)
+        if pod is None or pod["spec"].get("nodeName") or pod["metadata"].get("deletionTimestamp"):
+            return
+        explain = len(self.table) <= EXPLAIN_UP_TO_NODES
+        decision = self.schedule(pod, explain=explain)
+        if explain or decision.table is not None:
+            self.decisions[key] = decision
+        if decision.node is not None:
+            self.bind(pod, decision.node)
+        else:
+            self._failed(pod, key, decision)
+
+    def _failed(self, pod: dict, key: str, decision: Decision) -> None:
+        """handleSchedulingFailure: condition, event, back to the queue."""
+        self.queue.failed(key)
+        cond = {
+            "type": "PodScheduled",
+            **({"observedGeneration": pod["metadata"]["generation"]}
+               if "generation" in pod["metadata"] else {}),
+            "status": "False",
+            "lastProbeTime": None,
+            "lastTransitionTime": stamp(self.env.now),
+            "reason": decision.reason,
+            "message": decision.message,
+        }
+        old = [c for c in pod["status"].get("conditions") or () if c.get("type") == "PodScheduled"]
+        if not old or old[0].get("message") != decision.message:
+            status = dict(pod["status"], phase="Pending", conditions=[cond])
+            pod = self.api.update_status(pod, status, COMPONENT)
+        self.api.event(pod, "Warning", "FailedScheduling", decision.message, COMPONENT)
+
+    # --- Reserve and Bind ---------------------------------------------------------------
+    def bind(self, pod: dict, node: str) -> None:
+        """Reserve (assume the pod in the node table), then Bind (DefaultBinder)."""
+        key = self.api.key_of(pod)
+        self.queue.scheduled(key)
+        binding = DefaultBinder().binding(pod, node)
+        target = binding["target"]["name"]
+        spec = dict(pod["spec"], nodeName=target)
+        generation = pod["metadata"].get("generation")
+        status = dict(pod["status"], phase="Pending", conditions=[
+            pod_condition("PodScheduled", "True", None, stamp(self.env.now), generation)])
+        new = dict(pod, spec=spec, status=status)
+        new["metadata"] = dict(pod["metadata"])
+        if self.api.feature_gates["PodTopologyLabelsAdmission"]:
+            topology = _topology_labels(self.sim.store.peek(f"/registry/minions/{target}"))
+            if topology:
+                new["metadata"]["labels"] = {**(pod["metadata"].get("labels") or {}),
+                                             **topology}
+        if target in self.table:
+            # Reserve: account the pod now, with the very dict just scheduled: the
+            # node table reuses the profile it computed instead of reading the pod again.
+            self.table.add_pod(pod, target)
+            self._accounted[key] = target
+        self.api.bind(new, COMPONENT)
+        ns = pod["metadata"].get("namespace", "default")
+        self.api.event(new, "Normal", "Scheduled",
+                       f"Successfully assigned {ns}/{pod['metadata']['name']} to {target}",
+                       COMPONENT)
+        self.sim.volumes.pod_scheduled(new, target)
+
+
+def _topology_labels(node: dict | None) -> dict[str, str]:
+    """The node's zone and region labels that a pod bound to it gets."""
+    labels = ((node or {}).get("metadata") or {}).get("labels") or {}
+    return {k: labels[k] for k in _TOPOLOGY_LABELS if k in labels}
