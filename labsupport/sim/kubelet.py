@@ -96,6 +96,8 @@ class PodWorker:
     #: Native sidecars by name: (started, its process) (see _start_sidecar).
     #: Empty and shared until a pod has one: most pods have none.
     _sidecars: dict[str, tuple[simpy.Event, simpy.Process]] = {}  # noqa: RUF012
+    #: Whether the app containers are done and the sidecars are being stopped.
+    _finishing = False
 
     def __init__(self, kubelet: Kubelet, pod: dict, key: str | None = None) -> None:
         self.kubelet = kubelet
@@ -135,6 +137,9 @@ class PodWorker:
                 if not c.ready:
                     ready = False
                     break
+        if ready and self._sidecars:
+            # A sidecar's readiness counts too (its readiness probe, or running).
+            ready = all(c.ready for c in self.inits if c.name in self._sidecars)
         generation = self.pod["metadata"].get("generation")
         state = (self.initialized, ready, generation)
         if state == self._cond_state:
@@ -566,10 +571,10 @@ class PodWorker:
     def _run_init(self, c: ContainerState):
         if c.spec.get("restartPolicy") == "Always":  # a native sidecar
             return (yield from self._start_sidecar(c))
-        delay = 0.0
         b = behaviour(self.pod, c.spec, init=True)
         while True:
             yield from self._pull(c, b)
+            yield from self._configure(c)  # env from ConfigMaps and Secrets, as app containers
             started = self._start(c)
             self.sync()
             code = yield from self._run_to_exit(b, started)
@@ -580,8 +585,8 @@ class PodWorker:
             c.last_state = c.state
             if self.spec.get("restartPolicy") == "Never":
                 return False
-            delay = BACKOFF_INITIAL if delay == 0 else min(delay * 2, BACKOFF_MAX)
-            yield from self._backoff(c, delay, True)
+            # The same back-off entry as an app container's: at once, then 10 s ... 300 s.
+            yield from self._restart(c)
 
     def _run_app(self, c: ContainerState):
         b = behaviour(self.pod, c.spec)
@@ -743,10 +748,17 @@ class PodWorker:
     def _finish_if_done(self) -> None:
         states = [c.state.get("terminated") for c in self.apps]
         if all(states):
-            self.phase = "Succeeded" if all(s["exitCode"] == 0 for s in states) else "Failed"
-            if self._sidecars:  # the app containers are done: stop the sidecars
-                self.env.process(self._stop_sidecars(
-                    float(self.spec.get("terminationGracePeriodSeconds", 30))))
+            phase = "Succeeded" if all(s["exitCode"] == 0 for s in states) else "Failed"
+            if self._sidecars:
+                # The app containers are done: the kubelet stops the sidecars, and
+                # the pod keeps its phase until they have stopped (their exit codes
+                # do not count). Docs: concepts/workloads/pods/sidecar-containers.
+                if not self._finishing:
+                    self._finishing = True
+                    self.env.process(self._stop_sidecars(
+                        float(self.spec.get("terminationGracePeriodSeconds", 30)), phase))
+            else:
+                self.phase = phase
 
     # --- retry loops and native sidecars ----------------------------------------
     def _names_ready(self, b: Behaviour) -> bool:
@@ -815,8 +827,11 @@ class PodWorker:
         if entry is not None and not entry[0].triggered:
             entry[0].succeed()
 
-    def _stop_sidecars(self, grace: float):
-        """Stop the running sidecars, after the app containers (in reverse order)."""
+    def _stop_sidecars(self, grace: float, phase: str | None = None):
+        """Stop the running sidecars, after the app containers (in reverse order).
+
+        ``phase`` is the pod's phase once they have stopped (None: leave it).
+        """
         running = [c for c in reversed(self.inits) if c.name in self._sidecars]
         for c in running:
             proc = self._sidecars[c.name][1]
@@ -824,6 +839,9 @@ class PodWorker:
                 proc.interrupt()
         running = [c for c in running if "running" in c.state]
         if not running:
+            if phase is not None:
+                self.phase = phase
+                self.sync()
             return
         slowest = 0.0
         for c in running:
@@ -837,6 +855,8 @@ class PodWorker:
             c.ready = c.started = False
             c.state = self._terminated(c, 137 if killed else 0, c.started_at or self.env.now,
                                        "Error" if killed else "Completed")
+        if phase is not None:
+            self.phase = phase
         self.sync()
 
     # --- stopping -------------------------------------------------------------

@@ -294,3 +294,65 @@ def test_every_tag_of_the_course_image_exists():
     # Students build and load their own versions of it (lessons 05 and 11).
     assert images.tag_exists("labsupport/course:0.2.0") is None
     assert images.lookup("labsupport/course:9.9.9").kind == "server"
+
+
+def test_a_sidecars_readiness_counts_for_the_pod(sim):
+    # Its readiness probe never passes: the app is ready, the pod is not.
+    sidecar = {"name": "proxy", "image": "nginx:1.27", "restartPolicy": "Always",
+               "readinessProbe": {"httpGet": {"path": "/", "port": 80}, "periodSeconds": 5}}
+    pod = _pod("web", [{"name": "app", "image": "nginx:1.27"}], init=[sidecar])
+    pod["metadata"]["annotations"] = {"sim.labsupport.io/never-ready.proxy": "true"}
+    sim.apply(pod)
+    sim.advance(30)
+    assert _state(sim, "web")["ready"] is True
+    assert _state(sim, "web", init=True)["ready"] is False
+    conds = {c["type"]: c["status"] for c in sim.get("pod/web")["status"]["conditions"]}
+    assert conds["Ready"] == conds["ContainersReady"] == "False"
+
+
+def test_a_jobs_pod_succeeds_only_once_its_sidecar_has_stopped(sim):
+    sidecar = {"name": "log", "image": "busybox:1.36", "restartPolicy": "Always",
+               "command": ["tail", "-f", "/dev/null"]}
+    sim.apply(_pod("batch", [{"name": "main", "image": "busybox:1.36",
+                              "command": ["sh", "-c", "sleep 5"]}],
+                   init=[sidecar], restart="Never"))
+    phases = []
+    for _ in range(40):
+        sim.advance(0.5)
+        st = sim.get("pod/batch")["status"]
+        side = st["initContainerStatuses"][0]["state"]
+        phases.append((st["phase"], "running" in side))
+    assert ("Succeeded", True) not in phases           # never Succeeded with the sidecar up
+    assert phases[-1] == ("Succeeded", False)
+
+
+def test_an_init_container_waits_for_its_configmap(sim):
+    init = {"name": "setup", "image": "busybox:1.36", "command": ["sh", "-c", "exit 0"],
+            "env": [{"name": "MODE", "valueFrom": {"configMapKeyRef": {"name": "settings",
+                                                                        "key": "mode"}}}]}
+    sim.apply(_pod("web", [{"name": "app", "image": "nginx:1.27"}], init=[init]))
+    sim.advance(30)
+    waiting = _state(sim, "web", init=True)["state"]["waiting"]
+    assert waiting == {"reason": "CreateContainerConfigError",
+                       "message": 'configmap "settings" not found'}
+    sim.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"},
+               "data": {"mode": "fast"}})
+    sim.advance(30)
+    assert "terminated" in _state(sim, "web", init=True)["state"]
+    assert sim.get("pod/web")["status"]["phase"] == "Running"
+
+
+def test_a_failing_init_container_restarts_at_once_then_backs_off(sim):
+    init = {"name": "setup", "image": "busybox:1.36", "command": ["sh", "-c", "exit 1"]}
+    sim.apply(_pod("web", [{"name": "app", "image": "nginx:1.27"}], init=[init]))
+    starts = []
+    for _ in range(80):
+        sim.advance(0.5)
+        st = _state(sim, "web", init=True)
+        starts.append(st["restartCount"])
+    counts = sorted(set(starts))
+    first_restart = starts.index(1) * 0.5
+    second_restart = starts.index(2) * 0.5
+    assert counts[:3] == [0, 1, 2]
+    assert second_restart - first_restart >= 10          # then the 10 s back-off
+    assert first_restart <= 3                            # the first restart at once
