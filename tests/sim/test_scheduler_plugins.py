@@ -27,8 +27,9 @@ UPSTREAM = [
     ("VolumeBinding", {"PreFilter", "Filter", "Reserve", "PreBind", "PreScore", "Score"}, 0,
      False),
     ("VolumeZone", {"PreFilter", "Filter"}, 0, False),
-    ("PodTopologySpread", {"PreFilter", "Filter", "PreScore", "Score"}, 2, False),
-    ("InterPodAffinity", {"PreFilter", "Filter", "PreScore", "Score"}, 2, False),
+    # Modelled since issue 15 (tests/sim/test_affinity_spread.py).
+    ("PodTopologySpread", {"PreFilter", "Filter", "PreScore", "Score"}, 2, True),
+    ("InterPodAffinity", {"PreFilter", "Filter", "PreScore", "Score"}, 2, True),
     ("DynamicResources", {"PreEnqueue", "PreFilter", "Filter", "PostFilter", "Reserve",
                           "PreBind"}, 0, True),
     ("DefaultPreemption", {"PostFilter"}, 0, True),
@@ -43,6 +44,12 @@ REASONS = {
     "NodeAffinity": ("node(s) didn't match Pod's node affinity/selector",),
     "NodePorts": ("node(s) didn't have free ports for the requested pod ports",),
     "NodeResourcesFit": ("Too many pods", "Insufficient cpu", "Insufficient memory"),
+    "PodTopologySpread": ("node(s) didn't match pod topology spread constraints",
+                          "node(s) didn't match pod topology spread constraints "
+                          "(missing required label)"),
+    "InterPodAffinity": ("node(s) didn't match pod affinity rules",
+                         "node(s) didn't match pod anti-affinity rules",
+                         "node(s) didn't satisfy existing pods anti-affinity rules"),
 }
 
 
@@ -85,15 +92,20 @@ def test_each_plugin_is_declared_as_upstream(name, points, weight, modelled):
     assert plugin.reasons == REASONS.get(name, ())
     assert plugin.upstream.startswith("pkg/scheduler/framework/plugins/")
     if fw.FILTER in points and modelled:
-        preemption_may_help = name in ("NodePorts", "NodeResourcesFit")
+        # InterPodAffinity and PodTopologySpread reject with either code; their
+        # declared one is Unschedulable (anti-affinity, skew), see their modules.
+        preemption_may_help = name in ("NodePorts", "NodeResourcesFit", "InterPodAffinity",
+                                       "PodTopologySpread")
         assert (plugin.filter_code == fw.UNSCHEDULABLE) is preemption_may_help
 
 
 def test_the_default_profile_weights_and_table_columns():
+    # PodTopologySpread and InterPodAffinity are modelled since issue 15: they
+    # are Score plugins of the default profile, weight 2 each, as upstream.
     assert Profile().score_weights == {"TaintToleration": 3, "NodeAffinity": 2,
-                                       "NodeResourcesFit": 1,
+                                       "NodeResourcesFit": 1, "PodTopologySpread": 2,
+                                       "InterPodAffinity": 2,
                                        "NodeResourcesBalancedAllocation": 1, "ImageLocality": 1}
-    assert "PodTopologySpread" in {p.name for p in Profile().plugins}  # listed, not run
 
 
 # -- the registry is what the cycle iterates ---------------------------------------------

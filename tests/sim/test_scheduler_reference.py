@@ -15,6 +15,10 @@ from hypothesis import strategies as st
 from labsupport.sim.scheduler import NodeTable, Profile, Scheduler
 from labsupport.sim.scheduler.reference import schedule_one
 
+HOST, ZONE = "kubernetes.io/hostname", "topology.kubernetes.io/zone"
+# A ReplicaSet in both tables' listers: pods it owns get the default spread.
+REPLICASET = {"kind": "ReplicaSet", "metadata": {"name": "rs", "namespace": "default"},
+              "spec": {"selector": {"matchLabels": {"app": "a"}}}}
 TOLERATIONS = [{"key": "node.kubernetes.io/unreachable", "operator": "Exists",
                 "effect": "NoExecute", "tolerationSeconds": 300}]
 
@@ -29,7 +33,28 @@ def node(name, cpu, mem, pods, zone, disk, taint, cordon):
                                        "pods": str(pods)}}}
 
 
-def pod(i, cpu, mem, selector, tolerate, port, prefer, named):
+def pod_terms(spec, meta, app, extra):
+    """InterPodAffinity and PodTopologySpread terms (issue 15) on a generated pod."""
+    if app is None:
+        return
+    meta["labels"] = {"app": app}
+    kind, key, hard = extra
+    term = {"labelSelector": {"matchLabels": {"app": app}}, "topologyKey": key}
+    if kind == "owned" and app == "a":
+        meta["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                                    "name": "rs", "controller": True}]
+    elif kind in ("podAffinity", "podAntiAffinity"):
+        spec.setdefault("affinity", {})[kind] = (
+            {"requiredDuringSchedulingIgnoredDuringExecution": [term]} if hard else
+            {"preferredDuringSchedulingIgnoredDuringExecution": [
+                {"weight": 7, "podAffinityTerm": term}]})
+    elif kind == "spread":
+        spec["topologySpreadConstraints"] = [{
+            "maxSkew": 1, "topologyKey": key, "labelSelector": {"matchLabels": {"app": app}},
+            "whenUnsatisfiable": "DoNotSchedule" if hard else "ScheduleAnyway"}]
+
+
+def pod(i, cpu, mem, selector, tolerate, port, prefer, named, app=None, extra=None):
     requests = {k: v for k, v in (("cpu", None if cpu is None else f"{cpu}m"),
                                   ("memory", None if mem is None else f"{mem}Mi")) if v}
     container = {"name": "app", "resources": {"requests": requests}}
@@ -50,7 +75,9 @@ def pod(i, cpu, mem, selector, tolerate, port, prefer, named):
             {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [named]}]}]}
     if affinity:
         spec["affinity"] = {"nodeAffinity": affinity}
-    return {"metadata": {"name": f"p{i}", "namespace": "default"}, "spec": spec}
+    meta = {"name": f"p{i}", "namespace": "default"}
+    pod_terms(spec, meta, app, extra)
+    return {"metadata": meta, "spec": spec}
 
 
 node_st = st.tuples(st.integers(0, 4000), st.integers(0, 4096), st.integers(0, 8),
@@ -61,7 +88,11 @@ pod_st = st.tuples(st.one_of(st.none(), st.integers(0, 1500)),
                    st.one_of(st.none(), st.integers(0, 1500)),
                    st.sampled_from([None, None, "a", "b"]), st.booleans(),
                    st.sampled_from([None, None, None, 80]),
-                   st.sampled_from([None, "ssd", "hdd"]), st.integers(-8, 200))
+                   st.sampled_from([None, "ssd", "hdd"]), st.integers(-8, 200),
+                   st.sampled_from([None, "a", "a", "b"]),
+                   st.tuples(st.sampled_from(["owned", "owned", "podAffinity", "podAntiAffinity",
+                                              "spread", "none"]),
+                             st.sampled_from([HOST, ZONE]), st.booleans()))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -74,13 +105,14 @@ def test_fast_path_agrees_with_the_reference_cycle(nodes, copies, pods, strategy
     objs = [node(f"n{i:03d}", *nodes[i % len(nodes)]) for i in range(len(nodes) + copies)]
     tables = [NodeTable(), NodeTable()]
     for t in tables:
+        t.listers.add(REPLICASET)
         for o in objs:
             t.upsert_node(o)
     profile = Profile(scoring_strategy=strategy, percentage_of_nodes_to_score=pct)
     fast, ref = (Scheduler(t, profile=profile, seed=seed) for t in tables)
-    for i, (cpu, mem, selector, tolerate, port, prefer, named) in enumerate(pods):
+    for i, (cpu, mem, selector, tolerate, port, prefer, named, app, extra) in enumerate(pods):
         name = f"n{named:03d}" if 0 <= named < len(objs) else (None if named >= 0 else "gone")
-        p = pod(i, cpu, mem, selector, tolerate, port, prefer, name)
+        p = pod(i, cpu, mem, selector, tolerate, port, prefer, name, app, extra)
         start = ref.next_start_node_index
         got = fast.schedule(p)
         want = schedule_one(ref, p)

@@ -45,7 +45,6 @@ from labsupport.sim.scheduler.framework import (
     PRE_FILTER,
     SCORE,
     SKIP,
-    UNSCHEDULABLE,
     Amounts,
     AmountScorePlugin,
     Diagnosis,
@@ -94,7 +93,7 @@ class FastCycle:
     def pod_view(self) -> PodView:
         """The :class:`PodView` plugins see (made on first use)."""
         if self._pod_view is None:
-            self._pod_view = PodView(self.pod, self.prof)
+            self._pod_view = PodView(self.pod, self.prof, self.table)
         return self._pod_view
 
     def node_view(self, slot: int) -> NodeView:
@@ -425,8 +424,7 @@ class FastPath:
                 continue
             for reason, mask in plugin.fast_failures(cycle, rows):
                 reasons[reason] += int(np.count_nonzero(mask))
-            if plugin.filter_code == UNSCHEDULABLE:
-                candidates += len(rows)
+            candidates += plugin.fast_candidates(cycle, rows)
         diagnosis = Diagnosis(n_all, candidates, plan.ran)
         return fit_error_message(n_all, reasons, post_filter_message(
             self.sched.profile, cycle.pod_view, diagnosis))

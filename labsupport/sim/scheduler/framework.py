@@ -51,7 +51,7 @@ __all__ = [
     "RESERVE", "PERMIT", "PRE_BIND", "BIND", "POST_BIND", "EXTENSION_POINTS",
     "SUCCESS", "ERROR", "UNSCHEDULABLE", "UNSCHEDULABLE_AND_UNRESOLVABLE", "SKIP",
     "MAX_NODE_SCORE", "MIN_NODE_SCORE", "Status", "Diagnosis", "Plugin", "AmountScorePlugin",
-    "Amounts", "normalize_scores", "normalize_array",
+    "Amounts", "normalize_scores", "normalize_array", "FILTERED_NODES",
 ]
 
 # Extension points, in the order a pod meets them (framework/interface.go).
@@ -78,6 +78,10 @@ ERROR = "Error"
 UNSCHEDULABLE = "Unschedulable"
 UNSCHEDULABLE_AND_UNRESOLVABLE = "UnschedulableAndUnresolvable"
 SKIP = "Skip"
+
+# The key in ``PodView.state`` under which the reference cycle gives PreScore
+# the names of the feasible nodes (upstream passes them as an argument).
+FILTERED_NODES = "FilteredNodes"
 
 # framework/interface.go: MaxNodeScore = 100, MinNodeScore = 0.
 MAX_NODE_SCORE = 100
@@ -275,6 +279,14 @@ class Plugin:
         texts = list(dict.fromkeys(r for st in statuses for r in st.reasons))
         return [(t, np.fromiter((t in st.reasons for st in statuses), bool, len(statuses)))
                 for t in texts]
+
+    def fast_candidates(self, cycle: FastCycle, slots: np.ndarray) -> int:
+        """How many of the rows ``slots`` it rejected as UNSCHEDULABLE (preemption may help).
+
+        Only rows where it was the first Filter to reject; by default every
+        row counts when ``filter_code`` is UNSCHEDULABLE.
+        """
+        return len(slots) if self.filter_code == UNSCHEDULABLE else 0
 
     def fast_score_constant(self, prof: PodProfile) -> bool:
         """True when its score is the same on every node for pods like ``prof``.

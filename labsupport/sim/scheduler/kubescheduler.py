@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from labsupport.sim.clock import stamp
 from labsupport.sim.podstatus import pod_condition
 from labsupport.sim.scheduler.decision import Decision
+from labsupport.sim.scheduler.listers import StoreListers
 from labsupport.sim.scheduler.nodetable import NodeTable
 from labsupport.sim.scheduler.plugins.defaultbinder import DefaultBinder
 from labsupport.sim.scheduler.profile import Profile
@@ -67,6 +68,7 @@ class KubeScheduler(Scheduler):
     def __init__(self, sim: SimCluster, profile: Profile | None = None,
                  **shorthands: Any) -> None:
         super().__init__(NodeTable(), profile=profile, seed=sim.seed, **shorthands)
+        self.table.listers = StoreListers(sim.store)
         self.sim = sim
         self.env = sim.env
         self.api = sim.api
@@ -102,6 +104,8 @@ class KubeScheduler(Scheduler):
             if key not in self._accounted and node in self.table:
                 self.table.add_pod(pod, node)
                 self._accounted[key] = node
+            elif counted == node:  # labels or deletionTimestamp may have changed
+                self.table.update_pod(pod, node)
             return
         if pod["metadata"].get("deletionTimestamp"):
             return

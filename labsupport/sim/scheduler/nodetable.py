@@ -39,6 +39,8 @@ from typing import Any
 import numpy as np
 
 from labsupport.errors import Invalid
+from labsupport.sim.scheduler.listers import Listers
+from labsupport.sim.scheduler.podindex import PodIndex
 from labsupport.sim.scheduler.podinfo import PodProfile, ProfileCache, quantity_at
 from labsupport.sim.scheduler.views import NodeView
 
@@ -148,6 +150,12 @@ class NodeTable:
         self._profiles = ProfileCache()
         self._last: tuple[dict, PodProfile] | None = None
         self._views: dict[int, tuple[int, int, NodeView]] = {}
+        #: The pods on each node (``NodeInfo.Pods``), for InterPodAffinity and
+        #: PodTopologySpread.
+        self.pods = PodIndex()
+        #: What the scheduler's informers list: Services, ReplicaSets,
+        #: StatefulSets, ReplicationControllers, Namespaces.
+        self.listers = Listers()
 
     # -- sizing ---------------------------------------------------------------------
     def _grow(self) -> None:
@@ -169,6 +177,7 @@ class NodeTable:
         self._static.extend([None] * extra)
         self._zone_of.extend([None] * extra)
         self._cap = new
+        self.pods.set_capacity(new)
 
     @property
     def capacity(self) -> int:
@@ -303,6 +312,7 @@ class NodeTable:
         self._touch(slot)
         for users in self.ports.values():
             users.pop(slot, None)
+        self.pods.remove_slot(slot)
         self._leave_zone(slot)
         self._static[slot] = None
         self._name_of[slot] = None
@@ -433,12 +443,21 @@ class NodeTable:
         last, self._last = self._last, None
         prof = last[1] if last is not None and last[0] is pod else self.profile_for(pod)
         self._account(prof, slot, 1)
+        self.pods.add(pod, slot)
+
+    def update_pod(self, pod: dict, node_name: str) -> None:
+        """A bound pod changed (labels, deletionTimestamp): keep ``pods`` current."""
+        slot = self._slot_of.get(node_name)
+        if slot is not None:
+            self.pods.add(pod, slot)
 
     def remove_pod(self, pod: dict, node_name: str) -> None:
         """Undo :meth:`add_pod` (ignored when the node is already gone)."""
         slot = self._slot_of.get(node_name)
         if slot is not None:
             self._account(self.profile_for(pod), slot, -1)
+            meta = pod.get("metadata") or {}
+            self.pods.remove(f"{meta.get('namespace') or 'default'}/{meta.get('name') or ''}")
 
     def _account(self, prof: PodProfile, slot: int, sign: int) -> None:
         """Add (``sign=1``) or take away (``-1``) a pod's requests on a row."""

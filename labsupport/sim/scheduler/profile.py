@@ -13,8 +13,9 @@ Example:
     >>> p = Profile(scoring_strategy="MostAllocated", disabled=["ImageLocality"])
     >>> p
     <Profile MostAllocated, ImageLocality disabled>
-    >>> p.score_weights
-    {'TaintToleration': 3, 'NodeAffinity': 2, 'NodeResourcesFit': 1, 'NodeResourcesBalancedAllocation': 1}
+    >>> p.score_weights  # doctest: +NORMALIZE_WHITESPACE
+    {'TaintToleration': 3, 'NodeAffinity': 2, 'NodeResourcesFit': 1, 'PodTopologySpread': 2,
+     'InterPodAffinity': 2, 'NodeResourcesBalancedAllocation': 1}
 """  # noqa: E501
 
 from __future__ import annotations

@@ -54,6 +54,7 @@ from labsupport.sim.scheduler.decision import (
 )
 from labsupport.sim.scheduler.framework import (
     FILTER,
+    FILTERED_NODES,
     MAX_NODE_SCORE,
     MIN_NODE_SCORE,
     POST_FILTER,
@@ -88,7 +89,7 @@ def schedule_one(sched: Scheduler, pod: dict) -> Decision:
         one row per node checked.
     """
     table, profile = sched.table, sched.profile
-    pod_view = PodView(pod, table.profile_for(pod, scheduling=True))
+    pod_view = PodView(pod, table.profile_for(pod, scheduling=True), table)
     weights = profile.score_weights
     all_nodes = table.names()  # the node tree's order: zone by zone
     if not all_nodes:
@@ -169,6 +170,7 @@ def _schedule(sched: Scheduler, pod: PodView, all_nodes: list[str]) -> Decision:
 
     # 5. PreScore, Score, NormalizeScore, weights -----------------------------------------------
     scores: dict[str, list[int]] = {}
+    pod.state[FILTERED_NODES] = [node.name for node in feasible]  # what PreScore is given
     for plugin in profile.at(SCORE):
         if not plugin.pre_score(pod).is_success:
             scores[plugin.name] = [0] * len(feasible)  # Skip: it adds nothing

@@ -39,13 +39,20 @@ class PodView:
         nonzero_requests: the same, with 100m / 200Mi for containers that
             request nothing (what the resource scores use).
         node_name: ``spec.nodeName`` ("" when unset).
+        snapshot: the scheduler's cache this cycle reads (a
+            :class:`~labsupport.sim.scheduler.nodetable.NodeTable`: every node,
+            the pods on it, the listers), or None outside a cycle.
+        state: what plugins keep for this pod during one cycle (upstream's
+            ``CycleState``): a PreFilter writes, its Filter reads.
     """
 
-    __slots__ = ("obj", "profile")
+    __slots__ = ("obj", "profile", "snapshot", "state")
 
-    def __init__(self, obj: dict, profile: PodProfile) -> None:
+    def __init__(self, obj: dict, profile: PodProfile, snapshot: Any = None) -> None:
         self.obj = obj
         self.profile = profile
+        self.snapshot = snapshot
+        self.state: dict[str, Any] = {}
 
     @classmethod
     def of(cls, pod: dict) -> PodView:

@@ -22,8 +22,8 @@ VolumeRestrictions                        not modelled yet
 NodeVolumeLimits                          not modelled yet
 VolumeBinding                             not modelled yet
 VolumeZone                                not modelled yet
-PodTopologySpread                 2       not modelled yet
-InterPodAffinity                  2       not modelled yet
+PodTopologySpread                 2       PreFilter, Filter, PreScore, Score (system defaults)
+InterPodAffinity                  2       PreFilter, Filter, PreScore, Score
 DynamicResources                          PostFilter text for pods without claims
 DefaultPreemption                         PostFilter text (no priorities yet)
 NodeResourcesBalancedAllocation   1       Score
@@ -56,6 +56,7 @@ from labsupport.sim.scheduler.plugins.defaultbinder import DefaultBinder
 from labsupport.sim.scheduler.plugins.defaultpreemption import DefaultPreemption
 from labsupport.sim.scheduler.plugins.dynamicresources import DynamicResources
 from labsupport.sim.scheduler.plugins.imagelocality import ImageLocality
+from labsupport.sim.scheduler.plugins.interpodaffinity import InterPodAffinity
 from labsupport.sim.scheduler.plugins.nodeaffinity import NodeAffinity
 from labsupport.sim.scheduler.plugins.nodename import NodeName
 from labsupport.sim.scheduler.plugins.nodeports import NodePorts
@@ -65,14 +66,13 @@ from labsupport.sim.scheduler.plugins.noderesources import (
 )
 from labsupport.sim.scheduler.plugins.nodeunschedulable import NodeUnschedulable
 from labsupport.sim.scheduler.plugins.notmodelled import (
-    InterPodAffinity,
     NodeVolumeLimits,
-    PodTopologySpread,
     SchedulingGates,
     VolumeBinding,
     VolumeRestrictions,
     VolumeZone,
 )
+from labsupport.sim.scheduler.plugins.podtopologyspread import PodTopologySpread
 from labsupport.sim.scheduler.plugins.queuesort import PrioritySort
 from labsupport.sim.scheduler.plugins.tainttoleration import TaintToleration
 

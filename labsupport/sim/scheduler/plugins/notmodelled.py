@@ -6,9 +6,9 @@ the cycle skip it. Their reason texts are added when they are modelled and
 checked against the v1.37 source.
 
 Example:
-    >>> from labsupport.sim.scheduler.plugins.notmodelled import InterPodAffinity
-    >>> InterPodAffinity()
-    <InterPodAffinity plugin InterPodAffinity: PreFilter, Filter, PreScore, Score, not modelled yet>
+    >>> from labsupport.sim.scheduler.plugins.notmodelled import VolumeZone
+    >>> VolumeZone()
+    <VolumeZone plugin VolumeZone: PreFilter, Filter, not modelled yet>
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from labsupport.sim.scheduler.framework import (
 )
 
 __all__ = ["SchedulingGates", "VolumeRestrictions", "NodeVolumeLimits", "VolumeBinding",
-           "VolumeZone", "PodTopologySpread", "InterPodAffinity"]
+           "VolumeZone"]
 
 
 class SchedulingGates(Plugin):
@@ -75,23 +75,3 @@ class VolumeZone(Plugin):
     extension_points = (PRE_FILTER, FILTER)
     modelled = False
     upstream = "pkg/scheduler/framework/plugins/volumezone"
-
-
-class PodTopologySpread(Plugin):
-    """``topologySpreadConstraints`` and the default system constraints (weight 2)."""
-
-    name = "PodTopologySpread"
-    extension_points = (PRE_FILTER, FILTER, PRE_SCORE, SCORE)
-    weight = 2
-    modelled = False
-    upstream = "pkg/scheduler/framework/plugins/podtopologyspread"
-
-
-class InterPodAffinity(Plugin):
-    """``podAffinity`` and ``podAntiAffinity``, required and preferred (weight 2)."""
-
-    name = "InterPodAffinity"
-    extension_points = (PRE_FILTER, FILTER, PRE_SCORE, SCORE)
-    weight = 2
-    modelled = False
-    upstream = "pkg/scheduler/framework/plugins/interpodaffinity"

@@ -1,0 +1,104 @@
+"""What kube-scheduler's informers list, beyond nodes and pods.
+
+PodTopologySpread's default constraints select the pods of the pod's
+Services, ReplicaSet, StatefulSet or ReplicationController
+(plugins/helper/spread.go ``DefaultSelector``); InterPodAffinity's
+``namespaceSelector`` needs the Namespaces' labels. :class:`Listers` keeps
+such objects in memory (for a :class:`~labsupport.sim.scheduler.scheduler.Scheduler`
+without a cluster: add them with :meth:`Listers.add`); :class:`StoreListers`
+reads them from a SimCluster's store, as informers would.
+
+Example:
+    >>> from labsupport.sim.scheduler.listers import Listers
+    >>> ls_ = Listers()
+    >>> ls_.add({"kind": "Service", "metadata": {"name": "web", "namespace": "default"},
+    ...          "spec": {"selector": {"app": "web"}}})
+    >>> ls_.services("default")
+    [{'app': 'web'}]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+__all__ = ["Listers", "StoreListers"]
+
+_CONTROLLER_KINDS = ("ReplicaSet", "StatefulSet", "ReplicationController")
+
+
+class Listers:
+    """Services, controllers and Namespaces, kept in memory."""
+
+    def __init__(self) -> None:
+        self._objects: dict[tuple[str, str, str], dict] = {}
+
+    def add(self, obj: dict) -> None:
+        """Add or replace a Service, ReplicaSet, StatefulSet, ReplicationController or Namespace."""
+        meta = obj.get("metadata") or {}
+        ns = "" if obj.get("kind") == "Namespace" else str(meta.get("namespace") or "default")
+        self._objects[(str(obj.get("kind")), ns, str(meta.get("name")))] = obj
+
+    def remove(self, kind: str, namespace: str, name: str) -> None:
+        """Forget an object (unknown ones are ignored)."""
+        self._objects.pop((kind, namespace, name), None)
+
+    def _list(self, kind: str, namespace: str | None = None) -> Iterator[dict]:
+        for (k, ns, _), obj in self._objects.items():
+            if k == kind and (namespace is None or ns == namespace):
+                yield obj
+
+    def _get(self, kind: str, namespace: str, name: str) -> dict | None:
+        return self._objects.get((kind, namespace, name))
+
+    # -- what the plugins ask ---------------------------------------------------------------
+    def services(self, namespace: str) -> list[Mapping[str, str]]:
+        """``spec.selector`` of the Services in a namespace (nil selectors left out)."""
+        return [s["spec"]["selector"] for s in self._list("Service", namespace)
+                if (s.get("spec") or {}).get("selector") is not None]
+
+    def controller(self, kind: str, namespace: str, name: str) -> dict | None:
+        """A ReplicaSet, StatefulSet or ReplicationController by name, or None."""
+        return self._get(kind, namespace, name) if kind in _CONTROLLER_KINDS else None
+
+    def namespace_labels(self, namespace: str) -> Mapping[str, str] | None:
+        """A Namespace's labels (None when it is not known)."""
+        obj = self._get("Namespace", "", namespace)
+        return None if obj is None else (obj.get("metadata") or {}).get("labels") or {}
+
+    def namespaces(self) -> list[tuple[str, Mapping[str, str]]]:
+        """Every Namespace: ``(name, labels)``."""
+        return [(str(o["metadata"]["name"]), o["metadata"].get("labels") or {})
+                for o in self._list("Namespace")]
+
+
+class StoreListers(Listers):
+    """The same questions, answered from a SimCluster's store."""
+
+    _KEYS = {"ReplicaSet": "replicasets", "StatefulSet": "statefulsets",
+             "ReplicationController": "controllers"}
+
+    def __init__(self, store: Any) -> None:
+        super().__init__()
+        self.store = store
+
+    def services(self, namespace: str) -> list[Mapping[str, str]]:
+        """``spec.selector`` of the Services in a namespace, from the store."""
+        prefix = f"/registry/services/specs/{namespace}/"
+        return [svc["spec"]["selector"] for key, svc in self.store.table("services/specs").items()
+                if key.startswith(prefix) and (svc.get("spec") or {}).get("selector") is not None]
+
+    def controller(self, kind: str, namespace: str, name: str) -> dict | None:
+        """A ReplicaSet, StatefulSet or ReplicationController from the store, or None."""
+        table = self._KEYS.get(kind)
+        return None if table is None else self.store.peek(f"/registry/{table}/{namespace}/{name}")
+
+    def namespace_labels(self, namespace: str) -> Mapping[str, str] | None:
+        """A Namespace's labels from the store (None when it does not exist)."""
+        obj = self.store.peek(f"/registry/namespaces/{namespace}")
+        return None if obj is None else (obj.get("metadata") or {}).get("labels") or {}
+
+    def namespaces(self) -> list[tuple[str, Mapping[str, str]]]:
+        """Every Namespace in the store: ``(name, labels)``."""
+        return [(str(o["metadata"]["name"]), o["metadata"].get("labels") or {})
+                for o in self.store.table("namespaces").values()]
