@@ -25,6 +25,7 @@ from labsupport.connect import connect
 from labsupport.errors import (
     AlreadyExists,
     ClusterUnavailable,
+    Conflict,
     Forbidden,
     GradingError,
     Invalid,
@@ -88,6 +89,7 @@ __all__ = [
     "Invalid",
     "ObjectNotFound",
     "AlreadyExists",
+    "Conflict",
     "Forbidden",
     "ClusterUnavailable",
     "UnsafeCluster",

@@ -24,6 +24,7 @@ __all__ = [
     "InvalidManifest",
     "ObjectNotFound",
     "AlreadyExists",
+    "Conflict",
     "Invalid",
     "Forbidden",
     "ClusterUnavailable",
@@ -61,6 +62,11 @@ class InvalidManifest(LabSupportError, ValueError):
             ``"spec.template.spec.containers[0].image"``.
         value: the offending value (omitted from the message when not given).
         hint: how to fix it.
+        refused: ``("Deployment", "web")`` when the API server refused the
+            object (validation of a create or update); the message is then
+            what kubectl prints: ``The Deployment "web" is invalid: ...``.
+        causes: every ``field: problem`` line the API server gave, when
+            there are several (kubectl lists them one per line).
 
     Example:
         >>> e = InvalidManifest("must be an integer", source="web.yaml", document=1,
@@ -82,8 +88,12 @@ class InvalidManifest(LabSupportError, ValueError):
         field: str | None = None,
         value: Any = _MISSING,
         hint: str | None = None,
+        refused: tuple[str, str] | None = None,
+        causes: tuple[str, ...] = (),
     ) -> None:
         self.problem = problem
+        self.refused = refused
+        self.causes = tuple(causes)
         self.source = source
         self.document = document
         self.obj = obj
@@ -105,9 +115,22 @@ class InvalidManifest(LabSupportError, ValueError):
             field=self.field,
             value=self.value if self._has_value else _MISSING,
             hint=self.hint,
+            refused=self.refused,
+            causes=self.causes,
         )
 
     def _message(self) -> str:
+        if self.refused is not None:
+            kind, name = self.refused
+            head = f'The {kind} "{name}" is invalid: '
+            if len(self.causes) > 1:
+                # kubectl's MultilineError: the head (trailing space kept), then one
+                # "* " line per cause.
+                return head + "".join(f"\n* {c}" for c in self.causes)
+            body = f"{self.field}: " if self.field else ""
+            if self._has_value:
+                body += f"Invalid value: {_quote(self.value)}: "
+            return head + body + self.problem + (f". {self.hint}" if self.hint else "")
         where = []
         if self.source:
             where.append(self.source)
@@ -171,6 +194,37 @@ class ObjectNotFound(LabSupportError, KeyError):
 
 class AlreadyExists(LabSupportError):
     """An object with that name already exists (HTTP 409 on a real cluster)."""
+
+
+class Conflict(LabSupportError):
+    """An update was based on an old version of the object (HTTP 409 Conflict).
+
+    Every write changes ``metadata.resourceVersion``; an update that carries
+    an older one would overwrite a change it never saw, so the API server
+    refuses it (optimistic concurrency).
+
+    Args:
+        resource: the resource, group-qualified, e.g. ``"deployments.apps"``.
+        name: the object's name.
+
+    Example:
+        >>> e = Conflict("deployments.apps", "web")
+        >>> print(e)  # doctest: +NORMALIZE_WHITESPACE
+        Operation cannot be fulfilled on deployments.apps "web": the object has been
+        modified; please apply your changes to the latest version and try again.
+        Read it again (cluster.get) and redo your change on what it returns.
+    """
+
+    def __init__(self, resource: str, name: str, message: str | None = None) -> None:
+        self.resource = resource
+        self.name = name
+        # staging/src/k8s.io/apiserver/pkg/registry/generic/registry/store.go
+        # (OptimisticLockErrorMsg) through errors.NewConflict.
+        text = message or (
+            f'Operation cannot be fulfilled on {resource} "{name}": the object has been '
+            "modified; please apply your changes to the latest version and try again")
+        super().__init__(f"{text}. Read it again (cluster.get) and redo your change on "
+                         "what it returns.")
 
 
 class Forbidden(LabSupportError):

@@ -234,6 +234,11 @@ class _Checker:
                        "e.g. metadata: {name: web}", path=["metadata"])
         if custom:
             self.schema.walk_metadata(meta)
+        elif "status" in obj:
+            # status is not part of a create or update: the API server ignores it
+            # (only the status subresource writes it), so it is not checked either;
+            # a `get` output can be applied again as it is.
+            self.schema.walk({k: v for k, v in obj.items() if k != "status"})
         else:
             self.schema.walk(obj)
         check_name(kind, meta)

@@ -12,7 +12,8 @@ import re
 
 from labsupport.errors import Invalid
 
-__all__ = ["parse_quantity", "cpu_cores", "memory_bytes", "format_cpu", "format_memory"]
+__all__ = ["parse_quantity", "cpu_cores", "memory_bytes", "format_cpu", "format_memory",
+           "canonical"]
 
 _SUFFIX = {
     "": 1,
@@ -94,3 +95,51 @@ def format_memory(nbytes: float) -> str:
         if n and n % unit == 0:
             return f"{n // unit}{suffix}"
     return str(n)
+
+
+_DECIMAL_SUFFIX = {-9: "n", -6: "u", -3: "m", 0: "", 3: "k", 6: "M", 9: "G", 12: "T",
+                   15: "P", 18: "E"}
+_BINARY_SUFFIX = ((60, "Ei"), (50, "Pi"), (40, "Ti"), (30, "Gi"), (20, "Mi"), (10, "Ki"))
+
+
+def canonical(value: str | int | float) -> str:
+    """A quantity as the API server prints it (``resource.Quantity.String()``).
+
+    Binary suffixes stay binary when the value is a whole number of at least
+    1024; everything else is written with the largest decimal suffix that
+    keeps the number whole (k8s.io/apimachinery/pkg/api/resource, CanonicalizeBytes).
+
+    Example:
+        >>> canonical("1024Mi"), canonical("0.5"), canonical("2000m"), canonical("1.5Gi")
+        ('1Gi', '500m', '2', '1536Mi')
+        >>> canonical(1000), canonical("32Mi"), canonical("500M"), canonical("100m")
+        ('1k', '32Mi', '500M', '100m')
+    """
+    from decimal import Decimal
+
+    parse_quantity(value)  # raises Invalid for what is not a quantity
+    text = str(value).strip() if not isinstance(value, float) else repr(value)
+    m = _RE.match(text)
+    number = Decimal(m.group(1))
+    suffix = m.group(2) or ""
+    if suffix.endswith("i"):
+        number *= 2 ** (10 * (("Ki", "Mi", "Gi", "Ti", "Pi", "Ei").index(suffix) + 1))
+        if abs(number) >= 1024 and number == number.to_integral_value():
+            whole = int(number)
+            for shift, name in _BINARY_SUFFIX:
+                if whole % (1 << shift) == 0:
+                    return f"{whole >> shift}{name}"
+            return str(whole)
+    else:
+        exponent = {"n": -9, "u": -6, "m": -3, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15,
+                    "E": 18}.get(suffix, 0)
+        number = number.scaleb(exponent)
+    if number == 0:
+        return "0"
+    # Round up to nanounits, then take the largest power of 1000 keeping it whole.
+    nanos = int((number * 10**9).to_integral_value(rounding="ROUND_CEILING"))
+    exp = -9
+    while exp < 18 and nanos % 1000 == 0:
+        nanos //= 1000
+        exp += 3
+    return f"{nanos}{_DECIMAL_SUFFIX[exp]}"

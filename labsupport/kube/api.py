@@ -29,6 +29,7 @@ from labsupport.deprecations import warn, warning_texts
 from labsupport.errors import (
     AlreadyExists,
     ClusterUnavailable,
+    Conflict,
     Forbidden,
     Invalid,
     InvalidManifest,
@@ -248,11 +249,25 @@ def error_for_status(status: int, text: str, method: str = "GET", path: str = ""
                                   "(401 Unauthorized)",
                                   fix or "get fresh credentials for this cluster")
     if status == 409:
+        # 409 is both AlreadyExists (a create) and Conflict (a stale resourceVersion).
+        if st.get("reason") == "Conflict" or "the object has been modified" in message:
+            group = details.get("group")
+            resource = (_plural_in(path) or details.get("kind") or "object") + (
+                f".{group}" if group else "")
+            name = details.get("name") or path.split("?")[0].rstrip("/").rpartition("/")[2]
+            return Conflict(resource, name, message)
         return AlreadyExists(message)
     if status == 422:
         causes = details.get("causes") or []
         field = causes[0].get("field") if causes else None
         problem = causes[0].get("message") if causes else message
+        kind, name = details.get("kind"), details.get("name")
+        if kind and name and causes:
+            # As kubectl prints it: The Deployment "web" is invalid: spec.selector: ...
+            lines = tuple(f"{c.get('field')}: {c.get('message')}" if c.get("field")
+                          else str(c.get("message")) for c in causes)
+            return InvalidManifest(problem or message, obj=what, field=field,
+                                   refused=(kind, name), causes=lines)
         return InvalidManifest(problem or message, obj=what, field=field)
     if status in (400, 405, 406, 415):
         return Invalid(f"the API server refused {method} {path}: {message}")

@@ -279,6 +279,9 @@ class KubeCluster(Cluster):
         kind = obj.get("kind", "")
         api_version = obj.get("apiVersion", "v1")
         meta = dict(obj.get("metadata") or {})
+        # An object read back with get() carries managedFields, which an apply
+        # must leave out ("metadata.managedFields must be nil").
+        meta.pop("managedFields", None)
         name = meta.get("name", "")
         rt = self._type_of(api_version, kind)
         if rt.namespaced:

@@ -4,8 +4,10 @@ Everything that changes the cluster goes through here, as in Kubernetes:
 ``kubectl apply`` from a student, and the controllers, scheduler and kubelets
 inside the simulator. The API server fills in what nobody wrote (uid,
 resourceVersion, generation, creationTimestamp, defaults), runs admission
-(the namespace must exist, ResourceQuota), keeps ``status`` apart from
-``spec``, and records every write for :meth:`SimCluster.trace`.
+(the namespace must exist, LimitRange, ResourceQuota: :mod:`labsupport.sim.admission`),
+refuses updates of fields fixed at creation (:mod:`labsupport.sim.updates`) and
+stale ones (resourceVersion conflicts), keeps ``status`` apart from ``spec``,
+and records every write for :meth:`SimCluster.trace`.
 
 Example:
     >>> import labsupport as ls
@@ -25,17 +27,21 @@ from collections.abc import Callable
 
 import simpy
 
-from labsupport.errors import AlreadyExists, Forbidden, Invalid, ObjectNotFound
+from labsupport.errors import AlreadyExists, Conflict, Forbidden, Invalid, ObjectNotFound
 from labsupport.featuregates import resolve as resolve_gates
 from labsupport.kinds import ResourceType, type_for_kind
 from labsupport.selectors import Selector
+from labsupport.sim.admission import Admission
+from labsupport.sim.admission.limitranger import default_limit_range
+from labsupport.sim.admission.resourcequota import qos_class
 from labsupport.sim.clock import stamp
 from labsupport.sim.defaults import apply_defaults
 from labsupport.sim.events import EventLog
+from labsupport.sim.fielderrors import refused
 from labsupport.sim.jsoncopy import json_copy
 from labsupport.sim.naming import new_uid, random_suffix
-from labsupport.sim.quota import check_quota, qos_class
 from labsupport.sim.store import Store, WatchEvent
+from labsupport.sim.updates import validate_update
 
 __all__ = ["APIServer", "SYSTEM_NAMESPACES"]
 
@@ -84,6 +90,11 @@ class APIServer:
         self.custom_types: dict[str, ResourceType] = {}
         self._node_ports: set[int] = set()
         self._cluster_ips: set[str] = set()
+        #: The admission chain (LimitRanger, PersistentVolumeClaimResize, ResourceQuota).
+        self.admission = Admission(self)
+        # Custom kinds whose CRD declares a status subresource: only there is a
+        # status sent with the object ignored.
+        self._custom_status: set[str] = set()
 
     # --- keys and reads -------------------------------------------------------
     @property
@@ -106,8 +117,13 @@ class APIServer:
         if not present:
             self.custom_types.pop(kind, None)
             self._prefixes.pop(kind, None)
+            self._custom_status.discard(kind)
             return
         versions = spec.get("versions") or [{}]
+        if any("status" in (v.get("subresources") or {}) for v in versions):
+            self._custom_status.add(kind)
+        else:
+            self._custom_status.discard(kind)
         version = next(
             (v.get("name") for v in versions if v.get("storage")), versions[0].get("name", "v1")
         )
@@ -208,11 +224,13 @@ class APIServer:
                 + (f' in namespace "{meta.get("namespace")}"' if rt.namespaced else "")
             )
         apply_defaults(obj, self.feature_gates)
-        if component == "kubectl":
+        if kind == "LimitRange":
+            default_limit_range(obj)
+        if component == "kubectl" and self._has_status_subresource(rt):
             obj.pop("status", None)  # status is the cluster's to write (PrepareForCreate)
+        self._admit(obj, None, key)
         if kind == "Pod":
             obj["status"] = {"phase": "Pending", "qosClass": qos_class(obj["spec"])}
-            check_quota(self, obj)
         if kind == "Service":
             self._allocate_service(obj)
         meta["uid"] = new_uid(self.rng)
@@ -228,24 +246,68 @@ class APIServer:
             obj.setdefault("status", {"loadBalancer": {}})
         self.store.put(key, obj)
         self._record(component, "create", key)
+        self.admission.commit()
         if kind == "Namespace":
             self._namespace_created(meta["name"])
         return obj
 
+    def _has_status_subresource(self, rt: ResourceType) -> bool:
+        return rt.kind not in self.custom_types or rt.kind in self._custom_status
+
+    def _admit(self, obj: dict, old: dict | None, key: str) -> None:
+        """Mutating admission, update validation, then validating admission (in order)."""
+        self.admission.discard()  # charges of an earlier write that failed after admission
+        for plugin, note in self.admission.mutate(obj, old):
+            self._record("kube-apiserver", "admission", key, f"{plugin}: {note}")
+        if old is not None:
+            errors = validate_update(old, obj)
+            if errors:
+                self.admission.discard()
+                raise refused(obj["kind"], obj["metadata"]["name"], errors)
+        try:
+            notes = self.admission.validate(obj, old)
+        except Forbidden as err:
+            self._record("kube-apiserver", "admission", key,
+                         f"{getattr(err, 'plugin', 'admission')}: {err}")
+            raise
+        for plugin, note in notes:
+            self._record("kube-apiserver", "admission", key, f"{plugin}: {note}")
+
     def update(self, obj: dict, component: str = "kubectl") -> dict:
         """Replace an object's metadata and spec (not its status); return the stored dict.
 
+        A ``status`` sent with the object is ignored (only the status
+        subresource writes it); fields fixed at creation are checked
+        (:mod:`labsupport.sim.updates`); a ``metadata.resourceVersion`` that
+        is not the stored one is a conflict.
+
         Raises:
             ObjectNotFound: it does not exist.
+            Conflict: ``metadata.resourceVersion`` is not the current one.
+            InvalidManifest: it changes a field that may not change.
+            Forbidden: admission (LimitRange, ResourceQuota) refuses it.
         """
         key = self.key_of(obj)
         old = self.store.peek(key)
+        rt = self.type_of(obj["kind"], obj.get("apiVersion"))
         if old is None:
-            rt = self.type_of(obj["kind"])
             raise ObjectNotFound(
                 rt.singular, obj["metadata"]["name"], obj["metadata"].get("namespace")
             )
+        sent_version = obj["metadata"].get("resourceVersion")
+        if (component == "kubectl" and sent_version
+                and sent_version != old["metadata"].get("resourceVersion")):
+            # Optimistic concurrency (registry/generic/registry/store.go: Update).
+            raise Conflict(rt.plural + (f".{rt.group}" if rt.group else ""),
+                           obj["metadata"]["name"])
         apply_defaults(obj, self.feature_gates)
+        if obj["kind"] == "LimitRange":
+            default_limit_range(obj)
+        if obj["kind"] == "Pod":
+            # The Priority plugin keeps a pod's priority on update (it is set at creation).
+            for field in ("priority", "preemptionPolicy"):
+                if field in old["spec"]:
+                    obj["spec"][field] = old["spec"][field]
         meta = obj["metadata"]
         old_meta = old["metadata"]
         for field in (
@@ -261,12 +323,20 @@ class APIServer:
         if "generation" in old_meta:
             changed = obj.get("spec") != old.get("spec")
             meta["generation"] = old_meta["generation"] + (1 if changed else 0)
-        if "status" in old:
-            obj["status"] = old["status"]
+        if self._has_status_subresource(rt):
+            # PrepareForUpdate: the status comes from the stored object.
+            if "status" in old:
+                obj["status"] = old["status"]
+            else:
+                obj.pop("status", None)
         if obj["kind"] == "Service":
             self._keep_service_allocation(obj, old)
+        self._admit(obj, old, key)
+        if obj["kind"] == "Service":
+            self._service_type_changed(obj, old)
         self.store.put(key, obj)
         self._record(component, "update", key)
+        self.admission.commit()
         return obj
 
     def update_status(
@@ -426,6 +496,11 @@ class APIServer:
     # --- services -------------------------------------------------------------
     def _allocate_service(self, svc: dict) -> None:
         spec = svc["spec"]
+        if spec.get("type") == "ExternalName":
+            # An ExternalName Service is a DNS CNAME: no cluster IP, no ports allocated.
+            for field in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
+                spec.pop(field, None)
+            return
         if spec.get("clusterIP") in (None, ""):
             spec["clusterIP"] = self._new_cluster_ip()
         elif spec["clusterIP"] != "None":
@@ -459,8 +534,18 @@ class APIServer:
 
     def _keep_service_allocation(self, svc: dict, old: dict) -> None:
         spec, old_spec = svc["spec"], old["spec"]
+        if spec.get("type") == "ExternalName":
+            for field in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
+                spec.pop(field, None)  # none of these for a DNS name (see _allocate_service)
+            return
+        if old_spec.get("type") == "ExternalName":
+            return  # allocated in _service_type_changed
         spec.setdefault("clusterIP", old_spec.get("clusterIP"))
-        spec["clusterIPs"] = [spec["clusterIP"]]
+        if not spec.get("clusterIPs") or (spec["clusterIP"] != old_spec.get("clusterIP")
+                                          and spec["clusterIPs"] == old_spec.get("clusterIPs")):
+            # normalizeClusterIPs: a changed clusterIP with untouched clusterIPs
+            # becomes the new primary (and then fails validation).
+            spec["clusterIPs"] = [spec["clusterIP"]]
         old_ports = {
             (p.get("port"), p.get("protocol")): p.get("nodePort")
             for p in old_spec.get("ports") or ()
@@ -471,6 +556,28 @@ class APIServer:
                     kept = old_ports.get((port.get("port"), port.get("protocol")))
                     port["nodePort"] = kept or self._new_node_port()
                     self._node_ports.add(port["nodePort"])
+
+    def _service_type_changed(self, svc: dict, old: dict) -> None:
+        """Allocate or release a cluster IP when the type changes to or from ExternalName."""
+        new_type, old_type = svc["spec"].get("type"), old["spec"].get("type")
+        if new_type == old_type:
+            return
+        if new_type == "ExternalName":
+            # dropTypeDependentFields: the IP and node ports go back to the pools.
+            self._release_service(old)
+            for field in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
+                svc["spec"].pop(field, None)
+            for port in svc["spec"].get("ports") or ():
+                port.pop("nodePort", None)
+        elif old_type == "ExternalName":
+            svc["spec"].setdefault("ipFamilies", ["IPv4"])
+            svc["spec"].setdefault("ipFamilyPolicy", "SingleStack")
+            self._allocate_service(svc)
+        elif new_type == "ClusterIP":
+            # LoadBalancer / NodePort -> ClusterIP: node ports are released.
+            for port in svc["spec"].get("ports") or ():
+                if port.get("nodePort"):
+                    self._node_ports.discard(port.pop("nodePort"))
 
     def _release_service(self, svc: dict) -> None:
         self._cluster_ips.discard(svc["spec"].get("clusterIP"))

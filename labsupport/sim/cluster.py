@@ -59,6 +59,7 @@ from labsupport.sim.controllers.nodelifecycle import (
 )
 from labsupport.sim.controllers.podutil import controller_uid
 from labsupport.sim.controllers.replicaset import ReplicaSetController
+from labsupport.sim.controllers.resourcequota import ResourceQuotaController
 from labsupport.sim.controllers.statefulset import StatefulSetController
 from labsupport.sim.controllers.volumes import VolumeBinder
 from labsupport.sim.dataplane import DataPlaneMixin
@@ -185,6 +186,7 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
         self.daemonsets = DaemonSetController(self)
         self.jobs = JobController(self)
         self.cronjobs = CronJobController(self)
+        self.quotas = ResourceQuotaController(self)
         # Workload controllers other than ReplicaSets', by the kind they reconcile.
         self.workloads = {
             "StatefulSet": self.statefulsets,
@@ -693,6 +695,11 @@ def _merge_for_apply(current: dict, applied: dict) -> dict:
         node = (current.get("spec") or {}).get("nodeName")
         if node and "nodeName" not in spec:
             spec["nodeName"] = node
+    if new.get("kind") == "PersistentVolumeClaim" and isinstance(spec, dict):
+        # The binder set spec.volumeName: apply leaves it, as for a pod's nodeName.
+        volume = (current.get("spec") or {}).get("volumeName")
+        if volume and "volumeName" not in spec:
+            spec["volumeName"] = volume
     if new.get("kind") == "Service":
         cur_spec = current.get("spec") or {}
         for field in ("clusterIP", "clusterIPs"):

@@ -28,6 +28,7 @@ import simpy
 
 from labsupport.quantity import memory_bytes
 from labsupport.sim import registry
+from labsupport.sim.admission.resourcequota import qos_class
 from labsupport.sim.backoff import (  # noqa: F401 - re-exported names
     BACKOFF_INITIAL,
     BACKOFF_MAX,
@@ -46,7 +47,6 @@ from labsupport.sim.configrefs import (
 from labsupport.sim.imagemanager import POD_SYNC_AFTER_ERROR, ImageManager
 from labsupport.sim.podstatus import ContainerState, pod_condition
 from labsupport.sim.probes import Probe
-from labsupport.sim.quota import qos_class
 from labsupport.sim.workloads import Behaviour, behaviour
 
 if TYPE_CHECKING:

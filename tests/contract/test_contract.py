@@ -241,3 +241,65 @@ def test_logs_of_a_container_its_previous_instance_and_the_refusals(cluster, ns)
     with pytest.raises(ls.Invalid) as err:
         cluster.logs("web", namespace=ns, container="sidecar", previous=True)
     assert 'previous terminated container "sidecar" in pod "web" not found' in str(err.value)
+
+
+# --- admission and updates (issue 16): the API server's own behaviour on both backends ---
+def _pod(name: str, **resources) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"containers": [{"name": "web", "image": "nginx:1.27",
+                                     "resources": resources}]}}
+
+
+def test_limit_range_fills_in_container_defaults(cluster, ns):
+    cluster.apply({"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "defaults"},
+                   "spec": {"limits": [{"type": "Container",
+                                        "default": {"cpu": "500m", "memory": "256Mi"},
+                                        "defaultRequest": {"cpu": "250m", "memory": "128Mi"}}]}},
+                  namespace=ns)
+    cluster.apply(_pod("web"), namespace=ns)
+    pod = cluster.get("pod/web", namespace=ns)
+    assert pod["spec"]["containers"][0]["resources"] == {
+        "limits": {"cpu": "500m", "memory": "256Mi"},
+        "requests": {"cpu": "250m", "memory": "128Mi"}}
+    assert pod["metadata"]["annotations"]["kubernetes.io/limit-ranger"] == (
+        "LimitRanger plugin set: cpu, memory request for container web; "
+        "cpu, memory limit for container web")
+
+
+def test_resource_quota_refuses_with_the_api_servers_message(cluster, ns):
+    cluster.apply({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "small"},
+                   "spec": {"hard": {"pods": "1"}}}, namespace=ns)
+    # The quota controller writes status.used first (until then: "status unknown").
+    cluster.wait_until(lambda c: "used" in (c.get("resourcequota/small", namespace=ns)
+                                            .get("status") or {}), timeout=60)
+    cluster.apply(_pod("a"), namespace=ns)
+    with pytest.raises(ls.Forbidden) as err:
+        cluster.apply(_pod("b"), namespace=ns)
+    assert err.value.reason == "ExceededQuota"
+    assert str(err.value) == ('pods "b" is forbidden: exceeded quota: small, requested: pods=1, '
+                              "used: pods=1, limited: pods=1")
+    assert cluster.get("resourcequota/small", namespace=ns)["status"]["used"] == {"pods": "1"}
+
+
+def test_a_deployments_selector_is_immutable(cluster, ns):
+    cluster.apply(deployment("web", replicas=1), namespace=ns)
+    changed = deployment("web", replicas=1)
+    changed["spec"]["selector"]["matchLabels"]["app"] = "web2"
+    changed["spec"]["template"]["metadata"]["labels"]["app"] = "web2"
+    with pytest.raises(ls.InvalidManifest) as err:
+        cluster.apply(changed, namespace=ns)
+    assert err.value.field == "spec.selector"
+    assert str(err.value).startswith(
+        'The Deployment "web" is invalid: spec.selector: Invalid value: '
+        '{"matchLabels":{"app":"web2"}}')
+    assert str(err.value).endswith("field is immutable")
+
+
+def test_status_sent_with_apply_is_ignored(cluster, ns):
+    cluster.apply(deployment("web", replicas=1), namespace=ns)
+    cluster.wait_for_rollout("deployment/web", namespace=ns, timeout=180)
+    obj = cluster.get("deployment/web", namespace=ns)
+    obj["metadata"].pop("resourceVersion")  # not testing conflicts here
+    obj["status"]["replicas"] = 99
+    cluster.apply(obj, namespace=ns)
+    assert cluster.get("deployment/web", namespace=ns)["status"]["replicas"] == 1

@@ -10,6 +10,7 @@ import pytest
 from labsupport.errors import (
     AlreadyExists,
     ClusterUnavailable,
+    Conflict,
     Forbidden,
     Invalid,
     InvalidManifest,
@@ -226,6 +227,38 @@ def test_conflict_is_already_exists(connect, fake_api):
                 (409, {"kind": "Status", "code": 409, "message": "conflict"}))
     with pytest.raises(AlreadyExists):
         connect().scale("deployment/web", 2)
+
+
+def test_stale_resource_version_is_a_conflict(connect, fake_api):
+    # What kube-apiserver answers to an update carrying an old metadata.resourceVersion.
+    message = ('Operation cannot be fulfilled on deployments.apps "web": the object has been '
+               "modified; please apply your changes to the latest version and try again")
+    fake_api.on("PATCH", "/apis/apps/v1/namespaces/default/deployments/web", (409, {
+        "kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 409,
+        "reason": "Conflict", "message": message,
+        "details": {"name": "web", "group": "apps", "kind": "deployments"}}))
+    with pytest.raises(Conflict) as err:
+        connect().apply({"apiVersion": "apps/v1", "kind": "Deployment",
+                         "metadata": {"name": "web", "resourceVersion": "41"},
+                         "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {
+                             "metadata": {"labels": {"app": "web"}},
+                             "spec": {"containers": [{"name": "w", "image": "nginx:1.27"}]}}}})
+    assert str(err.value).startswith(message)
+    assert (err.value.resource, err.value.name) == ("deployments.apps", "web")
+
+
+def test_invalid_update_reads_as_kubectl_prints_it(connect, fake_api):
+    fake_api.on("PATCH", "/apis/apps/v1/namespaces/default/deployments/web/scale", (422, {
+        "kind": "Status", "code": 422, "reason": "Invalid",
+        "message": 'Deployment.apps "web" is invalid: spec.selector: Invalid value: '
+                   '{"matchLabels":{"app":"web2"}}: field is immutable',
+        "details": {"name": "web", "group": "apps", "kind": "Deployment", "causes": [
+            {"reason": "FieldValueInvalid", "field": "spec.selector",
+             "message": 'Invalid value: {"matchLabels":{"app":"web2"}}: field is immutable'}]}}))
+    with pytest.raises(InvalidManifest) as err:
+        connect().scale("deployment/web", 2)
+    assert str(err.value) == ('The Deployment "web" is invalid: spec.selector: Invalid value: '
+                              '{"matchLabels":{"app":"web2"}}: field is immutable')
 
 
 def test_unauthorized_and_server_errors_are_cluster_unavailable(connect, fake_api):
