@@ -46,6 +46,8 @@ class Part:
         ready: returns None when the part can do its job, else why not.
         start: called once when the app starts (e.g. a watcher thread).
         stop: called once when the app stops.
+        middleware: ASGI middleware of its own, ``(class, keyword arguments)``,
+            run inside the body limit and the metrics (a fast path).
     """
 
     name: str
@@ -53,6 +55,7 @@ class Part:
     ready: Callable[[], str | None] = lambda: None
     start: Callable[[], None] | None = None
     stop: Callable[[], None] | None = None
+    middleware: Sequence[tuple[type, dict[str, Any]]] = ()
 
 
 class BodyLimit:
@@ -185,6 +188,9 @@ def make_app(name: str, parts: Sequence[Part], metrics: Metrics) -> FastAPI:
         return JSONResponse({"error": "http", "message": message}, status_code=err.status_code,
                             headers=getattr(err, "headers", None))
 
+    for part in parts:  # added first: innermost, so limits and metrics still apply
+        for cls, options in part.middleware:
+            app.add_middleware(cls, **options)
     app.add_middleware(BodyLimit)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

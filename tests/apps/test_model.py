@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from labsupport.apps import model as mf
+from labsupport.apps.model import Model, top_rows
 from labsupport.dc.ratings import movielens
 
 
@@ -53,3 +56,38 @@ def test_versions_are_saved_atomically_and_numbered(tmp_path):
     (tmp_path / "model-0004.npz").write_bytes(b"half a model")  # no manifest: not a version
     assert mf.newest(tmp_path) == 3
     assert mf.save(model, tmp_path) == 5
+
+
+# --- the fast selection against its definition --------------------------------------------
+def _reference_rows(scores: np.ndarray, n: int) -> list[int]:
+    order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
+    return [i for i in order if np.isfinite(scores[i])][:max(n, 0)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 3000), st.integers(0, 120), st.integers(0, 2**32 - 1),
+       st.sampled_from(["normal", "few-values", "mostly-rated"]))
+def test_top_rows_is_the_full_sort_truncated(size, n, seed, shape):
+    rng = np.random.default_rng(seed)
+    if shape == "normal":
+        scores = rng.normal(0, 1, size).astype(np.float32)
+    elif shape == "few-values":  # many ties, on the threshold too
+        scores = rng.integers(0, 4, size).astype(np.float32)
+    else:
+        scores = rng.normal(0, 1, size).astype(np.float32)
+        scores[rng.random(size) < 0.97] = -np.inf
+    assert top_rows(scores, n).tolist() == _reference_rows(scores, n)
+
+
+def test_recommend_matches_the_reference_on_a_large_model():
+    rng = np.random.default_rng(1)
+    users, movies, rated = 300, 10_000, 20
+    model = Model(0, np.arange(1, users + 1), np.arange(1, movies + 1),
+                  rng.normal(0, 0.3, (users, 10)).astype(np.float32),
+                  rng.normal(0, 0.3, (movies, 10)).astype(np.float32),
+                  np.arange(0, users * rated + 1, rated),
+                  rng.integers(0, movies, users * rated),
+                  np.array([f"Movie {i}" for i in range(1, movies + 1)]))
+    for user in range(1, users + 1):
+        for n in (1, 10, 100):
+            assert model.recommend(user, n) == model.recommend_reference(user, n)
