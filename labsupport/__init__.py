@@ -33,6 +33,7 @@ from labsupport.errors import (
     LabSupportError,
     ObjectNotFound,
     ResourceExpired,
+    TooManyRequests,
     UnsafeCluster,
     WaitTimeout,
 )
@@ -95,6 +96,7 @@ __all__ = [
     "UnsafeCluster",
     "WaitTimeout",
     "ResourceExpired",
+    "TooManyRequests",
     "RolloutFailed",
     "GradingError",
     "APIWarning",

@@ -1,4 +1,4 @@
-"""``python -m labsupport cluster up|down|status``: the lab cluster from a terminal.
+"""``python -m labsupport cluster up|down|status`` and ``sim serve``, from a terminal.
 
 For people who prefer a terminal to a notebook cell::
 
@@ -7,6 +7,7 @@ For people who prefer a terminal to a notebook cell::
     python -m labsupport cluster up --metrics-server --course-image
     python -m labsupport cluster status
     python -m labsupport cluster down
+    python -m labsupport sim serve --nodes 3 --speed 10   # a simulated cluster for kubectl
 
 Each cluster gets its own kubeconfig file; ``status`` prints the
 ``kubectl --kubeconfig ...`` line to use it. Your current kubectl context is
@@ -61,6 +62,18 @@ def _parser() -> argparse.ArgumentParser:
     common(down)
     status = actions.add_parser("status", help="show the clusters, nodes and how to use kubectl")
     common(status)
+    sim = sub.add_parser("sim", help="the simulated cluster, served to kubectl",
+                         description="Serve a simulated cluster's Kubernetes API on 127.0.0.1.")
+    sim_actions = sim.add_subparsers(dest="action", required=True)
+    serve = sim_actions.add_parser("serve", help="serve the API until Ctrl-C")
+    serve.add_argument("--nodes", type=int, default=3, help="worker nodes (default: 3)")
+    serve.add_argument("--seed", type=int, default=0, help="the random seed (default: 0)")
+    serve.add_argument("--speed", type=float, default=1.0,
+                       help="simulated seconds per second (default: 1)")
+    serve.add_argument("--apply", action="append", default=[], metavar="PATH",
+                       help="apply these manifests (files or folders) first")
+    serve.add_argument("--for", dest="duration", type=float, default=None, metavar="SECONDS",
+                       help="stop after this many seconds (default: until Ctrl-C)")
     return top
 
 
@@ -77,6 +90,12 @@ def main(argv: Sequence[str] | None = None, *, kind: Kind | None = None,
 
     stream = out or sys.stdout
     args = _parser().parse_args(argv)
+    if args.command == "sim":
+        try:
+            return _sim_serve(args, stream)
+        except LabSupportError as err:
+            print(f"error: {err}", file=sys.stderr if out is None else stream)
+            return 1
     k = kind or Kind()
     try:
         if args.action == "up":
@@ -120,6 +139,35 @@ def _up(k: Kind, args: argparse.Namespace, out: TextIO) -> int:
     print(f'kind cluster "{name}" is up. Use it with:', file=out)
     print(f"  kubectl --kubeconfig {kubeconfig} get nodes", file=out)
     print(f'  ls.connect("kind", name="{name}")   # in a notebook', file=out)
+    return 0
+
+
+def _sim_serve(args: argparse.Namespace, out: TextIO) -> int:
+    """Serve a simulated cluster until Ctrl-C (or ``--for`` seconds)."""
+    import time
+
+    from labsupport.sim import SimCluster
+
+    c = SimCluster(nodes=args.nodes, seed=args.seed)
+    try:
+        for path in args.apply:
+            for ref in c.apply(path):
+                print(f"{ref} created", file=out)
+        server = c.serve(speed=args.speed)
+        print(f"serving a simulated Kubernetes {KUBERNETES_VERSION} cluster at "
+              f"{server.url} (simulated time runs at {args.speed:g}x). In another terminal:",
+              file=out)
+        print(f"  export KUBECONFIG={server.kubeconfig}", file=out)
+        print("  kubectl get nodes", file=out)
+        print("Stop with Ctrl-C.", file=out, flush=True)
+        end = None if args.duration is None else time.monotonic() + args.duration
+        while end is None or time.monotonic() < end:
+            time.sleep(0.2 if end is None else max(0.0, min(0.2, end - time.monotonic())))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        c.close()
+    print("stopped; the kubeconfig file is deleted", file=out)
     return 0
 
 

@@ -83,12 +83,48 @@ class Cluster(abc.ABC):
         """
 
     @abc.abstractmethod
-    def delete(self, ref: str, namespace: str = "default") -> None:
-        """Delete an object; owned objects go too (background cascading).
+    def delete(self, ref: str, namespace: str = "default", *,
+               propagation_policy: str = "Background", grace_period: int | None = None,
+               force: bool = False, wait: bool = False) -> None:
+        """Delete an object, like ``kubectl delete`` (:mod:`labsupport.deleteoptions`).
+
+        The API server may keep it a while: a pod terminates gracefully
+        (``Terminating``, with a ``deletionTimestamp``), and an object with
+        ``metadata.finalizers`` stays until the last one is removed.
+
+        Args:
+            ref: ``"kind/name"``, e.g. ``"deployment/web"``.
+            namespace: its namespace.
+            propagation_policy: what happens to the objects it owns
+                (kubectl's ``--cascade``): ``"Background"`` (it goes at once,
+                the garbage collector deletes them after), ``"Foreground"``
+                (it stays until those with ``blockOwnerDeletion`` are gone)
+                or ``"Orphan"`` (they stay, without the ownerReference).
+            grace_period: seconds a pod has to stop (``--grace-period``);
+                None: its ``terminationGracePeriodSeconds``; 0 means 1.
+            force: remove it from the API at once (``--force``, grace period 0).
+            wait: return only once it is gone (``--wait``; 300 s at most).
 
         Raises:
             ObjectNotFound: no such object.
+            Invalid: an unknown policy, a bad grace period, or ``force``
+                with a grace period above 0.
+            WaitTimeout: ``wait`` and it was still there after 300 s.
         """
+
+    def _wait_deleted(self, ref: str, namespace: str, uid: str | None,
+                      timeout: float = 300) -> None:
+        """Wait until the object ``ref`` with ``uid`` is gone (kubectl delete ``--wait``)."""
+        from labsupport.errors import ObjectNotFound
+
+        def gone(c: Cluster) -> bool:
+            try:
+                now = c.get(ref, namespace=namespace)["metadata"].get("uid")
+                return uid is not None and now != uid  # a new object of the same name
+            except ObjectNotFound:
+                return True
+
+        self._wait(gone, timeout, f"{ref} to be deleted")
 
     @abc.abstractmethod
     def scale(self, ref: str, replicas: int, namespace: str = "default") -> None:
@@ -122,6 +158,114 @@ class Cluster(abc.ABC):
                 none was named, no previous instance, or the container is
                 still waiting to start (its message is Kubernetes' own).
         """
+
+    # --- patches and kubectl verbs (labsupport/patching.py, patchverbs.py) --
+    def patch(self, ref: str, patch: Any, namespace: str = "default",
+              type: str = "strategic") -> dict:  # noqa: A002 - kubectl's --type
+        """Patch an object, as ``kubectl patch --type``; return the object after it.
+
+        Args:
+            ref: ``"type/name"``.
+            patch: a dict (``"strategic"``, ``"merge"``) or a list of operations (``"json"``).
+            namespace: ignored for cluster-scoped types.
+            type: ``"strategic"`` (strategic merge patch, the default: lists of
+                containers, ports, volumes... merge by their key), ``"merge"``
+                (RFC 7386 JSON merge patch: lists are replaced, ``None`` deletes)
+                or ``"json"`` (RFC 6902 operations on JSON pointers).
+
+        Raises:
+            ObjectNotFound: no such object.
+            Conflict: the patch carries a ``metadata.resourceVersion`` that is not current.
+            Invalid: a JSON patch operation that does not apply, or a strategic
+                patch of a custom resource (they take ``merge`` and ``json``).
+            InvalidManifest: the patched object is not valid.
+        """
+        raise NotImplementedError(f"{self.__class__.__name__} cannot patch")
+
+    def evict(self, pod: str, namespace: str = "default") -> None:
+        """Evict a pod through the Eviction API, which respects PodDisruptionBudgets.
+
+        Raises:
+            ObjectNotFound: no such pod.
+            TooManyRequests: its PodDisruptionBudget allows no disruption now
+                (429: "Cannot evict pod as it would violate the pod's disruption budget.").
+        """
+        raise NotImplementedError(f"{self.__class__.__name__} cannot evict")
+
+    def label(self, ref: str, labels: dict | None = None, *, namespace: str = "default",
+              overwrite: bool = False, **more: str | None) -> str:
+        """Set or remove labels, as ``kubectl label``; return kubectl's line.
+
+        ``c.label("pod/web", tier="front")``, ``c.label("node/node-1",
+        {"disktype": "ssd"})``; a value of None removes the label. Changing an
+        existing label needs ``overwrite=True``.
+
+        Raises:
+            Invalid: a label has another value and ``overwrite`` is False
+                (kubectl's "'app' already has a value (web), and --overwrite is false").
+        """
+        from labsupport.patchverbs import verb_metadata
+
+        return verb_metadata(self, ref, namespace, "labels", {**(labels or {}), **more},
+                             overwrite)
+
+    def annotate(self, ref: str, annotations: dict | None = None, *,
+                 namespace: str = "default", overwrite: bool = False,
+                 **more: str | None) -> str:
+        """Set or remove annotations, as ``kubectl annotate``; see :meth:`label`."""
+        from labsupport.patchverbs import verb_metadata
+
+        return verb_metadata(self, ref, namespace, "annotations",
+                             {**(annotations or {}), **more}, overwrite)
+
+    def cordon(self, node: str) -> str:
+        """Mark a node unschedulable (``kubectl cordon``); return kubectl's line."""
+        from labsupport.patchverbs import set_unschedulable
+
+        return set_unschedulable(self, node, True)
+
+    def uncordon(self, node: str) -> str:
+        """Let pods be scheduled on a node again (``kubectl uncordon``)."""
+        from labsupport.patchverbs import set_unschedulable
+
+        return set_unschedulable(self, node, False)
+
+    def taint(self, node: str, *taints: str, overwrite: bool = False) -> str:
+        """Add or remove taints, as ``kubectl taint nodes NODE ...``; return kubectl's line.
+
+        ``c.taint("node-1", "dedicated=gpu:NoSchedule")`` adds one;
+        ``c.taint("node-1", "dedicated:NoSchedule-")`` removes it (``"dedicated-"``
+        removes every effect).
+
+        Raises:
+            Invalid: a spec kubectl refuses, a taint that exists (without
+                ``overwrite``) or one to remove that is not there, in kubectl's words.
+        """
+        from labsupport.patchverbs import verb_taint
+
+        return verb_taint(self, node, list(taints), overwrite)
+
+    def drain(self, node: str, ignore_daemonsets: bool = True,
+              delete_emptydir_data: bool = False, force: bool = False,
+              timeout: float = 300) -> list[str]:
+        """Cordon a node and evict its pods, as ``kubectl drain``; return kubectl's output lines.
+
+        Pods are evicted through the Eviction API: one its PodDisruptionBudget
+        protects is refused (429) and tried again every 5 s, until ``timeout``.
+
+        Raises:
+            Invalid: pods kubectl refuses to drain: without a controller (unless
+                ``force``), of a DaemonSet (unless ``ignore_daemonsets``), with
+                an emptyDir (unless ``delete_emptydir_data``); kubectl's texts.
+            WaitTimeout: the pods were not gone within ``timeout``; its ``last``
+                is kubectl's "There are pending pods in node ... when an error
+                occurred: ... global timeout reached: ..." and its ``reasons``
+                the pods left.
+        """
+        from labsupport.draining import drain
+
+        return drain(self, node, ignore_daemonsets=ignore_daemonsets,
+                     delete_emptydir_data=delete_emptydir_data, force=force, timeout=timeout)
 
     # --- time --------------------------------------------------------------
     @abc.abstractmethod

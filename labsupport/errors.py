@@ -31,6 +31,7 @@ __all__ = [
     "UnsafeCluster",
     "WaitTimeout",
     "ResourceExpired",
+    "TooManyRequests",
     "GradingError",
     "AuthoringError",
 ]
@@ -316,6 +317,36 @@ class ResourceExpired(LabSupportError):
             f"410 Gone: too old resource version: {revision} ({oldest}). "
             "The store compacted that history; list again and watch from the new revision."
         )
+
+
+class TooManyRequests(LabSupportError):
+    """The API server asked to try again later (HTTP 429 Too Many Requests).
+
+    The Eviction API answers so when evicting a pod would break its
+    PodDisruptionBudget; ``kubectl drain`` waits 5 s and tries again.
+
+    Args:
+        message: the server's message.
+        causes: the ``details.causes`` messages (which budget, and why).
+        retry_after: the seconds the server suggested waiting (0: none).
+
+    Example:
+        >>> e = TooManyRequests("Cannot evict pod as it would violate the pod's disruption "
+        ...                     "budget.", ("The disruption budget web needs 2 healthy pods "
+        ...                                 "and has 2 currently",))
+        >>> print(e)  # doctest: +NORMALIZE_WHITESPACE
+        Cannot evict pod as it would violate the pod's disruption budget. (The disruption
+        budget web needs 2 healthy pods and has 2 currently) Wait until more pods are
+        Ready, or change the PodDisruptionBudget, then try again.
+    """
+
+    def __init__(self, message: str, causes: tuple[str, ...] = (), retry_after: int = 0) -> None:
+        self.message = message
+        self.causes = tuple(causes)
+        self.retry_after = retry_after
+        why = f" ({'; '.join(self.causes)})" if self.causes else ""
+        super().__init__(f"{message}{why} Wait until more pods are Ready, or change the "
+                         "PodDisruptionBudget, then try again.")
 
 
 class GradingError(LabSupportError):

@@ -418,12 +418,38 @@ def _resources_hook(res: dict) -> None:
         for name, value in values.items():
             if value is not None and parse_quantity(value) < 0:
                 raise fail_at((part, f"[{name}]"), "must be greater than or equal to 0", value)
+    # pkg/apis/core/validation ValidateResourceRequirements. Extended resources
+    # (nvidia.com/gpu) and hugepages cannot be overcommitted (helper.IsOvercommitAllowed):
+    # a request needs a limit, and equal to it. Extended resources are whole numbers.
+    for part, values in (("requests", requests), ("limits", limits)):
+        for name, value in values.items():
+            if value is not None and _is_extended(name) and \
+                    parse_quantity(value) != int(parse_quantity(value)):
+                raise fail_at((part, f"[{name}]"), "must be an integer", value)
     for name, value in requests.items():
         limit = limits.get(name)
-        if value is not None and limit is not None and \
-                parse_quantity(value) > parse_quantity(limit):
-            raise fail_at(("requests", f"[{name}]"),
+        fixed = _is_extended(name) or name.startswith("hugepages-")
+        if value is None:
+            continue
+        if limit is None:
+            if fixed:
+                raise fail_at(("limits",), "Required value: Limit must be set for non "
+                              "overcommitable resources")
+        elif fixed and parse_quantity(value) != parse_quantity(limit):
+            raise fail_at(("requests",), f"must be equal to {name} limit of {limit}", value)
+        elif parse_quantity(value) > parse_quantity(limit):
+            raise fail_at(("requests",),
                           f"must be less than or equal to {name} limit of {limit}", value)
+    names = set(requests) | set(limits)
+    if any(n.startswith("hugepages-") for n in names) and not names & {"cpu", "memory"}:
+        raise fail_at((), "Forbidden: HugePages require cpu or memory")
+
+
+def _is_extended(name: str) -> bool:
+    """v1helper.IsExtendedResourceName (labsupport.sim.scheduler.podinfo has the details)."""
+    from labsupport.sim.scheduler.podinfo import is_extended_resource_name
+
+    return is_extended_resource_name(name)
 
 
 def _service_spec_hook(spec: dict) -> None:

@@ -204,6 +204,16 @@ class Schema:
         """True when ``apiVersion``/``kind`` is a built-in type of this release."""
         return (api_version, kind) in self._kinds
 
+    @property
+    def definitions(self) -> dict[str, dict]:
+        """The raw OpenAPI definitions, by name (read-only; strategic merge patch reads them)."""
+        return self._defs
+
+    @property
+    def definition_names(self) -> dict[tuple[str, str], str]:
+        """(apiVersion, kind) -> the name of its definition (read-only)."""
+        return self._kinds
+
     # ---- checking ------------------------------------------------------------------
 
     def check(self, obj: dict) -> None:

@@ -665,8 +665,9 @@ def test_invalid_labels_in_the_pod_template():
     ({"memory: 64Mi": "memory: true"}, "resources.requests[memory]"),
     ({"cpu: 100m": "cpu: -1"}, "resources.requests[cpu]"),
     ({"cpu: 100m": "memroy: 1Gi"}, "resources.requests"),
+    # ValidateResourceRequirements reports request > limit at resources.requests (reqPath).
     ({"            memory: 64Mi\n": "            memory: 64Mi\n          limits: {memory: 32Mi}\n"},
-     "resources.requests[memory]"),
+     "resources.requests"),
 ])
 def test_bad_resource_quantities(change, field):
     e = error_of(deployment(**change))

@@ -35,6 +35,7 @@ from labsupport.errors import (
     InvalidManifest,
     LabSupportError,
     ObjectNotFound,
+    TooManyRequests,
 )
 
 __all__ = ["Api", "resource_path", "error_for_status"]
@@ -269,6 +270,11 @@ def error_for_status(status: int, text: str, method: str = "GET", path: str = ""
             return InvalidManifest(problem or message, obj=what, field=field,
                                    refused=(kind, name), causes=lines)
         return InvalidManifest(problem or message, obj=what, field=field)
+    if status == 429:
+        # The Eviction API refusing to break a PodDisruptionBudget (eviction.go).
+        causes = tuple(str(c.get("message")) for c in details.get("causes") or ()
+                       if c.get("message"))
+        return TooManyRequests(message, causes, int(details.get("retryAfterSeconds") or 0))
     if status in (400, 405, 406, 415):
         return Invalid(f"the API server refused {method} {path}: {message}")
     return ClusterUnavailable(f"the API server answered {status} to {method} {path}: {message}",

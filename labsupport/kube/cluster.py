@@ -327,18 +327,32 @@ class KubeCluster(Cluster):
         return items
 
     def delete(self, ref: str, namespace: str = "default", *,
+               propagation_policy: str = "Background", grace_period: int | None = None,
+               force: bool = False, wait: bool = False,
                allow_destructive: bool = False) -> None:
-        """Delete an object; what it owns goes too (background cascading deletion).
+        """Delete an object, like ``kubectl delete`` (see :meth:`Cluster.delete`).
+
+        The options go in the request's ``DeleteOptions`` body
+        (``propagationPolicy``, ``gracePeriodSeconds``), as kubectl sends them.
 
         Raises:
             UnsafeCluster: the cluster is not provably a kind cluster of ours.
             ObjectNotFound: no such object.
+            Invalid: bad options (:func:`labsupport.deleteoptions.delete_options`).
         """
+        from labsupport.deleteoptions import delete_options
+
         rt, name = parse_ref(ref)
+        options = delete_options(propagation_policy, grace_period, force)
+        if not isinstance(wait, bool):
+            raise Invalid(f"wait must be True or False, got {wait!r}")
         self._guard("delete", allow_destructive)
-        self.api.request("DELETE", self._path(rt, namespace, name), body={
-            "kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"},
-            what=ref)
+        answer = self.api.request("DELETE", self._path(rt, namespace, name), body={
+            "kind": "DeleteOptions", "apiVersion": "v1", **options}, what=ref)
+        if wait:
+            uid = ((answer or {}).get("metadata") or {}).get("uid") or (
+                ((answer or {}).get("details") or {}).get("uid"))
+            self._wait_deleted(ref, namespace, uid)
 
     def scale(self, ref: str, replicas: int, namespace: str = "default") -> None:
         """Set the replicas of a Deployment, ReplicaSet or StatefulSet (scale subresource)."""
@@ -351,6 +365,43 @@ class KubeCluster(Cluster):
         self.api.request("PATCH", self._path(rt, namespace, name, "scale"),
                          body={"spec": {"replicas": replicas}}, content_type=MERGE_PATCH,
                          what=ref)
+
+    def patch(self, ref: str, patch: Any, namespace: str = "default",
+              type: str = "strategic") -> dict:  # noqa: A002 - kubectl's --type
+        """PATCH an object with the content type of ``type`` (see :meth:`Cluster.patch`).
+
+        ``"strategic"`` goes as ``application/strategic-merge-patch+json``,
+        ``"merge"`` as ``application/merge-patch+json``, ``"json"`` as
+        ``application/json-patch+json``; the API server applies it.
+        """
+        from labsupport.patching import CONTENT_TYPES, PATCH_TYPES, PatchFailed
+
+        if type not in CONTENT_TYPES:
+            raise Invalid(f"type must be one of {', '.join(repr(t) for t in PATCH_TYPES)} "
+                          f"(kubectl patch --type), got {type!r}")
+        rt, name = parse_ref(ref)
+        try:
+            obj = self.api.request("PATCH", self._path(rt, namespace, name), body=patch,
+                                   content_type=CONTENT_TYPES[type], what=ref)
+        except InvalidManifest as err:
+            if type == "json" and err.refused is None:
+                raise PatchFailed(err.problem) from None  # an operation did not apply
+            raise
+        obj.setdefault("kind", rt.kind)
+        obj.setdefault("apiVersion", rt.api_version)
+        return obj
+
+    def evict(self, pod: str, namespace: str = "default") -> None:
+        """POST a policy/v1 Eviction to the pod's ``eviction`` subresource (kubectl drain's way).
+
+        Raises:
+            TooManyRequests: its PodDisruptionBudget allows no disruption now (429).
+        """
+        name = pod.split("/", 1)[1] if pod.startswith(("pod/", "pods/")) else pod
+        body = {"apiVersion": "policy/v1", "kind": "Eviction",
+                "metadata": {"name": name, "namespace": namespace}}
+        self.api.request("POST", resource_path("v1", "pods", namespace, name, "eviction"),
+                         body=body, what=f"pod/{name}")
 
     def logs(self, pod: str, namespace: str = "default", container: str | None = None,
              tail: int | None = None, previous: bool = False) -> str:

@@ -35,7 +35,9 @@ from labsupport.sim.admission import Admission
 from labsupport.sim.admission.limitranger import default_limit_range
 from labsupport.sim.admission.resourcequota import qos_class
 from labsupport.sim.clock import stamp
+from labsupport.sim.cronvalidation import validate_cronjob
 from labsupport.sim.defaults import apply_defaults
+from labsupport.sim.deletion import delete_during_update, delete_object, finalizer_errors
 from labsupport.sim.events import EventLog
 from labsupport.sim.fielderrors import refused
 from labsupport.sim.jsoncopy import json_copy
@@ -264,6 +266,12 @@ class APIServer:
             if errors:
                 self.admission.discard()
                 raise refused(obj["kind"], obj["metadata"]["name"], errors)
+        if obj["kind"] == "CronJob":
+            # pkg/apis/batch/validation: ValidateCronJobCreate / ValidateCronJobUpdate.
+            errors = validate_cronjob(obj, old)
+            if errors:
+                self.admission.discard()
+                raise refused(obj["kind"], obj["metadata"]["name"], errors)
         try:
             notes = self.admission.validate(obj, old)
         except Forbidden as err:
@@ -331,12 +339,17 @@ class APIServer:
                 obj.pop("status", None)
         if obj["kind"] == "Service":
             self._keep_service_allocation(obj, old)
+        errors = finalizer_errors(old, obj)  # none added once the deletion started
+        if errors:
+            raise refused(obj["kind"], meta["name"], errors)
         self._admit(obj, old, key)
         if obj["kind"] == "Service":
             self._service_type_changed(obj, old)
         self.store.put(key, obj)
         self._record(component, "update", key)
         self.admission.commit()
+        if delete_during_update(old, obj):  # the last finalizer went: the deletion ends
+            self.remove(obj, component)
         return obj
 
     def update_status(
@@ -394,50 +407,39 @@ class APIServer:
         name: str,
         *,
         grace: int | None = None,
+        propagation_policy: str | None = None,
         component: str = "kubectl",
     ) -> dict:
-        """Delete an object; pods on a node terminate gracefully first.
+        """Delete an object as ``Store.Delete`` does (:mod:`labsupport.sim.deletion`).
+
+        A pod on a node is marked with a ``deletionTimestamp`` and terminates
+        gracefully first; an object with finalizers stays, marked, until the
+        last one is removed; the propagation policy adds the garbage
+        collector's ``orphan`` or ``foregroundDeletion`` finalizer.
 
         Args:
             rt: the object's type.
             namespace: its namespace (ignored for cluster-scoped types).
             name: its name.
+            grace: ``gracePeriodSeconds``: seconds of graceful termination for
+                a pod; None uses its terminationGracePeriodSeconds; 0 removes
+                it at once (force deletion).
+            propagation_policy: ``"Background"``, ``"Foreground"``,
+                ``"Orphan"`` or None (the object's finalizers, then the type's default).
             component: who asks, for the audit log and traces.
-            grace: seconds of graceful termination for a pod; None uses its
-                terminationGracePeriodSeconds; 0 removes it at once.
 
         Raises:
             ObjectNotFound: it does not exist.
+            Invalid: an unknown propagation policy.
         """
         key = self.key(rt, namespace, name)
         obj = self.store.peek(key)
         if obj is None:
             raise ObjectNotFound(rt.singular, name, namespace if rt.namespaced else None)
-        if (
-            rt.kind == "Pod"
-            and obj["spec"].get("nodeName")
-            and grace != 0
-            and obj["status"].get("phase") not in ("Succeeded", "Failed")
-        ):
-            if obj["metadata"].get("deletionTimestamp"):
-                return obj
-            period = (
-                obj["spec"].get("terminationGracePeriodSeconds", 30) if grace is None else grace
-            )
-            meta = dict(obj["metadata"])
-            meta["deletionTimestamp"] = stamp(self.env.now + period)
-            meta["deletionGracePeriodSeconds"] = period
-            if "generation" in meta:  # a graceful deletion is a new generation
-                meta["generation"] += 1
-            new = dict(obj)
-            new["metadata"] = meta
-            self.store.put(key, new)
-            self._record(component, "delete", key)
-            return new
         if rt.kind == "Namespace":
             return self._delete_namespace(obj, component)
-        self.remove(obj, component)
-        return obj
+        return delete_object(self, rt, obj, grace=grace, policy=propagation_policy,
+                             component=component)
 
     def remove(self, obj: dict, component: str) -> None:
         """Remove an object from the store now (the end of a deletion)."""
@@ -489,9 +491,18 @@ class APIServer:
         name = ns_obj["metadata"]["name"]
         while any(
             o["metadata"].get("namespace") == name for o in self.store.table("pods").values()
-        ):
+        ) or self._held_in(name):
             yield self.env.timeout(1)
         self.remove(ns_obj, "namespace-controller")
+
+    def _held_in(self, namespace: str) -> bool:
+        """Whether an object of ``namespace`` is still there (finalizers keep it)."""
+        for key in self.store.keys():
+            if f"/{namespace}/" in key:
+                obj = self.store.peek(key)
+                if obj is not None and obj["metadata"].get("namespace") == namespace:
+                    return True
+        return False
 
     # --- services -------------------------------------------------------------
     def _allocate_service(self, svc: dict) -> None:
@@ -629,6 +640,7 @@ class APIServer:
             component,
             host,
             field_path,
+            meta.get("uid", ""),
         )
         self.audit.append((now, component, reason, key or self.key_of(obj), message))
 

@@ -7,13 +7,15 @@ Example:
     >>> from labsupport.sim.clock import stamp
     >>> stamp(0), stamp(61.5)
     ('2025-01-01T00:00:00Z', '2025-01-01T00:01:01Z')
+    >>> micro_stamp(61.5)
+    '2025-01-01T00:01:01.500000Z'
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
-__all__ = ["EPOCH", "stamp"]
+__all__ = ["EPOCH", "stamp", "micro_stamp"]
 
 #: Seconds since the Unix epoch at which every simulated cluster starts.
 EPOCH = datetime(2025, 1, 1, tzinfo=timezone.utc).timestamp()
@@ -32,3 +34,16 @@ def stamp(now: float) -> str:
         text = _STAMPS[second] = datetime.fromtimestamp(
             EPOCH + second, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return text
+
+
+def micro_stamp(now: float) -> str:
+    """RFC 3339 time with microseconds (a ``MicroTime``) of virtual time ``now``.
+
+    Leases (``renewTime``, ``acquireTime``) and events.k8s.io's ``eventTime``
+    are ``metav1.MicroTime``: always six fractional digits
+    (apimachinery/pkg/apis/meta/v1/micro_time.go, ``RFC3339Micro``); clients
+    refuse to parse a whole-second time there.
+    """
+    micros = round(now * 1_000_000)
+    return datetime.fromtimestamp(EPOCH + micros // 1_000_000, tz=timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%S") + f".{micros % 1_000_000:06d}Z"

@@ -43,12 +43,17 @@ from labsupport.errors import Invalid, InvalidManifest, ObjectNotFound
 from labsupport.featuregates import resolve as resolve_gates
 from labsupport.kinds import parse_ref, resource_type, type_for_kind
 from labsupport.selectors import Selector
+from labsupport.sim.admission.priority import system_priority_classes
 from labsupport.sim.apiserver import SYSTEM_NAMESPACES, APIServer
-from labsupport.sim.clock import EPOCH, stamp
+from labsupport.sim.clock import EPOCH, micro_stamp, stamp
+from labsupport.sim.controllers.base import routes
 from labsupport.sim.controllers.cronjob import CronJobController
 from labsupport.sim.controllers.daemonset import DaemonSetController
 from labsupport.sim.controllers.deployment import DeploymentController
+from labsupport.sim.controllers.disruption import DisruptionController
 from labsupport.sim.controllers.endpoints import EndpointsController
+from labsupport.sim.controllers.endpointslice import EndpointSliceController
+from labsupport.sim.controllers.endpointslicemirroring import EndpointSliceMirroringController
 from labsupport.sim.controllers.gc import GarbageCollector
 from labsupport.sim.controllers.hpa import HorizontalPodAutoscalerController
 from labsupport.sim.controllers.job import JobController
@@ -59,15 +64,19 @@ from labsupport.sim.controllers.nodelifecycle import (
 )
 from labsupport.sim.controllers.podutil import controller_uid
 from labsupport.sim.controllers.replicaset import ReplicaSetController
+from labsupport.sim.controllers.replication import ReplicationManager
 from labsupport.sim.controllers.resourcequota import ResourceQuotaController
 from labsupport.sim.controllers.statefulset import StatefulSetController
+from labsupport.sim.controllers.tainteviction import TaintEvictionController
 from labsupport.sim.controllers.volumes import VolumeBinder
 from labsupport.sim.dataplane import DataPlaneMixin
 from labsupport.sim.events import EventLog
 from labsupport.sim.extras import SimExtrasMixin
 from labsupport.sim.gcpolicy import paused_gc
+from labsupport.sim.httpapi.serving import ServingMixin
 from labsupport.sim.jsoncopy import json_copy
 from labsupport.sim.kubelet import Kubelet
+from labsupport.sim.naming import new_uid
 from labsupport.sim.nodes import healthy_condition, node_object
 from labsupport.sim.scheduler.kubescheduler import KubeScheduler
 from labsupport.sim.scheduler.profile import Profile
@@ -106,7 +115,7 @@ def _profile(scheduler: Profile | dict | None, percentage_of_nodes_to_score: int
     return scheduler
 
 
-class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
+class SimCluster(ServingMixin, DataPlaneMixin, SimExtrasMixin, Cluster):
     """A simulated Kubernetes cluster.
 
     Args:
@@ -187,13 +196,23 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
         self.jobs = JobController(self)
         self.cronjobs = CronJobController(self)
         self.quotas = ResourceQuotaController(self)
-        # Workload controllers other than ReplicaSets', by the kind they reconcile.
-        self.workloads = {
-            "StatefulSet": self.statefulsets,
-            "DaemonSet": self.daemonsets,
-            "Job": self.jobs,
-            "CronJob": self.cronjobs,
-        }
+        #: The disruption controller: PodDisruptionBudget status (it watches the store).
+        self.disruption = DisruptionController(self)
+        self.replication = ReplicationManager(self)
+        self.endpointslices = EndpointSliceController(self)
+        #: Mirrors hand-written Endpoints of selector-less Services into EndpointSlices.
+        self.endpointslice_mirroring = EndpointSliceMirroringController(self)
+        #: The taint eviction controller: pods leave nodes with NoExecute taints.
+        self.taint_eviction = TaintEvictionController(self)
+        #: The controllers that hear store events, routed by the kinds each
+        #: declares (``kind``, ``watches``, ``owns``); the order is the order
+        #: in which one event reaches them.
+        self.controllers = (self.replicasets, self.replication, self.deployments,
+                            self.statefulsets, self.daemonsets, self.jobs, self.cronjobs,
+                            self.endpoints, self.endpointslices,
+                            self.endpointslice_mirroring, self.hpa,
+                            self.taint_eviction)
+        self._own_routes, self._owned_routes, self._other_routes = routes(self.controllers)
         self.max_pods = max_pods
         self._init_dataplane(proxy_mode)  # watches the store before the controllers do
         self.store.watch("/registry/", self._dispatch)
@@ -232,6 +251,13 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
             },
             component="kube-apiserver",
         )
+        # The API server's post-start hook makes the two system PriorityClasses.
+        # Their uids come from a generator of their own, so that the names and
+        # uids the cluster's rng gives every later object stay what they were.
+        rng_state, own = self.rng.getstate(), random.Random(f"priorityclasses-{seed}")
+        for pc in system_priority_classes():
+            self.api.create(pc, component="kube-apiserver")["metadata"]["uid"] = new_uid(own)
+        self.rng.setstate(rng_state)
         for _ in range(nodes):
             self.add_node(cpu=node_cpu, memory=node_memory)
         self._closed = False
@@ -249,14 +275,23 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
         memory: str | int = "8Gi",
         labels: dict | None = None,
         taints: list[dict] | None = None,
+        extended: dict | None = None,
     ) -> str:
         """Add a worker node; return its name.
+
+        ``extended`` gives the node extended resources, as a device plugin
+        advertises them in ``status.capacity`` and ``status.allocatable``
+        (e.g. ``{"nvidia.com/gpu": 2}``); pods request them in whole units.
 
         Example:
             >>> import labsupport as ls
             >>> c = ls.connect(nodes=0)
             >>> c.add_node(cpu="2", memory="4Gi", labels={"disktype": "ssd"})
             'node-1'
+            >>> c.add_node("gpu-1", extended={"nvidia.com/gpu": 2})
+            'gpu-1'
+            >>> c.get("node/gpu-1")["status"]["allocatable"]["nvidia.com/gpu"]
+            '2'
         """
         if name is not None:
             arguments.text(name, "name", example="node-4")
@@ -267,7 +302,8 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
         if name in self.kubelets:
             raise Invalid(f'a node named "{name}" already exists')
         node = node_object(name, index, cpu=cpu, memory=memory, max_pods=self.max_pods,
-                           labels=labels, taints=taints, now=stamp(self.env.now))
+                           labels=labels, taints=taints, now=stamp(self.env.now),
+                           extended=extended)
         self.kubelets[name] = Kubelet(self, name, index)
         self.api.create(node, component="kubelet")
         self.api.create(
@@ -278,7 +314,10 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
                 "spec": {
                     "holderIdentity": name,
                     "leaseDurationSeconds": LEASE_DURATION_SECONDS,
-                    "renewTime": stamp(self.env.now),
+                    # A MicroTime, as the kubelet's lease controller writes it
+                    # (component-helpers/apimachinery/lease/controller.go, newLease);
+                    # it sets no acquireTime.
+                    "renewTime": micro_stamp(self.env.now),
                 },
             },
             component="kubelet",
@@ -310,35 +349,17 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
         kind = obj["kind"]
         if kind == "Pod":
             self._pod_event(ev)
-        elif kind == "ReplicaSet":
-            self.replicasets.enqueue(key)
-            owner = _controller_ref(obj)
-            if owner is not None and owner.get("kind") == "Deployment":
-                self.deployments.enqueue(
-                    f"/registry/deployments/{meta['namespace']}/{owner['name']}"
-                )
-        elif kind == "Deployment":
-            self.deployments.enqueue(key)
-        elif kind == "Service":
-            self.endpoints.service_changed(obj, ev.type == "DELETED")
         elif kind == "Node":
             self.scheduler.on_node(ev)
-            self.daemonsets.node_changed(ev)
-        elif kind in self.workloads:
-            self.workloads[kind].enqueue(key)
-            owner = _controller_ref(obj)  # a CronJob watches its Jobs
-            if owner is not None and owner.get("kind") in self.workloads:
-                self.workloads[owner["kind"]].enqueue(
-                    f"/registry/{owner['kind'].lower()}s/{meta['namespace']}/{owner['name']}"
-                )
-        elif kind == "HorizontalPodAutoscaler":
-            self.hpa.hpa_changed(ev)
         elif kind == "CustomResourceDefinition":
             self.api.register_crd(obj, present=ev.type != "DELETED")
         elif kind == "PersistentVolumeClaim" and ev.type == "ADDED":
             self.volumes.claim_created(obj)
-        if ev.type == "DELETED" and self._by_owner.get(uid):
-            self.gc.enqueue(uid)
+        self._route(ev, kind, refs)
+        if kind == "Pod" and ev.type == "DELETED":
+            self.volumes.forget_pod(obj)
+        # The garbage collector's graph builder hears every change (controllers/gc.py).
+        self.gc.observe(ev)
 
     def _pod_event(self, ev: WatchEvent) -> None:
         pod = ev.object
@@ -358,34 +379,22 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
             kubelet = self.kubelets.get(node)
             if kubelet is not None:
                 kubelet.handle(pod, deleted, key)
-        owner = _controller_ref(pod)
+
+    def _route(self, ev: WatchEvent, kind: str, refs: list | None) -> None:
+        """Hand a store event to the controllers that declared they watch its kind.
+
+        In order: the controllers reconciling the kind (``changed``), the one
+        controlling the object (``owned_changed``), then the others watching
+        it (``watched``); see :class:`~labsupport.sim.controllers.base.SimController`.
+        """
+        for ctl in self._own_routes.get(kind, ()):
+            ctl.changed(ev)
+        owner = _controller_ref(ev.object) if refs else None
         if owner is not None:
-            owner_kind = owner.get("kind")
-            if owner_kind == "ReplicaSet":
-                old = ev.old
-                if old is None or not _same_counted_state(old, pod):
-                    # only changes a ReplicaSet counts wake it
-                    namespace = pod["metadata"]["namespace"]
-                    rs_key = f"/registry/replicasets/{namespace}/{owner['name']}"
-                    self.replicasets.enqueue(rs_key)
-                    if deleted:
-                        # The Deployment controller watches pod deletions too
-                        # (Recreate waits for them).
-                        rs = self.store.peek(rs_key)
-                        dep = _controller_ref(rs) if rs is not None else None
-                        if dep is not None and dep.get("kind") == "Deployment":
-                            self.deployments.enqueue(
-                                f"/registry/deployments/{namespace}/{dep['name']}"
-                            )
-            elif owner_kind in self.workloads:
-                # /registry/statefulsets/<namespace>/<name>, .../daemonsets/..., .../jobs/...
-                self.workloads[owner_kind].enqueue(
-                    f"/registry/{owner_kind.lower()}s/{pod['metadata']['namespace']}/"
-                    f"{owner['name']}"
-                )
-        self.endpoints.pod_changed(pod, ev.old)
-        if deleted:
-            self.volumes.forget_pod(pod)
+            for ctl in self._owned_routes.get((kind, owner.get("kind")), ()):
+                ctl.owned_changed(ev, owner)
+        for ctl in self._other_routes.get(kind, ()):
+            ctl.watched(ev, owner)
 
     def _owned(self, uid: str, controller_only: bool = True) -> list[dict]:
         """Objects whose ownerReferences name ``uid`` (read-only, for controllers)."""
@@ -500,7 +509,7 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
             raise ObjectNotFound(rt.singular, name, namespace if rt.namespaced else None)
         obj = json_copy(obj)
         if rt.kind == "Lease" and namespace == "kube-node-lease" and name in self.kubelets:
-            obj["spec"]["renewTime"] = stamp(self.node_lifecycle.last_renewal(name))
+            obj["spec"]["renewTime"] = micro_stamp(self.node_lifecycle.last_renewal(name))
         return obj
 
     def list(
@@ -520,11 +529,32 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
             ]
         return [json_copy(o) for o in self.api.list(rt, namespace, sel)]
 
-    def delete(self, ref: str, namespace: str = "default") -> None:
-        """Delete an object (pods terminate gracefully); see :meth:`Cluster.delete`."""
+    def delete(self, ref: str, namespace: str = "default", *,
+               propagation_policy: str = "Background", grace_period: int | None = None,
+               force: bool = False, wait: bool = False) -> None:
+        """Delete an object, like ``kubectl delete``; see :meth:`Cluster.delete`.
+
+        Example:
+            >>> import labsupport as ls
+            >>> c = ls.connect(nodes=1, seed=0)
+            >>> _ = c.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            ...              "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}})
+            >>> c.advance(5); c.delete("pod/p"); c.pods()
+            [<Pod p Terminating ready on node-1>]
+            >>> c.advance(1); c.pods()
+            []
+        """
+        from labsupport.deleteoptions import delete_options
+
         rt, name = self._parse_ref(ref)
         arguments.namespace(namespace)
-        self.api.delete(rt, namespace, name)
+        options = delete_options(propagation_policy, grace_period, force)
+        if not isinstance(wait, bool):
+            raise Invalid(f"wait must be True or False, got {wait!r}")
+        obj = self.api.delete(rt, namespace, name, grace=options.get("gracePeriodSeconds"),
+                              propagation_policy=options["propagationPolicy"])
+        if wait:
+            self._wait_deleted(ref, namespace, obj["metadata"].get("uid"))
 
     def scale(self, ref: str, replicas: int, namespace: str = "default") -> None:
         """Set ``spec.replicas``, like ``kubectl scale``.
@@ -543,6 +573,48 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
         if obj is None:
             raise ObjectNotFound(rt.singular, name, namespace)
         self.api.patch(obj, "kubectl", spec=dict(obj["spec"], replicas=replicas))
+
+    def patch(self, ref: str, patch, namespace: str = "default",
+              type: str = "strategic") -> dict:  # noqa: A002 - kubectl's --type
+        """Patch an object, like ``kubectl patch --type``; see :meth:`Cluster.patch`.
+
+        The patch is applied by :mod:`labsupport.patching`, the result checked
+        as the API server checks an update (schema, fields fixed at creation,
+        a stale ``metadata.resourceVersion``: ``Conflict``).
+
+        Example:
+            >>> import labsupport as ls
+            >>> c = ls.connect(nodes=1, seed=0)
+            >>> _ = c.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "s"},
+            ...              "data": {"a": "1", "b": "2"}})
+            >>> c.patch("configmap/s", {"data": {"a": None, "c": "3"}}, type="merge")["data"]
+            {'b': '2', 'c': '3'}
+        """
+        from labsupport.manifests import load
+        from labsupport.patching import apply_patch
+
+        rt, name = self._parse_ref(ref)
+        arguments.namespace(namespace)
+        obj = self.api.get(rt, namespace, name)
+        if obj is None:
+            raise ObjectNotFound(rt.singular, name, namespace if rt.namespaced else None)
+        custom = rt.kind in self.api.custom_types
+        new = apply_patch(json_copy(obj), patch, type, custom=custom)
+        if not isinstance(new, dict):
+            raise Invalid(f"the patch left no object to store: {new!r:.60}")
+        kinds = {(t.group, k) for k, t in self.api.custom_types.items()}
+        load(json_copy(new), custom_kinds=kinds)  # the schema, as the API server checks it
+        stored = self.api.update(new, component="kubectl")
+        return json_copy(stored)
+
+    def evict(self, pod: str, namespace: str = "default") -> None:
+        """Evict a pod through the Eviction API (see :mod:`labsupport.sim.eviction`)."""
+        from labsupport.sim.eviction import evict
+
+        name = pod.split("/", 1)[1] if pod.startswith(("pod/", "pods/")) else pod
+        arguments.text(name, "pod", example="web-7f9c-x2")
+        arguments.namespace(namespace)
+        evict(self.api, name, namespace)
 
     def logs(self, pod: str, namespace: str = "default", container: str | None = None,
              tail: int | None = None, previous: bool = False) -> str:
@@ -614,7 +686,8 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
         return ViewList(rows)
 
     def close(self) -> None:
-        """Free the simulation's state."""
+        """Free the simulation's state (and stop serving its API, if served)."""
+        self.stop_serving()
         self._closed = True
 
     def __repr__(self) -> str:
@@ -628,33 +701,6 @@ class SimCluster(DataPlaneMixin, SimExtrasMixin, Cluster):
             f"<p>SimCluster: {len(self.kubelets)} nodes, seed {self.seed}, "
             f"t = {self.env.now:g} s</p>" + self.nodes()._repr_html_()
         )
-
-
-def _same_counted_state(old: dict, new: dict) -> bool:
-    """True when a ReplicaSet would count the pod the same before and after a write.
-
-    What it counts: the Ready condition's status and transition time, whether
-    the pod is being deleted, its phase, and whether it is bound.
-    """
-    before, after = old["status"], new["status"]
-    if before.get("phase") != after.get("phase"):
-        return False
-    if bool(old["metadata"].get("deletionTimestamp")) != bool(
-            new["metadata"].get("deletionTimestamp")):
-        return False
-    if (old["spec"].get("nodeName") is None) != (new["spec"].get("nodeName") is None):
-        return False
-    conditions = before.get("conditions")
-    if conditions is after.get("conditions"):  # kubelets reuse an unchanged list
-        return True
-    return _ready_state(conditions) == _ready_state(after.get("conditions"))
-
-
-def _ready_state(conditions: list | None) -> tuple | None:
-    for cond in conditions or ():
-        if cond.get("type") == "Ready":
-            return (cond.get("status"), cond.get("lastTransitionTime"))
-    return None
 
 
 def _controller_ref(obj: dict) -> dict | None:

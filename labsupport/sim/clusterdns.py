@@ -6,10 +6,20 @@ gives every Service ``<service>.<namespace>.svc.cluster.local``; a pod finds
 it by its short name in its own namespace, or as ``<service>.<namespace>``
 (the search path of its ``/etc/resolv.conf``). A Service with a ClusterIP
 resolves as soon as it exists; a headless Service (``clusterIP: None``)
-resolves to its ready endpoints only, and ``<pod>.<service>`` to one of them.
-A connection (``wget``, ``curl``, ``nc``) needs a ready endpoint behind the
-Service. Names outside the cluster (``example.com``) and IP addresses are
-taken as reachable.
+resolves to its ready endpoints only, and ``<host>.<service>`` to one of
+them, where ``<host>`` is the endpoint's ``hostname`` (a pod whose
+``subdomain`` is the Service) or its IP with dashes (``10-244-1-5``).
+A connection (``wget``, ``curl``, ``nc``) needs an endpoint kube-proxy would
+use: a ready one, or, when none is ready, a serving terminating one.
+Names outside the cluster (``example.com``) and IP addresses are taken as
+reachable.
+
+Like CoreDNS's kubernetes plugin (since CoreDNS 1.8.1), the endpoints are
+read from the Service's EndpointSlices (label ``kubernetes.io/service-name``),
+not from the v1 Endpoints object: plugin/kubernetes/object/endpoint.go
+``EndpointSliceToEndpoints`` keeps the endpoints whose ``ready`` condition is
+true or unset, and kubernetes.go ``endpointHostname`` names them (kind's
+Corefile has no ``endpoint_pod_names``, so pod names are not used).
 
 Example:
     >>> import labsupport as ls
@@ -29,6 +39,7 @@ __all__ = ["ready", "CLUSTER_DOMAIN"]
 
 #: kind's (and kubeadm's) cluster domain.
 CLUSTER_DOMAIN = "cluster.local"
+SERVICE_NAME = "kubernetes.io/service-name"
 NAMESPACE_MARK = "<namespace>"
 
 
@@ -76,10 +87,27 @@ def _service_ready(store: Any, namespace: str, service: str, host: str | None,
         return True
     if check == "dns" and host is None and spec.get("clusterIP") not in (None, "None"):
         return True
-    ep = store.peek(f"/registry/services/endpoints/{namespace}/{service}") or {}
-    for subset in ep.get("subsets") or ():
-        for address in subset.get("addresses") or ():
-            if host is None or host in (address.get("hostname"),
-                                        (address.get("targetRef") or {}).get("name")):
-                return True
-    return False
+    endpoints = [ep for s in _slices(store, namespace, service) for ep in s.get("endpoints") or ()]
+    ready = [ep for ep in endpoints if (ep.get("conditions") or {}).get("ready") is not False]
+    if host is not None:
+        return any(host in (ep.get("hostname"), _dashed(a))
+                   for ep in ready for a in ep.get("addresses") or ())
+    if ready or check == "dns":
+        return bool(ready)
+    if spec.get("clusterIP") in (None, "", "None"):
+        return False  # a headless name resolves to ready endpoints only
+    # kube-proxy (KEP-1669): with no ready endpoint, serving terminating ones are used.
+    return any((ep.get("conditions") or {}).get("serving")
+               and (ep.get("conditions") or {}).get("terminating") for ep in endpoints)
+
+
+def _slices(store: Any, namespace: str, service: str) -> list[dict]:
+    """The EndpointSlices labelled ``kubernetes.io/service-name: <service>``."""
+    prefix = f"/registry/endpointslices/{namespace}/"
+    return [s for k, s in store.table("endpointslices").items() if k.startswith(prefix)
+            and (s["metadata"].get("labels") or {}).get(SERVICE_NAME) == service]
+
+
+def _dashed(address: str) -> str:
+    """An endpoint's IP as a DNS label (``10.244.1.5`` -> ``10-244-1-5``)."""
+    return address.replace(".", "-").replace(":", "-")

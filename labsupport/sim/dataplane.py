@@ -8,7 +8,7 @@ pod's workers (first come, first served), is served, and travels back.
 No simpy process runs per request: arrivals are handled in batches, and a
 pod's queue is advanced by arithmetic (with c workers, a request starts at
 ``max(arrival, earliest free worker)`` and ends a service time later). A batch
-ends whenever something that matters changes (an Endpoints update, a pod
+ends whenever something that matters changes (an EndpointSlice update, a pod
 starting or stopping, a node failing, a partition), so every request sees
 the cluster as it was at its own instant; between changes a batch covers at
 most :data:`MAX_TICK` seconds (:data:`TICK` while a request may crash a pod).
@@ -216,10 +216,17 @@ class DataPlane:
             if srv is not None:
                 self.flush()  # the requests so far saw the pod as it was
                 self._refresh(srv)
-        elif key.startswith("/registry/services/"):
+        elif key.startswith("/registry/services/specs/"):
             self.flush()
             ns, name = key.rsplit("/", 2)[-2:]
             self.proxy.invalidate(ns, name)
+        elif key.startswith("/registry/endpointslices/"):
+            # kube-proxy follows a Service's EndpointSlices (not its v1 Endpoints).
+            meta = ev.object["metadata"]
+            service = (meta.get("labels") or {}).get("kubernetes.io/service-name")
+            if service:
+                self.flush()
+                self.proxy.invalidate(meta.get("namespace", "default"), service)
         elif key.startswith("/registry/deployments/"):
             self.metrics.deployment_changed(ev)
 

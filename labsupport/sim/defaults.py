@@ -148,8 +148,8 @@ def _pod(obj: dict) -> None:
     default_pod_spec(spec)
     spec.setdefault("serviceAccountName", "default")
     spec.setdefault("enableServiceLinks", True)
-    spec.setdefault("priority", 0)
-    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
+    # spec.priority and spec.preemptionPolicy come from the Priority admission
+    # plugin (labsupport/sim/admission/priority.py), not from defaulting.
     add_default_tolerations(spec)
 
 
@@ -171,6 +171,35 @@ def _replicaset(obj: dict) -> None:
     spec = obj.setdefault("spec", {})
     spec.setdefault("replicas", 1)
     _template(spec)
+
+
+def _replication_controller(obj: dict) -> None:
+    # pkg/apis/core/v1/defaults.go SetDefaults_ReplicationController: the
+    # template's labels become the selector and the object's labels when those
+    # are empty; replicas defaults to 1.
+    spec = obj.setdefault("spec", {})
+    labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels")
+    if labels:
+        if not spec.get("selector"):
+            spec["selector"] = dict(labels)
+        if not obj.setdefault("metadata", {}).get("labels"):
+            obj["metadata"]["labels"] = dict(labels)
+    spec.setdefault("replicas", 1)
+    _template(spec)
+
+
+def _cronjob(obj: dict) -> None:
+    # pkg/apis/batch/v1/defaults.go SetDefaults_CronJob; the generated
+    # SetObjectDefaults_CronJob then defaults the pod template of jobTemplate
+    # (not the Job's own fields: SetDefaults_Job runs when the Job is created).
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("concurrencyPolicy", "Allow")
+    spec.setdefault("suspend", False)
+    spec.setdefault("successfulJobsHistoryLimit", 3)
+    spec.setdefault("failedJobsHistoryLimit", 1)
+    job_spec = (spec.get("jobTemplate") or {}).get("spec")
+    if isinstance(job_spec, dict):
+        _template(job_spec)
 
 
 def _statefulset(obj: dict, gates: dict[str, bool]) -> None:
@@ -269,20 +298,28 @@ def _hpa(obj: dict) -> None:
 def _pvc(obj: dict) -> None:
     spec = obj.setdefault("spec", {})
     spec.setdefault("volumeMode", "Filesystem")
-    # kind ships one StorageClass, "standard" (rancher local-path), as the default.
-    spec.setdefault("storageClassName", "standard")
+    # storageClassName: the DefaultStorageClass admission plugin, not defaulting
+    # (labsupport.sim.admission.defaultstorageclass).
+
+
+def _priority_class(obj: dict) -> None:
+    # pkg/apis/scheduling/v1/defaults.go SetDefaults_PriorityClass.
+    obj.setdefault("preemptionPolicy", "PreemptLowerPriority")
 
 
 _BY_KIND: dict[str, Callable[[dict], None]] = {
     "Pod": _pod,
     "Deployment": _deployment,
     "ReplicaSet": _replicaset,
+    "ReplicationController": _replication_controller,
+    "CronJob": _cronjob,
     "DaemonSet": _daemonset,
     "Job": _job,
     "Service": _service,
     "Namespace": _namespace,
     "HorizontalPodAutoscaler": _hpa,
     "PersistentVolumeClaim": _pvc,
+    "PriorityClass": _priority_class,
 }
 
 

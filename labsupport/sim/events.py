@@ -39,22 +39,23 @@ class EventLog:
 
     def __init__(self) -> None:
         # [first, last, type, reason, kind, namespace, name, message, component, count, host,
-        #  fieldPath]
+        #  fieldPath, uid]
         self._rows: list[list] = []
         self._index: OrderedDict[tuple, int] = OrderedDict()
         self._texts: dict[str, str] = {}
         self._listeners: list = []
 
     def record(self, now: float, type_: str, reason: str, obj: ObjectRef, message: str,
-               component: str, host: str = "", field_path: str = "") -> None:
+               component: str, host: str = "", field_path: str = "", uid: str = "") -> None:
         """Record one event (or count a repeat of the last identical one).
 
         ``field_path`` names the part of the object concerned, as
         ``involvedObject.fieldPath`` does: ``spec.containers{web}`` for an
         event about one container. Events about two containers of one pod are
-        two events even when their messages are the same.
+        two events even when their messages are the same. ``uid`` is the
+        object's (``involvedObject.uid``, what ``kubectl describe`` selects on).
         """
-        key = (obj, reason, message, component, field_path)
+        key = (obj, reason, message, component, field_path, uid)
         index = self._index
         at = index.get(key)
         if at is not None:
@@ -72,7 +73,7 @@ class EventLog:
                 texts.clear()  # unique texts (one pod's name) would only pile up
             message = texts.setdefault(message, message)
             row = [now, now, type_, reason, obj[0], obj[1], obj[2], message, component, 1, host,
-                   field_path]
+                   field_path, uid]
             self._rows.append(row)
         for fn in self._listeners:
             fn(row)
@@ -91,7 +92,8 @@ class EventLog:
     def objects(self, namespace: str | None = None) -> Iterator[dict]:
         """Events as core/v1 Event dicts, oldest first."""
         for i, r in enumerate(self._rows):
-            first, last, type_, reason, kind, ns, name, message, component, count, host, path = r
+            first, last, type_, reason, kind, ns, name, message, component, count, host, path, \
+                uid = r
             if namespace is not None and ns != namespace:
                 continue
             yield {
@@ -100,6 +102,7 @@ class EventLog:
                 "metadata": {"name": f"{name}.{i:016x}", "namespace": ns or "default"},
                 "involvedObject": {"kind": kind, "name": name,
                                    **({"namespace": ns} if ns else {}),
+                                   **({"uid": uid} if uid else {}),
                                    **({"fieldPath": path} if path else {})},
                 "reason": reason,
                 "message": message,

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING
 
 import simpy
 
+from labsupport.errors import ObjectNotFound
+from labsupport.kinds import type_for_kind
 from labsupport.quantity import memory_bytes
 from labsupport.sim import registry
 from labsupport.sim.admission.resourcequota import qos_class
@@ -45,14 +47,25 @@ from labsupport.sim.configrefs import (
     volume_errors,
 )
 from labsupport.sim.imagemanager import POD_SYNC_AFTER_ERROR, ImageManager
+from labsupport.sim.kubeletadmit import REJECTED_PREFIX, AdmittedPods, NodeResources
 from labsupport.sim.podstatus import ContainerState, pod_condition
 from labsupport.sim.probes import Probe
+from labsupport.sim.stopping import stop_plan
+from labsupport.sim.volumeplugins import (
+    ATTACH_TIMEOUT,
+    attach_failures,
+    blocked_message,
+    setup_errors,
+    unmountable,
+)
 from labsupport.sim.workloads import Behaviour, behaviour
 
 if TYPE_CHECKING:
     from labsupport.sim.cluster import SimCluster
 
 __all__ = ["Kubelet", "PodWorker"]
+
+_POD_TYPE = type_for_kind("Pod")
 
 # The container restart back-off (0, 10, 20 ... 300 s; reset after 10 minutes
 # of running) is labsupport.sim.backoff's; the names stay importable from here.
@@ -118,7 +131,11 @@ class PodWorker(ImageManager):
 
     # --- status ---------------------------------------------------------------
     def _conditions(self) -> list[dict]:
-        ready = bool(self.apps) and not self.stopping
+        # A pod being deleted stays Ready while its containers run and pass their
+        # readiness probes (prober_manager.go UpdatePodStatus: ready while running;
+        # readiness probes keep running during termination): its endpoint is then
+        # ready=false, serving=true, terminating=true.
+        ready = bool(self.apps)
         if ready:
             for c in self.apps:
                 if not c.ready:
@@ -173,7 +190,14 @@ class PodWorker(ImageManager):
         current = self.sim.store.peek(self.key)
         if current is None or current["metadata"]["uid"] != self.uid:
             return
-        self.pod = self.sim.api.update_status(current, self.status(), COMPONENT, key=self.key)
+        status = self.status()
+        # status_manager mergePodStatus: conditions the kubelet does not own (such as
+        # DisruptionTarget, written by the scheduler or the Eviction API) are kept.
+        foreign = [c for c in (current.get("status") or {}).get("conditions") or ()
+                   if c.get("type") not in _CONDITION_TYPES]
+        if foreign:
+            status["conditions"] = status["conditions"] + foreign
+        self.pod = self.sim.api.update_status(current, status, COMPONENT, key=self.key)
 
     def event(self, type_: str, reason: str, message: str,
               container: ContainerState | None = None) -> None:
@@ -192,6 +216,7 @@ class PodWorker(ImageManager):
         try:
             self.sync()
             yield from self._wait_volumes()
+            yield from self._wait_volume_plugins()
             yield from self._mount_config_volumes()
             for c in self.inits:
                 ok = yield from self._run_init(c)
@@ -213,6 +238,34 @@ class PodWorker(ImageManager):
                 yield from self._run_app(self.apps[-1])
         except (_Stop, simpy.Interrupt):
             return
+
+    def _wait_volume_plugins(self):
+        """Volumes no plugin or driver of a kind node mounts: the pod never starts.
+
+        See :mod:`labsupport.sim.volumeplugins`: the wait fails at once (no
+        plugin) and the pod worker tries again after its sync back-off, for
+        ever. A cloud disk nobody attaches is reported by the attach/detach
+        controller (``FailedAttachVolume`` each time its CSI attacher gives up,
+        then the operation back-off: 0.5 s doubling to 2 min 2 s); the
+        kubelet's own timeouts are silent.
+        """
+        blocked = blocked_message(self.pod)
+        if blocked is None:
+            failures = attach_failures(self.pod)
+            if not any(how == "unattached" for _, how, _ in unmountable(self.pod)):
+                return
+            retry = MOUNT_RETRY_INITIAL
+            while True:
+                yield self._sleep(ATTACH_TIMEOUT)
+                for message in failures:
+                    self.sim.api.event(self.pod, "Warning", "FailedAttachVolume", message,
+                                       "attachdetach-controller", key=self.key)
+                yield self._sleep(retry)
+                retry = min(retry * 2, MOUNT_RETRY_MAX)
+        message, _ = blocked
+        while True:
+            self.event("Warning", "FailedMount", message)
+            yield self._sleep(POD_SYNC_AFTER_ERROR)
 
     def _wait_volumes(self):
         claims = [
@@ -242,13 +295,13 @@ class PodWorker(ImageManager):
         exponential back-off (0.5 s, doubling, at most 2 min 2 s:
         pkg/util/goroutinemap/exponentialbackoff), each failure a FailedMount
         event; the pod worker gives up waiting after 2 min 3 s
-        (pkg/kubelet/volumemanager, podAttachAndMountTimeout), says so in
-        another FailedMount event, and syncs the pod again later.
+        (pkg/kubelet/volumemanager, podAttachAndMountTimeout) without an event
+        of its own (a timeout is ``wait.Interrupted``), and syncs the pod again later.
         """
         lookup = lookup_in(self.sim.store)
         retry, deadline = MOUNT_RETRY_INITIAL, self.env.now + MOUNT_WAIT_TIMEOUT
         while True:
-            failed = volume_errors(lookup, self.pod)
+            failed = volume_errors(lookup, self.pod) + setup_errors(self.pod)
             if not failed:
                 return
             for volume, why in failed:
@@ -257,12 +310,9 @@ class PodWorker(ImageManager):
             wake = self.env.now + retry
             retry = min(retry * 2, MOUNT_RETRY_MAX)
             if wake >= deadline:
+                # The wait timed out: SyncPod records no event for an interrupted
+                # wait (pkg/kubelet/kubelet.go, ``if !wait.Interrupted(err)``).
                 yield self._sleep(deadline - self.env.now)
-                names = " ".join(sorted(v for v, _ in failed))
-                self.event("Warning", "FailedMount",
-                           f"Unable to attach or mount volumes: unmounted volumes=[{names}], "
-                           "unattached volumes=[], failed to process volumes=[]: "
-                           "context deadline exceeded")
                 yield self._sleep(POD_SYNC_AFTER_ERROR)
                 deadline = self.env.now + MOUNT_WAIT_TIMEOUT
             else:
@@ -731,40 +781,61 @@ class PodWorker(ImageManager):
         self.env.process(self._terminate(grace))
 
     def _terminate(self, grace: float):
+        """Stop the app containers as ``killContainer`` does, then the pod is deleted.
+
+        Each running container gets a ``Killing`` event, runs its preStop
+        hook, then gets SIGTERM and, at the deadline, SIGKILL
+        (:func:`labsupport.sim.stopping.stop_plan`). Once all have stopped the
+        pod is terminal (Succeeded when every container exited with 0, else
+        Failed: ``getPhase`` with ``podIsTerminal``) and the kubelet deletes
+        it with a grace period of 0; finalizers may still keep it.
+        """
         for p in self.procs + [self.main]:
             if p.is_alive:
                 p.interrupt()
         running = [c for c in self.apps if "running" in c.state]
-        slowest = 0.0
+        begin = self.env.now
+        plans = {c.name: stop_plan(self.pod, c.spec, grace) for c in running}
         for c in running:
             self.event("Normal", "Killing", f"Stopping container {c.name}", c)
-            b = behaviour(self.pod, c.spec)
-            slowest = max(slowest, grace if b.ignore_sigterm else min(grace, SIGTERM_EXIT_SECONDS))
         for c in self.apps:
-            c.ready = False
+            if c not in running:
+                c.ready = False
         self.sync()
-        yield self._sleep(slowest)
-        while not self.kubelet.alive:
-            yield self.kubelet.revived
-        for c in running:
-            b = behaviour(self.pod, c.spec)
-            killed = b.ignore_sigterm and grace > 0
+        # The steps of every container, in time order (the kubelet stops them in parallel).
+        steps = sorted(
+            [(plan.hook_failed_at, 0, c) for c in running
+             if (plan := plans[c.name]).hook_failed_at is not None]
+            + [(plans[c.name].exit_at, 1, c) for c in running],
+            key=lambda step: (step[0], step[1]))
+        for at, kind, c in steps:
+            yield self._sleep(begin + at - self.env.now)
+            while not self.kubelet.alive:
+                yield self.kubelet.revived
+            if kind == 0:
+                self.event("Warning", "FailedPreStopHook", "PreStopHook failed", c)
+                continue
+            plan = plans[c.name]
             started = c.state["running"].get("startedAt")
-            c.state = {
-                "terminated": {
-                    "exitCode": 137 if killed else 0,
-                    "reason": "Error" if killed else "Completed",
-                    "startedAt": started,
-                    "finishedAt": stamp(self.env.now),
-                    "containerID": c.id,
-                }
-            }
+            c.state = {"terminated": {"exitCode": plan.exit_code, "reason": plan.reason,
+                                      "startedAt": started, "finishedAt": stamp(self.env.now),
+                                      "containerID": c.id}}
+            c.ready = False  # UpdatePodStatus: a container that is not running is not ready
+            self._update_ready()
+            self.sync()
         if self._sidecars:  # sidecars stop after the app containers (1.29+)
-            yield from self._stop_sidecars(max(0.0, grace - slowest))
+            yield from self._stop_sidecars(max(0.0, grace - (self.env.now - begin)))
+        states = [c.state.get("terminated") for c in self.apps]
+        if all(states):
+            self.phase = ("Succeeded" if all(s["exitCode"] == 0 for s in states) else "Failed")
+        self.sync()
         self.done = True
         current = self.sim.store.peek(self.key)
         if current is not None and current["metadata"]["uid"] == self.uid:
-            self.sim.api.remove(current, COMPONENT)
+            # The status manager deletes the pod for good (grace period 0, its uid as precondition).
+            meta = current["metadata"]
+            self.sim.api.delete(_POD_TYPE, meta.get("namespace"), meta["name"], grace=0,
+                                component=COMPONENT)
         self.kubelet.forget(self)
 
     def kill(self) -> None:
@@ -793,6 +864,9 @@ class Kubelet:
         self.container_seq = index * 1_000_000
         self._next_ip = 1
         self._deferred: list[str] = []
+        #: What the admitted pods request (resource admission: kubeletadmit.py).
+        self.admitted = AdmittedPods()
+        self._node_resources: tuple[object, NodeResources] | None = None
 
     def allocate_ip(self) -> str:
         """The next pod IP of this node's pod CIDR (10.244.<index>.0/24, then beyond)."""
@@ -820,10 +894,14 @@ class Kubelet:
         if worker is None:
             if pod["status"].get("phase") in ("Succeeded", "Failed"):
                 if pod["metadata"].get("deletionTimestamp"):
-                    self.sim.api.remove(pod, COMPONENT)
+                    self._delete_now(pod)
                 return
             if pod["metadata"].get("deletionTimestamp"):
-                self.sim.api.remove(pod, COMPONENT)
+                self._delete_now(pod)
+                return
+            rejected = self.admitted.admit(key, pod, self.node_resources(), self._active_pods)
+            if rejected is not None:
+                self._reject(pod, key, *rejected)
                 return
             self.workers[key] = PodWorker(self, pod, key)
             return
@@ -838,15 +916,48 @@ class Kubelet:
         if pod["metadata"].get("deletionTimestamp") and not worker.stopping:
             if worker.phase in ("Succeeded", "Failed"):
                 worker.done = True
-                self.sim.api.remove(pod, COMPONENT)
+                self._delete_now(pod)
                 self.forget(worker)
             else:
                 worker.terminate(float(pod["metadata"].get("deletionGracePeriodSeconds", 30)))
+
+    def _delete_now(self, pod: dict) -> None:
+        """Delete a stopped pod for good (grace period 0); its finalizers may still keep it."""
+        meta = pod["metadata"]
+        if meta.get("deletionGracePeriodSeconds") == 0:
+            return  # already deleted with 0: only its finalizers keep it now
+        try:
+            self.sim.api.delete(_POD_TYPE, meta.get("namespace"), meta["name"], grace=0,
+                                component=COMPONENT)
+        except ObjectNotFound:
+            pass
 
     def forget(self, worker: PodWorker) -> None:
         """Stop tracking a worker whose pod is gone."""
         if self.workers.get(worker.key) is worker:
             del self.workers[worker.key]
+            self.admitted.remove(worker.key)
+
+    def node_resources(self) -> NodeResources:
+        """The node's ``status.allocatable``, parsed (cached while the dict is the same)."""
+        node = self.sim.store.peek(f"/registry/minions/{self.node}") or {}
+        alloc = (node.get("status") or {}).get("allocatable") or {}
+        cached = self._node_resources
+        if cached is None or cached[0] is not alloc:
+            cached = self._node_resources = (alloc, NodeResources(alloc))
+        return cached[1]
+
+    def _active_pods(self) -> list[dict]:
+        return [w.pod for w in self.workers.values() if w.phase not in ("Succeeded", "Failed")]
+
+    def _reject(self, pod: dict, key: str, reason: str, message: str) -> None:
+        """kubelet.go rejectPod: a Warning event, then phase Failed with the reason."""
+        self.sim.api.event(pod, "Warning", reason, message, COMPONENT, self.node, key=key)
+        status = dict(pod.get("status") or {})
+        status.update({"phase": "Failed", "reason": reason, "message": REJECTED_PREFIX + message,
+                       "qosClass": status.get("qosClass") or qos_class(pod["spec"])})
+        status.setdefault("startTime", stamp(self.env.now))
+        self.sim.api.update_status(pod, status, COMPONENT, key=key)
 
     def fail(self) -> None:
         """Go silent: no status, no events, no lease renewals."""

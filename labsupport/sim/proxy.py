@@ -1,10 +1,12 @@
 """kube-proxy: a Service's virtual IP (or NodePort) leads to one of its ready pods.
 
-kube-proxy on every node watches Services and the Endpoints objects the
-endpoints controller writes, and programs the node's kernel so that a
-connection to a Service's ClusterIP, or to a NodePort on any node, goes to
-one of the addresses under ``subsets[].addresses`` (ready pods only; never
-``notReadyAddresses``). How it picks depends on its mode (docs
+kube-proxy on every node watches Services and the EndpointSlices the
+EndpointSlice controller writes (not the v1 Endpoints, which it stopped
+reading in 1.19), and programs the node's kernel so that a connection to a
+Service's ClusterIP, or to a NodePort on any node, goes to one of the
+endpoints whose ``conditions.ready`` is true; when none is, to those still
+``serving`` while ``terminating`` (KEP-1669, pkg/proxy/topology.go
+``CategorizeEndpoints``). How it picks depends on its mode (docs
 reference/networking/virtual-ips):
 
 ==============  =====================================================
@@ -180,10 +182,10 @@ class KubeProxy:
         svc = store.peek(f"/registry/services/specs/{namespace}/{name}")
         if svc is None:
             raise ObjectNotFound("service", name, namespace)
-        ep = store.peek(f"/registry/services/endpoints/{namespace}/{name}")
+        slices = self.sim.endpointslices.slices_of(namespace, name)
         version = (svc["metadata"].get("resourceVersion"),
-                   ep["metadata"].get("resourceVersion") if ep else None)
-        view = self._views[(namespace, name)] = _build_view(svc, ep, version)
+                   *(s["metadata"].get("resourceVersion") for s in slices))
+        view = self._views[(namespace, name)] = _build_view(svc, slices, version)
         return view
 
     def cached(self, namespace: str, name: str, host: str | None = None) -> ServiceView | None:
@@ -354,26 +356,40 @@ class KubeProxy:
         return "\n".join(lines)
 
 
+def _ip_key(ip: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in ip.split(".") if x.isdigit())
+
+
 def _hash(text: str) -> str:
     # pkg/proxy/iptables: base32 of the SHA-256 of "namespace/name:port" + protocol, 16 chars.
     return base64.b32encode(hashlib.sha256(text.encode()).digest()).decode()[:16]
 
 
-def _build_view(svc: dict, ep: dict | None, version: tuple) -> ServiceView:
+def _build_view(svc: dict, slices: list[dict], version: tuple) -> ServiceView:
     meta, spec = svc["metadata"], svc.get("spec") or {}
     ns = meta.get("namespace", "default")
-    endpoints: list[Endpoint] = []
+    ready: list[Endpoint] = []
+    fallback: list[Endpoint] = []  # serving and terminating
     seen: set[str] = set()
-    for subset in (ep or {}).get("subsets") or ():
-        ports = subset.get("ports") or [{}]
-        for addr in subset.get("addresses") or ():  # ready pods only
-            if addr["ip"] in seen:
+    for s in slices:
+        ports = s.get("ports") or [{}]
+        for ep in s.get("endpoints") or ():
+            ip = (ep.get("addresses") or [None])[0]
+            cond = ep.get("conditions") or {}
+            if ip is None or ip in seen:
                 continue
-            seen.add(addr["ip"])
-            ref = addr.get("targetRef") or {}
-            endpoints.append(Endpoint(ip=addr["ip"], node=addr.get("nodeName") or "",
-                                      pod=ref.get("name", ""), namespace=ref.get("namespace", ns),
-                                      port=ports[0].get("port")))
+            # discovery/v1: a nil ready or serving condition means true.
+            if cond.get("ready", True) is not False:
+                into = ready
+            elif cond.get("serving", True) is not False and cond.get("terminating"):
+                into = fallback
+            else:
+                continue
+            seen.add(ip)
+            ref = ep.get("targetRef") or {}
+            into.append(Endpoint(ip=ip, node=ep.get("nodeName") or "", pod=ref.get("name", ""),
+                                 namespace=ref.get("namespace", ns), port=ports[0].get("port")))
+    endpoints = sorted(ready or fallback, key=lambda e: _ip_key(e.ip))
     ports = []
     for p in spec.get("ports") or ():
         target = p.get("targetPort", p.get("port"))

@@ -147,6 +147,34 @@ def test_delete_cascades_to_pods(cluster, ns):
     assert cluster.list("replicasets", namespace=ns) == []
 
 
+def test_a_finalizer_keeps_a_deleted_object_until_it_is_removed(cluster, ns):
+    cluster.apply({"apiVersion": "v1", "kind": "ConfigMap",
+                   "metadata": {"name": "kept", "finalizers": ["example.com/keep"]},
+                   "data": {"a": "1"}}, namespace=ns)
+    cluster.delete("configmap/kept", namespace=ns)
+    cluster.advance(2)
+    meta = cluster.get("configmap/kept", namespace=ns)["metadata"]
+    assert meta["deletionTimestamp"] and meta["deletionGracePeriodSeconds"] == 0
+    assert meta["finalizers"] == ["example.com/keep"]
+    cluster.patch("configmap/kept", {"metadata": {"finalizers": None}}, namespace=ns,
+                  type="merge")
+    with pytest.raises(ls.ObjectNotFound):
+        cluster.get("configmap/kept", namespace=ns)
+
+
+def test_orphan_propagation_keeps_the_replicasets_without_their_owner(cluster, ns):
+    cluster.apply(deployment("web", replicas=2), namespace=ns)
+    cluster.wait_for_rollout("deployment/web", namespace=ns, timeout=180)
+    pods = sorted(p.name for p in cluster.pods(namespace=ns))
+    cluster.delete("deployment/web", namespace=ns, propagation_policy="Orphan", wait=True)
+    cluster.wait_until(lambda c: all("ownerReferences" not in r["metadata"]
+                                     for r in c.list("replicasets", namespace=ns)), timeout=60)
+    (rs,) = cluster.list("replicasets", namespace=ns)
+    assert "finalizers" not in rs["metadata"] and "deletionTimestamp" not in rs["metadata"]
+    assert sorted(p.name for p in cluster.pods(namespace=ns)) == pods
+    cluster.delete(f"replicaset/{rs['metadata']['name']}", namespace=ns)
+
+
 def test_get_missing_object_says_how_to_look(cluster, ns):
     with pytest.raises(ls.ObjectNotFound) as err:
         cluster.get("deployment/nope", namespace=ns)
@@ -281,6 +309,21 @@ def test_resource_quota_refuses_with_the_api_servers_message(cluster, ns):
     assert cluster.get("resourcequota/small", namespace=ns)["status"]["used"] == {"pods": "1"}
 
 
+def test_priority_admission_refuses_an_unknown_class_and_resolves_system_ones(cluster, ns):
+    unknown = _pod("x")
+    unknown["spec"]["priorityClassName"] = "no-such-class"
+    with pytest.raises(ls.Forbidden) as err:
+        cluster.apply(unknown, namespace=ns)
+    assert err.value.reason == "Forbidden"
+    assert str(err.value) == ('pods "x" is forbidden: no PriorityClass with name '
+                              "no-such-class was found")
+    critical = _pod("critical")
+    critical["spec"]["priorityClassName"] = "system-cluster-critical"
+    cluster.apply(critical, namespace=ns)
+    spec = cluster.get("pod/critical", namespace=ns)["spec"]
+    assert (spec["priority"], spec["preemptionPolicy"]) == (2000000000, "PreemptLowerPriority")
+
+
 def test_a_deployments_selector_is_immutable(cluster, ns):
     cluster.apply(deployment("web", replicas=1), namespace=ns)
     changed = deployment("web", replicas=1)
@@ -303,3 +346,134 @@ def test_status_sent_with_apply_is_ignored(cluster, ns):
     obj["status"]["replicas"] = 99
     cluster.apply(obj, namespace=ns)
     assert cluster.get("deployment/web", namespace=ns)["status"]["replicas"] == 1
+
+
+def test_a_service_gets_an_endpointslice_of_its_ready_pods(cluster, ns):
+    cluster.apply([deployment("web", replicas=2),
+                   {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+                    "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}],
+                  namespace=ns)
+    cluster.wait_for_rollout("deployment/web", namespace=ns, timeout=180)
+
+    def ready_addresses(c):
+        found = []
+        for s in c.list("endpointslices", namespace=ns,
+                        selector="kubernetes.io/service-name=web"):
+            found += [ep["addresses"][0] for ep in s.get("endpoints") or ()
+                      if ep["conditions"].get("ready")]
+        return sorted(found)
+
+    pod_ips = sorted(p.ip for p in cluster.pods(namespace=ns))
+    cluster.wait_until(lambda c: ready_addresses(c) == pod_ips, timeout=60)
+    [s] = cluster.list("endpointslices", namespace=ns, selector="kubernetes.io/service-name=web")
+    assert s["addressType"] == "IPv4"
+    assert s["metadata"]["generateName"] == "web-"
+    assert s["metadata"]["labels"]["endpointslice.kubernetes.io/managed-by"] == \
+        "endpointslice-controller.k8s.io"
+    assert s["ports"] == [{"name": "", "protocol": "TCP", "port": 80}]
+    assert {ep["targetRef"]["name"] for ep in s["endpoints"]} == \
+        {p.name for p in cluster.pods(namespace=ns)}
+
+
+def test_patch_types_label_and_conflict(cluster, ns):
+    cluster.apply(deployment("web", replicas=1), namespace=ns)
+    out = cluster.patch("deployment/web", {"spec": {"template": {"spec": {"containers": [
+        {"name": "web", "image": "nginx:1.28"}]}}}}, namespace=ns)
+    (container,) = out["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "nginx:1.28" and container["ports"][0]["containerPort"] == 80
+    out = cluster.patch("deployment/web", [{"op": "replace", "path": "/spec/replicas",
+                                            "value": 2}], namespace=ns, type="json")
+    assert out["spec"]["replicas"] == 2
+    with pytest.raises(ls.Invalid, match="testing value /spec/replicas failed"):
+        cluster.patch("deployment/web", [{"op": "test", "path": "/spec/replicas", "value": 5}],
+                      namespace=ns, type="json")
+    stale = out["metadata"]["resourceVersion"]
+    cluster.patch("deployment/web", {"metadata": {"labels": {"a": "1"}}}, namespace=ns,
+                  type="merge")
+    with pytest.raises(ls.Conflict):
+        cluster.patch("deployment/web", {"metadata": {"resourceVersion": stale,
+                                                      "labels": {"a": "2"}}}, namespace=ns)
+    assert cluster.label("deployment/web", namespace=ns, tier="front") == \
+        "deployment.apps/web labeled"
+    with pytest.raises(ls.Invalid, match=r"'tier' already has a value \(front\), and "
+                                         "--overwrite is false"):
+        cluster.label("deployment/web", namespace=ns, tier="back")
+
+
+def test_cordon_and_drain_respect_a_disruption_budget(cluster, ns):
+    cluster.apply(deployment("web", replicas=2), namespace=ns)
+    cluster.wait_for_rollout("deployment/web", namespace=ns, timeout=180)
+    cluster.apply({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+                   "metadata": {"name": "web"},
+                   "spec": {"minAvailable": 2, "selector": {"matchLabels": {"app": "web"}}}},
+                  namespace=ns)
+    cluster.wait_until(lambda c: (c.get("pdb/web", namespace=ns).get("status") or {}).get(
+        "expectedPods") == 2, timeout=30)
+    status = cluster.get("pdb/web", namespace=ns)["status"]
+    assert (status["currentHealthy"], status["desiredHealthy"],
+            status["disruptionsAllowed"]) == (2, 2, 0)
+    node = cluster.pods(namespace=ns)[0].node
+    try:
+        assert cluster.cordon(node) == f"node/{node} cordoned"
+        with pytest.raises(ls.TooManyRequests, match="would violate the pod's disruption "
+                                                     "budget"):
+            cluster.evict(cluster.pods(namespace=ns)[0].name, namespace=ns)
+        with pytest.raises(ls.WaitTimeout, match=r'There are pending pods in node "[^"]+" when '
+                                                 r"an error occurred: .*global timeout reached: "
+                                                 "12s"):
+            cluster.drain(node, timeout=12)
+        cluster.patch("pdb/web", {"spec": {"minAvailable": 1}}, namespace=ns, type="merge")
+        lines = cluster.drain(node, timeout=180)
+        assert lines[0] == f"node/{node} already cordoned" and lines[-1] == \
+            f"node/{node} drained"
+        assert all(p.node != node for p in cluster.pods(namespace=ns))
+    finally:
+        cluster.uncordon(node)
+
+
+def test_cordon_makes_the_node_controller_add_the_unschedulable_taint(cluster):
+    # pkg/controller/nodelifecycle doNoScheduleTaintingPass (TaintNodesByCondition).
+    node = cluster.list("nodes")[-1]["metadata"]["name"]
+
+    def tainted(c):
+        return any(t["key"] == "node.kubernetes.io/unschedulable" and t["effect"] == "NoSchedule"
+                   for t in c.get(f"node/{node}")["spec"].get("taints") or ())
+    try:
+        cluster.cordon(node)
+        cluster.wait_until(tainted, timeout=30)
+    finally:
+        cluster.uncordon(node)
+    cluster.wait_until(lambda c: not tainted(c), timeout=30)
+
+
+def test_claims_get_the_default_class_and_a_missing_claim_keeps_a_pod_off_the_nodes(cluster, ns):
+    claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
+             "spec": {"accessModes": ["ReadWriteOnce"],
+                      "resources": {"requests": {"storage": "64Mi"}}}}
+    cluster.apply(claim, namespace=ns)
+    assert cluster.get("pvc/data", namespace=ns)["spec"]["storageClassName"] == "standard"
+    cluster.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "orphan"},
+                   "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}],
+                            "volumes": [{"name": "d", "persistentVolumeClaim": {
+                                "claimName": "missing"}}]}}, namespace=ns)
+    cluster.wait_until(lambda c: any(e.reason == "FailedScheduling"
+                                     for e in c.events(namespace=ns)), timeout=60)
+    message = [e.message for e in cluster.events(namespace=ns)
+               if e.reason == "FailedScheduling"][0]
+    assert 'persistentvolumeclaim "missing" not found' in message
+    assert cluster.pods(namespace=ns)[0].node is None
+
+
+def test_an_extended_resource_no_node_has_keeps_a_pod_pending(cluster, ns):
+    # NodeResourcesFit (issue 15): a resource a node does not list has 0 allocatable;
+    # the API server copies the limit into the request.
+    cluster.apply(_pod("foo", limits={"example.com/foo": "1"}), namespace=ns)
+    pod = cluster.get("pod/foo", namespace=ns)
+    assert pod["spec"]["containers"][0]["resources"]["requests"] == {"example.com/foo": "1"}
+    cluster.wait_until(lambda c: any(e.reason == "FailedScheduling"
+                                     for e in c.events(namespace=ns)), timeout=60)
+    message = [e.message for e in cluster.events(namespace=ns)
+               if e.reason == "FailedScheduling"][0]
+    assert message.startswith("0/") and " nodes are available: " in message
+    assert " Insufficient example.com/foo" in message   # kind: also the control plane's taint
+    assert cluster.pods(namespace=ns)[0].node is None

@@ -381,3 +381,66 @@ def test_warning_headers_become_api_warnings(connect, fake_api):
     with pytest.warns(APIWarning) as seen:
         connect().get("endpoints/web", namespace="shop")
     assert [str(w.message) for w in seen] == [text, "second warning"]
+
+
+# --- patch, evict, and the kubectl verbs built on them ----------------------------
+
+
+@pytest.mark.parametrize("type_, ctype, body", [
+    ("strategic", "application/strategic-merge-patch+json",
+     {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "nginx:1.28"}]}}}}),
+    ("merge", "application/merge-patch+json", {"metadata": {"labels": {"tier": None}}}),
+    ("json", "application/json-patch+json",
+     [{"op": "replace", "path": "/spec/replicas", "value": 4}]),
+])
+def test_patch_sends_the_content_type_of_its_type(connect, fake_api, type_, ctype, body):
+    fake_api.on("PATCH", "/apis/apps/v1/namespaces/shop/deployments/web", _dep())
+    out = connect().patch("deployment/web", body, namespace="shop", type=type_)
+    assert out["kind"] == "Deployment"
+    (req,) = fake_api.seen("PATCH")
+    assert req.headers["content-type"] == ctype
+    assert req.body == body
+
+
+def test_a_json_patch_the_server_cannot_apply_is_patch_failed(connect, fake_api):
+    from labsupport.patching import PatchFailed
+
+    fake_api.on("PATCH", "/apis/apps/v1/namespaces/default/deployments/web", (422, {
+        "kind": "Status", "code": 422, "reason": "Invalid",
+        "message": "the server rejected our request due to an error in our request",
+        "details": {"causes": [{"message": "testing value /spec/replicas failed: test failed"}]}}))
+    with pytest.raises(PatchFailed) as err:
+        connect().patch("deployment/web", [{"op": "test", "path": "/spec/replicas",
+                                            "value": 1}], type="json")
+    assert err.value.cause == "testing value /spec/replicas failed: test failed"
+
+
+def test_evict_posts_an_eviction_and_429_is_too_many_requests(connect, fake_api):
+    from labsupport.errors import TooManyRequests
+
+    path = "/api/v1/namespaces/shop/pods/web-1/eviction"
+    fake_api.on("POST", path, (429, {
+        "kind": "Status", "code": 429, "reason": "TooManyRequests",
+        "message": "Cannot evict pod as it would violate the pod's disruption budget.",
+        "details": {"causes": [{"reason": "DisruptionBudget", "message":
+                                "The disruption budget web needs 2 healthy pods and has 2 "
+                                "currently"}]}}), {"kind": "Status", "status": "Success"})
+    c = connect()
+    with pytest.raises(TooManyRequests) as err:
+        c.evict("web-1", namespace="shop")
+    assert err.value.causes == ("The disruption budget web needs 2 healthy pods and has 2 "
+                                "currently",)
+    c.evict("pod/web-1", namespace="shop")
+    first, _ = fake_api.seen("POST", path)
+    assert first.body == {"apiVersion": "policy/v1", "kind": "Eviction",
+                          "metadata": {"name": "web-1", "namespace": "shop"}}
+
+
+def test_cordon_is_a_strategic_patch_of_unschedulable(connect, fake_api):
+    fake_api.on("GET", "/api/v1/nodes/labs-worker", {"metadata": {"name": "labs-worker"},
+                                                     "spec": {}})
+    assert connect().cordon("labs-worker") == "node/labs-worker cordoned"
+    (req,) = fake_api.seen("PATCH")
+    assert req.path == "/api/v1/nodes/labs-worker"
+    assert req.headers["content-type"] == "application/strategic-merge-patch+json"
+    assert req.body == {"spec": {"unschedulable": True}}

@@ -172,16 +172,17 @@ def test_empty_dir_data_goes_with_the_pod_and_pvc_data_survives(sim):
 
 
 def test_pod_waits_for_its_claim(sim):
+    # The scheduler's VolumeBinding plugin keeps the pod off the nodes until its
+    # claim exists (tests/sim/test_storage.py has the details).
     sim.apply(pod("p", volumes=[{"name": "d", "persistentVolumeClaim": {"claimName": "later"}}]))
     sim.advance(10)
-    assert sim.pods()[0].phase == "Pending"
-    assert _events(sim, "FailedMount")
+    assert sim.pods()[0].phase == "Pending" and sim.pods()[0].node is None
+    assert 'persistentvolumeclaim "later" not found' in _events(sim, "FailedScheduling")[0].message
     sim.apply({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "later"},
                "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}})
     sim.advance(10)
-    # WaitForFirstConsumer: the claim binds only when a consumer is scheduled, which happened already;
-    # the pod is bound to a node, so the claim stays Pending until a new consumer is scheduled.
-    assert sim.get("pvc/later")["status"]["phase"] in ("Pending", "Bound")
+    assert sim.get("pvc/later")["status"]["phase"] == "Bound"
+    assert sim.pods()[0].phase == "Running"
 
 
 def test_bad_behaviour_annotation_is_a_clear_error(sim):

@@ -22,10 +22,10 @@ UPSTREAM = [
     ("NodeAffinity", {"PreFilter", "Filter", "PreScore", "Score"}, 2, True),
     ("NodePorts", {"PreFilter", "Filter"}, 0, True),
     ("NodeResourcesFit", {"PreFilter", "Filter", "PreScore", "Score"}, 1, True),
-    ("VolumeRestrictions", {"PreFilter", "Filter"}, 0, False),
+    ("VolumeRestrictions", {"PreFilter", "Filter"}, 0, True),
     ("NodeVolumeLimits", {"PreFilter", "Filter"}, 0, False),
     ("VolumeBinding", {"PreFilter", "Filter", "Reserve", "PreBind", "PreScore", "Score"}, 0,
-     False),
+     True),
     ("VolumeZone", {"PreFilter", "Filter"}, 0, False),
     # Modelled since issue 15 (tests/sim/test_affinity_spread.py).
     ("PodTopologySpread", {"PreFilter", "Filter", "PreScore", "Score"}, 2, True),
@@ -43,7 +43,16 @@ REASONS = {
     "TaintToleration": ("node(s) had untolerated taint(s)",),
     "NodeAffinity": ("node(s) didn't match Pod's node affinity/selector",),
     "NodePorts": ("node(s) didn't have free ports for the requested pod ports",),
-    "NodeResourcesFit": ("Too many pods", "Insufficient cpu", "Insufficient memory"),
+    # volumerestrictions/volume_restrictions.go, volumebinding/binder.go (tests/sim/test_storage.py).
+    "VolumeRestrictions": ("node(s) had no available disk",
+                           "node has pod using PersistentVolumeClaim with the same name and "
+                           "ReadWriteOncePod access mode"),
+    "VolumeBinding": ("node(s) had volume node affinity conflict",
+                      "node(s) didn't find available persistent volumes to bind",
+                      "node(s) did not have enough free storage",
+                      "node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)"),
+    "NodeResourcesFit": ("Too many pods", "Insufficient cpu", "Insufficient memory",
+                         "Insufficient ephemeral-storage"),  # then "Insufficient <name>"
     "PodTopologySpread": ("node(s) didn't match pod topology spread constraints",
                           "node(s) didn't match pod topology spread constraints "
                           "(missing required label)"),
@@ -95,7 +104,7 @@ def test_each_plugin_is_declared_as_upstream(name, points, weight, modelled):
         # InterPodAffinity and PodTopologySpread reject with either code; their
         # declared one is Unschedulable (anti-affinity, skew), see their modules.
         preemption_may_help = name in ("NodePorts", "NodeResourcesFit", "InterPodAffinity",
-                                       "PodTopologySpread")
+                                       "PodTopologySpread", "VolumeRestrictions")
         assert (plugin.filter_code == fw.UNSCHEDULABLE) is preemption_may_help
 
 

@@ -139,3 +139,97 @@ def test_fast_path_agrees_with_the_reference_cycle(nodes, copies, pods, strategy
         if want.node is not None:
             for t in tables:
                 t.add_pod(p, want.node)
+
+
+# -- resources other than cpu and memory (issue 15 of the project) -------------------------
+GPU, FOO, HUGE = "nvidia.com/gpu", "example.com/foo", "hugepages-2Mi"
+
+other_node_st = st.tuples(
+    st.integers(500, 4000), st.integers(512, 4096), st.integers(1, 8),
+    st.sampled_from(["a", "b", "c"]),
+    st.one_of(st.none(), st.integers(0, 20)),     # ephemeral-storage, Gi (None: not listed)
+    st.one_of(st.none(), st.integers(0, 4)),      # nvidia.com/gpu (None: not listed)
+    st.one_of(st.none(), st.integers(0, 3)),      # example.com/foo
+    st.one_of(st.none(), st.integers(0, 256)))    # hugepages-2Mi, Mi
+
+other_pod_st = st.tuples(
+    st.one_of(st.none(), st.integers(0, 1500)), st.one_of(st.none(), st.integers(0, 1500)),
+    st.one_of(st.none(), st.integers(0, 8)),      # ephemeral-storage, Gi
+    st.one_of(st.none(), st.integers(0, 2)),      # gpu
+    st.one_of(st.none(), st.integers(0, 2)),      # foo
+    st.one_of(st.none(), st.integers(0, 128)),    # hugepages-2Mi, Mi
+    st.sampled_from([None, "init", "sidecar"]),   # where the gpu request also appears
+    st.integers(0, 3))                            # init / sidecar gpu count
+
+
+def other_node(name, cpu, mem, pods, zone, disk, gpu, foo, huge):
+    n = node(name, cpu, mem, pods, zone, "ssd", None, False)
+    alloc = n["status"]["allocatable"]
+    for key, value in ((EPHEMERAL, None if disk is None else f"{disk}Gi"),
+                       (GPU, gpu), (FOO, foo), (HUGE, None if huge is None else f"{huge}Mi")):
+        if value is not None:
+            alloc[key] = str(value)
+    return n
+
+
+EPHEMERAL = "ephemeral-storage"
+
+
+def other_pod(i, cpu, mem, disk, gpu, foo, huge, where, extra_gpu):
+    requests = {k: v for k, v in (("cpu", None if cpu is None else f"{cpu}m"),
+                                  ("memory", None if mem is None else f"{mem}Mi"),
+                                  (EPHEMERAL, None if disk is None else f"{disk}Gi"),
+                                  (GPU, gpu), (FOO, foo),
+                                  (HUGE, None if huge is None else f"{huge}Mi"))
+                if v is not None}
+    spec = {"containers": [{"name": "app", "resources": {"requests": requests}}],
+            "tolerations": list(TOLERATIONS)}
+    if where is not None:
+        init = {"name": "init", "resources": {"requests": {GPU: str(extra_gpu),
+                                                           EPHEMERAL: "1Gi"}}}
+        if where == "sidecar":
+            init["restartPolicy"] = "Always"
+        spec["initContainers"] = [init]
+    return {"metadata": {"name": f"q{i}", "namespace": "default"}, "spec": spec}
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(other_node_st, min_size=1, max_size=8), st.integers(0, 120),
+       st.lists(other_pod_st, min_size=1, max_size=30), st.sampled_from([None, 50, 100]),
+       st.booleans(), st.integers(0, 3))
+def test_fast_path_agrees_on_extended_resources(nodes, copies, pods, pct, ignore, seed):
+    """ephemeral-storage, extended resources and hugepages: same nodes, messages, scores."""
+    from labsupport.sim.scheduler.plugins.noderesources import NodeResourcesFit
+
+    objs = [other_node(f"n{i:03d}", *nodes[i % len(nodes)])
+            for i in range(len(nodes) + copies)]
+    tables = [NodeTable(), NodeTable()]
+    for t in tables:
+        for o in objs:
+            t.upsert_node(o)
+    if ignore:  # NodeResourcesFitArgs.ignoredResourceGroups: example.com/* is not checked
+        profile = Profile(disabled=["NodeResourcesFit"], plugins=[
+            NodeResourcesFit(ignored_resource_groups=["example.com"])],
+            percentage_of_nodes_to_score=pct)
+    else:
+        profile = Profile(percentage_of_nodes_to_score=pct)
+    fast, ref = (Scheduler(t, profile=profile, seed=seed) for t in tables)
+    for i, args in enumerate(pods):
+        p = other_pod(i, *args)
+        got = fast.schedule(p)
+        want = schedule_one(ref, p)
+        assert (got.node, got.message, got.nodes_checked, got.feasible) == (
+            want.node, want.message, want.nodes_checked, want.feasible)
+        if ignore or args[4] is None or args[4] == 0:
+            assert "Insufficient example.com/foo" not in want.message
+        checked = [r["node"] for r in want.table]
+        passed, _ = fast._fast.verdicts(p, checked)
+        assert passed == [r["filter"] == "passed" for r in want.table]
+        feasible = [r for r in want.table if r["filter"] == "passed"]
+        if len(feasible) > 1:
+            _, scores = fast._fast.verdicts(p, [r["node"] for r in feasible])
+            for plugin, values in scores.items():
+                assert values == [r[plugin] for r in feasible], plugin
+        if want.node is not None:
+            for t in tables:
+                t.add_pod(p, want.node)

@@ -117,10 +117,11 @@ def test_ordered_ready_creates_each_pod_after_the_previous_one_is_ready(sim):
         # Created 0.01 s (the controller's latency) after its predecessor became Ready.
         assert t.created[pod][0] == pytest.approx(t.ready[prev][0] + 0.01)
         assert t.created[pod][0] - t.created[prev][0] >= 5
-    # 2 s image pull on a node without the image, Ready at the probe's first tick 5 s
-    # after start; web-3 lands on a node that has the image already.
-    assert [t.created[n][0] for n in names] == pytest.approx([0.01, 7.02, 14.03, 21.04])
-    assert t.ready["web-3"][0] == pytest.approx(26.04)
+    # 1 s in VolumeBinding's PreBind (it polls each second until the new claim is
+    # provisioned and bound), 2 s image pull on a node without the image, Ready at the
+    # probe's first tick 5 s after start; web-3 lands on a node that has the image already.
+    assert [t.created[n][0] for n in names] == pytest.approx([0.01, 8.02, 16.03, 24.04])
+    assert t.ready["web-3"][0] == pytest.approx(30.04)
 
 
 def test_parallel_creates_all_pods_at_once(sim):
@@ -131,9 +132,10 @@ def test_parallel_creates_all_pods_at_once(sim):
     sim.wait_for_rollout("statefulset/web", timeout=120)
     assert {n: v[0] for n, v in t.created.items()} == pytest.approx(
         {f"web-{i}": 0.01 for i in range(4)})
-    # All four are Ready together, when the first one alone is Ready under OrderedReady.
+    # All four are Ready together, when the first one alone is Ready under OrderedReady
+    # (1 s PreBind wait for the claims, 2 s image pull, 5 s to the first probe).
     assert {n: v[0] for n, v in t.ready.items()} == pytest.approx(
-        {f"web-{i}": 7.01 for i in range(4)})
+        {f"web-{i}": 8.01 for i in range(4)})
 
 
 def test_ordered_scale_down_removes_the_highest_ordinal_first_one_at_a_time(sim):

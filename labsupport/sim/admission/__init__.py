@@ -10,9 +10,12 @@ simulator models the ones a lesson can see:
   (in :meth:`APIServer.create`);
 - LimitRanger: defaults from a LimitRange, then its min / max / ratio checks
   (:mod:`.limitranger`);
-- Priority: ``spec.priority`` from the PriorityClass (not modelled yet: issue 15);
+- Priority: ``spec.priority`` and ``spec.preemptionPolicy`` from the
+  PriorityClass on create, one globalDefault class at most (:mod:`.priority`);
 - DefaultTolerationSeconds: the 300 s not-ready / unreachable tolerations
   (:func:`labsupport.sim.defaults.add_default_tolerations`);
+- DefaultStorageClass: a new claim that names no class gets the default
+  StorageClass (:mod:`.defaultstorageclass`);
 - PersistentVolumeClaimResize: a claim grows only when its StorageClass
   allows volume expansion;
 - ResourceQuota, always last: refuses what would exceed a quota and charges
@@ -44,7 +47,11 @@ from typing import TYPE_CHECKING
 from labsupport.errors import Forbidden
 from labsupport.kinds import type_for_kind
 from labsupport.sim.admission import limitranger
+from labsupport.sim.admission import priority as prio
 from labsupport.sim.admission import resourcequota as rq
+from labsupport.sim.admission.defaultstorageclass import NAME as DEFAULT_STORAGE_CLASS
+from labsupport.sim.admission.defaultstorageclass import set_default_class
+from labsupport.sim.fielderrors import refused
 from labsupport.sim.jsoncopy import json_copy
 
 if TYPE_CHECKING:
@@ -89,6 +96,18 @@ class Admission:
                 note = limitranger.mutate_pod(lr, obj)
                 if note:
                     notes.append(("LimitRanger", note))
+            # Priority (after LimitRanger in AllOrderedPlugins): admitPod on create;
+            # on update APIServer.update keeps the priority set here.
+            refusal, note = prio.admit_pod(self.api, obj)
+            if refusal:
+                raise self._forbidden(prio.PLUGIN, obj, refusal)
+            if note:
+                notes.append((prio.PLUGIN, note))
+        if obj["kind"] == "PersistentVolumeClaim" and old is None:
+            # DefaultStorageClass (after DefaultTolerationSeconds): a claim naming no class.
+            note = set_default_class(obj, self.api.list(_STORAGE_CLASS))
+            if note:
+                notes.append((DEFAULT_STORAGE_CLASS, note))
         return notes
 
     # --- validating ---------------------------------------------------------------
@@ -96,6 +115,8 @@ class Admission:
         """Validating admission: LimitRanger, PersistentVolumeClaimResize, ResourceQuota."""
         kind = obj["kind"]
         ns = obj["metadata"].get("namespace")
+        if kind == "PriorityClass":
+            self._priority_class(obj, old)
         if kind == "Pod" and old is None or kind == "PersistentVolumeClaim":
             errs: list[str] = []
             for lr in self.api.list(_LIMIT_RANGE, ns):
@@ -108,6 +129,15 @@ class Admission:
         if ns and self.api.type_of(kind, obj.get("apiVersion")).namespaced:
             return self._quota(obj, old)
         return []
+
+    def _priority_class(self, pc: dict, old: dict | None) -> None:
+        # API validation (ValidatePriorityClass), then the Priority plugin's Validate.
+        errors = prio.validate_priority_class(pc, old)
+        if errors:
+            raise refused("PriorityClass", pc["metadata"]["name"], errors)
+        refusal = prio.check_global_default(self.api, pc, old)
+        if refusal:
+            raise self._forbidden(prio.PLUGIN, pc, refusal)
 
     def _claim_resize(self, claim: dict, old: dict) -> None:
         # plugin/pkg/admission/storage/persistentvolume/resize: allowResize.

@@ -29,11 +29,13 @@ from typing import TYPE_CHECKING
 import simpy
 
 from labsupport.errors import LabSupportError
+from labsupport.kinds import type_for_kind
 
 if TYPE_CHECKING:
     from labsupport.sim.cluster import SimCluster
+    from labsupport.sim.store import WatchEvent
 
-__all__ = ["Controller", "SimController"]
+__all__ = ["Controller", "SimController", "owner_key", "routes"]
 
 
 class Controller:
@@ -101,9 +103,95 @@ class Controller:
 
 
 class SimController(Controller):
-    """A controller of a :class:`SimCluster`: it reads ``self.sim`` and writes via ``self.api``."""
+    """A controller of a :class:`SimCluster`: it reads ``self.sim`` and writes via ``self.api``.
+
+    Like a controller of kube-controller-manager, which sets up its informers
+    in its constructor, each declares what it hears: :attr:`kind` (what it
+    reconciles), :attr:`watches` (every kind whose changes reach it) and
+    :attr:`owns` (the kinds it creates with a controller ``ownerReference``
+    to its objects). :class:`SimCluster` routes store events from these
+    declarations alone (:func:`routes`):
+
+    - an object of :attr:`kind` changed: :meth:`changed` (queues its key);
+    - an object of a kind in :attr:`owns`, controlled by a :attr:`kind`,
+      changed: :meth:`owned_changed` (queues the owner's key);
+    - an object of any other watched kind changed: :meth:`watched`.
+    """
+
+    #: The kind this controller reconciles (None: it reconciles no stored kind).
+    kind: str | None = None
+    #: The kinds whose changes reach this controller.
+    watches: tuple[str, ...] = ()
+    #: The kinds it creates with a controller ownerReference to its objects.
+    owns: tuple[str, ...] = ()
 
     def __init__(self, sim: SimCluster) -> None:
         super().__init__(sim.env)
         self.sim = sim
         self.api = sim.api
+
+    def changed(self, ev: WatchEvent) -> None:
+        """An object of :attr:`kind` changed: queue its key."""
+        self.enqueue(ev.key)
+
+    def owned_changed(self, ev: WatchEvent, owner: dict) -> None:
+        """An object this controller's ``owner`` (a controller reference) owns changed."""
+        self.enqueue(owner_key(owner, ev.object["metadata"].get("namespace")))
+
+    def watched(self, ev: WatchEvent, owner: dict | None) -> None:  # pragma: no cover
+        """An object of another watched kind changed (``owner``: its controller reference)."""
+        raise NotImplementedError(f"{type(self).__name__} watches {ev.object['kind']} "
+                                  "but does not say what to do with it")
+
+
+def owner_key(owner: dict, namespace: str | None) -> str:
+    """The store key of the object an ownerReference names (plural from :mod:`labsupport.kinds`).
+
+    Example:
+        >>> owner_key({"kind": "ReplicationController", "name": "web"}, "default")
+        '/registry/controllers/default/web'
+        >>> owner_key({"kind": "CronJob", "name": "tick"}, "default")
+        '/registry/cronjobs/default/tick'
+    """
+    rt = type_for_kind(owner["kind"])
+    if rt.namespaced and namespace:
+        return f"/registry/{rt.registry}/{namespace}/{owner['name']}"
+    return f"/registry/{rt.registry}/{owner['name']}"
+
+
+Route = tuple[dict, dict, dict]
+
+
+def routes(controllers: list[SimController] | tuple[SimController, ...]) -> Route:
+    """Three routing tables built from the controllers' declarations.
+
+    Returns:
+        ``(own, owned, other)``: kind -> controllers reconciling it;
+        (kind, owner kind) -> controllers owning it; kind -> controllers
+        watching it otherwise. Each list keeps the controllers' order.
+
+    Raises:
+        LabSupportError: a controller owns a kind it does not watch.
+
+    Example:
+        >>> class Pods(SimController):
+        ...     kind, watches, owns = "ReplicaSet", ("ReplicaSet", "Pod"), ("Pod",)
+        >>> own, owned, other = routes([Pods.__new__(Pods)])
+        >>> sorted(own), sorted(owned), other
+        (['ReplicaSet'], [('Pod', 'ReplicaSet')], {})
+    """
+    own: dict[str, list] = {}
+    owned: dict[tuple[str, str], list] = {}
+    other: dict[str, list] = {}
+    for ctl in controllers:
+        for k in ctl.owns:
+            if k not in ctl.watches:
+                raise LabSupportError(f"{type(ctl).__name__} owns {k} but does not watch it")
+        for k in ctl.watches:
+            if k == ctl.kind:
+                own.setdefault(k, []).append(ctl)
+            elif k in ctl.owns and ctl.kind is not None:
+                owned.setdefault((k, ctl.kind), []).append(ctl)
+            else:
+                other.setdefault(k, []).append(ctl)
+    return own, owned, other

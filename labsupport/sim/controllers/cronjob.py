@@ -63,35 +63,62 @@ _FIELDS = ((0, 59, {}), (0, 23, {}), (1, 31, {}),
 _UTC = timezone.utc
 
 
+def _int(text: str) -> int:
+    """robfig/cron ``mustParseInt``, with Go's ``strconv.Atoi`` error text."""
+    body = text[1:] if text[:1] in "+-" else text
+    if not body or not body.isascii() or not body.isdigit():
+        raise Invalid(f'failed to parse int from {text}: strconv.Atoi: parsing "{text}": '
+                      "invalid syntax")
+    n = int(text)
+    if n < 0:
+        raise Invalid(f"negative number ({n}) not allowed: {text}")
+    return n
+
+
 def _field(expr: str, low: int, high: int, names: dict[str, int]) -> tuple[frozenset[int], bool]:
-    """One cron field: the values it allows, and whether it was a bare ``*`` (getField)."""
+    """One cron field: the values it allows, and whether it was a bare ``*``.
+
+    robfig/cron v3 ``getField`` and ``getRange`` (what kube-apiserver and
+    kube-controller-manager parse schedules with), with their error texts.
+    """
     values: set[int] = set()
     star = False
 
-    def number(text: str) -> int:
+    def number(text: str) -> int:  # parseIntOrName
         n = names.get(text.upper())
-        if n is None:
-            if not text.isdigit():
-                raise Invalid(f'failed to parse int from "{text}"')
-            n = int(text)
-        return n
+        return _int(text) if n is None else n
 
-    for part in expr.split(","):
-        rng, _, step_text = part.partition("/")
-        step = 1
-        if step_text:
-            if not step_text.isdigit() or int(step_text) == 0:
-                raise Invalid(f'step of range should be a positive number: "{part}"')
-            step = int(step_text)
-        if rng in ("*", "?"):
+    for part in (p for p in expr.split(",") if p):
+        range_and_step = part.split("/")
+        low_high = range_and_step[0].split("-")
+        is_star = low_high[0] in ("*", "?")
+        if is_star:
             start, end = low, high
-            star = star or step == 1
         else:
-            first, dash, last = rng.partition("-")
-            start = number(first)
-            end = number(last) if dash else (high if step_text else start)
-        if start < low or end > high or start > end:
-            raise Invalid(f'value out of range ({low} to {high}): "{part}"')
+            start = number(low_high[0])
+            if len(low_high) == 1:
+                end = start
+            elif len(low_high) == 2:
+                end = number(low_high[1])
+            else:
+                raise Invalid(f"too many hyphens: {part}")
+        if len(range_and_step) == 1:
+            step = 1
+        elif len(range_and_step) == 2:
+            step = _int(range_and_step[1])
+            if len(low_high) == 1:
+                end = high  # "N/step" means "N-max/step"
+        else:
+            raise Invalid(f"too many slashes: {part}")
+        if start < low:
+            raise Invalid(f"beginning of range ({start}) below minimum ({low}): {part}")
+        if end > high:
+            raise Invalid(f"end of range ({end}) above maximum ({high}): {part}")
+        if start > end:
+            raise Invalid(f"beginning of range ({start}) beyond end of range ({end}): {part}")
+        if step == 0:
+            raise Invalid(f"step of range should be a positive number: {part}")
+        star = star or (is_star and step == 1)
         values.update(range(start, end + 1, step))
     return frozenset(values), star
 
@@ -121,12 +148,20 @@ class CronSchedule:
             >>> CronSchedule.parse("61 * * * *")
             Traceback (most recent call last):
             ...
-            labsupport.errors.Invalid: value out of range (0 to 59): "61"
+            labsupport.errors.Invalid: end of range (61) above maximum (59): 61
         """
-        line = _MACROS.get(text.strip().lower(), text.strip())
-        parts = line.split()
+        if not text:
+            raise Invalid("empty spec string")
+        if text.startswith("@"):
+            if text not in _MACROS:
+                if text.startswith("@every "):
+                    raise Invalid(f"{text}: @every schedules are not modelled by the simulator")
+                raise Invalid(f"unrecognized descriptor: {text}")  # parseDescriptor
+            text = _MACROS[text]
+        parts = text.split()
         if len(parts) != 5:
-            raise Invalid(f"expected exactly 5 fields, found {len(parts)}: {text!r}")
+            # normalizeFields; Go prints the fields as [a b c].
+            raise Invalid(f"expected exactly 5 fields, found {len(parts)}: [{' '.join(parts)}]")
         parsed = [_field(p, *spec) for p, spec in zip(parts, _FIELDS, strict=True)]
         return cls(parsed[0][0], parsed[1][0], parsed[2][0], parsed[3][0], parsed[4][0],
                    parsed[2][1], parsed[4][1])
@@ -178,6 +213,9 @@ class CronJobController(SimController):
     """Reconciles CronJobs."""
 
     name = COMPONENT
+    kind = "CronJob"
+    watches = ("CronJob", "Job")
+    owns = ("Job",)
 
 
     def _datetime(self, seconds: float | None = None) -> datetime:

@@ -250,6 +250,9 @@ class DaemonSetController(SimController):
     """Reconciles DaemonSets."""
 
     name = COMPONENT
+    kind = "DaemonSet"
+    watches = ("DaemonSet", "Pod", "Node")
+    owns = ("Pod",)
 
     def __init__(self, sim: SimCluster) -> None:
         super().__init__(sim)
@@ -257,6 +260,10 @@ class DaemonSetController(SimController):
         self._backoff: dict[str, tuple[float, float]] = {}
 
     # --- watches --------------------------------------------------------------------
+    def watched(self, ev: WatchEvent, owner: dict | None) -> None:
+        """Nodes: see :meth:`node_changed`."""
+        self.node_changed(ev)
+
     def node_changed(self, ev: WatchEvent) -> None:
         """A node was added or changed: sync the DaemonSets it matters to (addNode, updateNode)."""
         node = ev.object

@@ -27,14 +27,15 @@ from typing import TYPE_CHECKING
 
 from labsupport.kinds import type_for_kind
 from labsupport.sim.clock import EPOCH, stamp
-from labsupport.sim.controllers.base import SimController
-from labsupport.sim.controllers.podutil import compact_status, owner_reference
+from labsupport.sim.controllers.base import SimController, owner_key
+from labsupport.sim.controllers.podutil import compact_status, controller_ref, owner_reference
 from labsupport.sim.jsoncopy import json_copy
 from labsupport.sim.naming import template_hash
 from labsupport.views import parse_time
 
 if TYPE_CHECKING:
     from labsupport.sim.cluster import SimCluster
+    from labsupport.sim.store import WatchEvent
 
 __all__ = ["DeploymentController", "resolve_fenceposts", "REVISION"]
 
@@ -80,6 +81,22 @@ class DeploymentController(SimController):
     """Reconciles Deployments."""
 
     name = COMPONENT
+    kind = "Deployment"
+    watches = ("Deployment", "ReplicaSet", "Pod")
+    owns = ("ReplicaSet",)
+
+    def watched(self, ev: WatchEvent, owner: dict | None) -> None:
+        """A pod was deleted: sync the Deployment above its ReplicaSet.
+
+        deployment_controller.go ``deletePod``: a Recreate rollout waits until
+        the old pods are gone, so the controller hears pod deletions.
+        """
+        if ev.type != "DELETED" or owner is None or owner.get("kind") != "ReplicaSet":
+            return
+        rs = self.sim.store.peek(owner_key(owner, ev.object["metadata"]["namespace"]))
+        dep = controller_ref(rs) if rs is not None else None
+        if dep is not None and dep.get("kind") == "Deployment":
+            self.enqueue(owner_key(dep, rs["metadata"]["namespace"]))
 
     def __init__(self, sim: SimCluster) -> None:
         super().__init__(sim)

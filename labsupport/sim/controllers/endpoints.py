@@ -37,6 +37,7 @@ from labsupport.sim.controllers.podutil import is_ready
 
 if TYPE_CHECKING:
     from labsupport.sim.cluster import SimCluster
+    from labsupport.sim.store import WatchEvent
 
 __all__ = ["EndpointsController"]
 
@@ -63,10 +64,20 @@ class EndpointsController(SimController):
     """Reconciles the Endpoints of Services."""
 
     name = COMPONENT
+    kind = "Service"
+    watches = ("Service", "Pod")
 
     def __init__(self, sim: SimCluster) -> None:
         super().__init__(sim)
         self._selectors: dict[str, dict[str, Selector]] = {}
+
+    def changed(self, ev: WatchEvent) -> None:
+        """A Service changed: see :meth:`service_changed`."""
+        self.service_changed(ev.object, ev.type == "DELETED")
+
+    def watched(self, ev: WatchEvent, owner: dict | None) -> None:
+        """A pod changed: see :meth:`pod_changed`."""
+        self.pod_changed(ev.object, ev.old)
 
     def service_changed(self, svc: dict, deleted: bool) -> None:
         """Keep the per-namespace index of Service selectors, and sync the Service."""
@@ -118,19 +129,20 @@ class EndpointsController(SimController):
         ports_of: dict[tuple, list] = {}
         for pod in pods:
             ip = pod["status"].get("podIP")
-            if not ip or pod["metadata"].get("deletionTimestamp"):
-                continue
+            if not ip or (pod["metadata"].get("deletionTimestamp")
+                          and not svc["spec"].get("publishNotReadyAddresses")):
+                continue  # ShouldPodBeInEndpoints(pod, publishNotReadyAddresses)
             if pod["status"].get("phase") in ("Succeeded", "Failed"):
                 continue
-            addr = {
-                "ip": ip,
-                "nodeName": pod["spec"].get("nodeName"),
-                "targetRef": {
-                    "kind": "Pod",
-                    "name": pod["metadata"]["name"],
-                    "namespace": ns,
-                    "uid": pod["metadata"]["uid"],
-                },
+            addr: dict = {"ip": ip}
+            if pod["spec"].get("hostname") and pod["spec"].get("subdomain") == name:
+                addr["hostname"] = pod["spec"]["hostname"]  # ShouldSetHostname
+            addr["nodeName"] = pod["spec"].get("nodeName")
+            addr["targetRef"] = {
+                "kind": "Pod",
+                "name": pod["metadata"]["name"],
+                "namespace": ns,
+                "uid": pod["metadata"]["uid"],
             }
             ports = tuple(
                 (p.get("name"), _target_port(p, pod), p.get("protocol", "TCP"))
@@ -154,6 +166,8 @@ class EndpointsController(SimController):
             subsets.append(subset)
         labels = dict(svc["metadata"].get("labels") or {})
         labels["endpoints.kubernetes.io/managed-by"] = COMPONENT
+        if svc["spec"].get("clusterIP") in (None, "", "None"):
+            labels["service.kubernetes.io/headless"] = ""  # syncService: !IsServiceIPSet
         if current is None:
             self.api.create(
                 {

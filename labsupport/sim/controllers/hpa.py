@@ -172,6 +172,8 @@ class HorizontalPodAutoscalerController(SimController):
     """
 
     name = COMPONENT
+    kind = "HorizontalPodAutoscaler"
+    watches = ("HorizontalPodAutoscaler",)
 
     def __init__(self, sim: SimCluster, source: MetricsSource | None = None) -> None:
         super().__init__(sim)
@@ -186,6 +188,10 @@ class HorizontalPodAutoscalerController(SimController):
         self._generations: dict[str, int | None] = {}
 
     # --- watch and timing -------------------------------------------------------
+    def changed(self, ev: WatchEvent) -> None:
+        """See :meth:`hpa_changed`."""
+        self.hpa_changed(ev)
+
     def hpa_changed(self, ev: WatchEvent) -> None:
         """Sync a new HPA, or one whose spec changed, at once; forget a deleted one.
 

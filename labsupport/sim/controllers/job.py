@@ -198,6 +198,9 @@ class JobController(SimController):
     """Reconciles Jobs (and deletes finished ones after ttlSecondsAfterFinished)."""
 
     name = COMPONENT
+    kind = "Job"
+    watches = ("Job", "Pod")
+    owns = ("Pod",)
 
     def __init__(self, sim: SimCluster) -> None:
         super().__init__(sim)

@@ -4,9 +4,16 @@ Every kubelet renews a Lease every 10 s. The controller looks every 5 s
 (node-monitor-period); a node whose lease is older than the grace period
 (50 s, as in Kubernetes v1.37; 40 s before v1.32) gets ``Ready=Unknown`` and the
 taint ``node.kubernetes.io/unreachable`` (NoSchedule at once, NoExecute at
-the eviction rate). Pods tolerate NoExecute taints for 300 s by default
+the eviction rate). The taint eviction controller (:mod:`.tainteviction`)
+then evicts the node's pods: they tolerate the taint for 300 s by default
 (DefaultTolerationSeconds), so they are deleted about 350 s after the node
 went silent, and their controllers recreate them elsewhere.
+
+A cordoned node (``spec.unschedulable: true``) gets the taint
+``node.kubernetes.io/unschedulable:NoSchedule`` from the same controller
+(TaintNodesByCondition), which removes it on uncordon; the scheduler's
+TaintToleration plugin then keeps new pods off the node, and a DaemonSet's
+pods tolerate it.
 
 Leases are modelled lazily: a healthy node costs nothing; a silent node is
 a timer (K8S_FACTS: at 5,000 nodes, lease traffic is what limits KWOK).
@@ -22,9 +29,9 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from labsupport.errors import ObjectNotFound
 from labsupport.kinds import type_for_kind
 from labsupport.sim.clock import stamp
+from labsupport.sim.controllers.tainteviction import matching_tolerations, min_toleration_seconds
 
 if TYPE_CHECKING:
     from labsupport.sim.cluster import SimCluster
@@ -32,7 +39,6 @@ if TYPE_CHECKING:
 __all__ = ["NodeLifecycleController", "zone_state"]
 
 COMPONENT = "node-controller"
-EVICTION_COMPONENT = "taint-eviction-controller"
 # kubelet: the node Lease is renewed every 10 s (nodeLeaseDurationSeconds 40 / 4).
 LEASE_RENEW_SECONDS = 10.0
 LEASE_DURATION_SECONDS = 40
@@ -49,6 +55,9 @@ SECONDARY_EVICTION_RATE = 0.01
 UNHEALTHY_ZONE_THRESHOLD = 0.55
 LARGE_CLUSTER_THRESHOLD = 50
 UNREACHABLE = "node.kubernetes.io/unreachable"
+UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
+# A node update reaches the controller's worker through its informer and queue.
+NODE_UPDATE_LATENCY = 0.01
 _POD = type_for_kind("Pod")
 _NODE = type_for_kind("Node")
 
@@ -74,9 +83,33 @@ class NodeLifecycleController:
         self.unknown: set[str] = set()
         self._taint_queue: list[str] = []
         self._next_taint_at = 0.0
-        self._evictions: dict[tuple[str, str], object] = {}
         self._generation: dict[str, int] = {}
         self._phase: dict[str, float] = {}
+        self._tainting: set[str] = set()  # nodes with a NoSchedule tainting pass queued
+        sim.store.watch(f"/registry/{_NODE.registry}/", self._node_changed)
+
+    # --- cordon -----------------------------------------------------------------
+    def _node_changed(self, ev) -> None:
+        """A Node was added or updated: queue a NoSchedule tainting pass if needed."""
+        if ev.type == "DELETED":
+            return
+        name = ev.object["metadata"]["name"]
+        if name in self._tainting or _unschedulable_taint_ok(ev.object):
+            return
+        self._tainting.add(name)
+        self.env.process(self._no_schedule_tainting_pass(name))
+
+    def _no_schedule_tainting_pass(self, node: str):
+        # node_lifecycle_controller.go doNoScheduleTaintingPass: spec.unschedulable
+        # wants the taint node.kubernetes.io/unschedulable:NoSchedule; it is added or
+        # removed with SwapNodeControllerTaint (which stamps timeAdded).
+        yield self.env.timeout(NODE_UPDATE_LATENCY)
+        self._tainting.discard(node)
+        obj = self.api.get(_NODE, None, node)
+        if obj is None or _unschedulable_taint_ok(obj):
+            return
+        self._set_taint(node, "NoSchedule", bool(obj["spec"].get("unschedulable")),
+                        key=UNSCHEDULABLE)
 
     # --- leases ---------------------------------------------------------------
     def lease_phase(self, node: str) -> float:
@@ -178,68 +211,27 @@ class NodeLifecycleController:
             if node not in self.unknown:
                 continue
             self._next_taint_at = self.env.now + 1.0 / rate
+            # The taint is all this controller does: the taint eviction controller
+            # (tainteviction.py) evicts the pods that do not tolerate it.
             self._set_taint(node, "NoExecute", True)
-            self._schedule_evictions(node)
 
-    def _set_taint(self, node: str, effect: str, present: bool) -> None:
+    def _set_taint(self, node: str, effect: str, present: bool, key: str = UNREACHABLE) -> None:
         obj = self.api.get(_NODE, None, node)
         if obj is None:
             return
-        taints = [
-            t
-            for t in obj["spec"].get("taints") or ()
-            if not (t.get("key") == UNREACHABLE and t.get("effect") == effect)
-        ]
+        old = obj["spec"].get("taints") or ()
+        taints = [t for t in old if not (t.get("key") == key and t.get("effect") == effect)]
+        if present == (len(taints) < len(old)):
+            return  # already as wanted: SwapNodeControllerTaint adds only missing taints
         if present:
-            taint = {"key": UNREACHABLE, "effect": effect}
-            if effect == "NoExecute":
-                taint["timeAdded"] = stamp(self.env.now)
-            taints.append(taint)
+            # controller_utils.go SwapNodeControllerTaint stamps every taint it adds.
+            taints.append({"key": key, "effect": effect, "timeAdded": stamp(self.env.now)})
         spec = dict(obj["spec"])
         if taints:
             spec["taints"] = taints
         else:
             spec.pop("taints", None)
         self.api.patch(obj, COMPONENT, spec=spec)
-
-    # --- evicting -----------------------------------------------------------------
-    def _schedule_evictions(self, node: str) -> None:
-        for pod in self.sim._pods_on(node):
-            if pod["metadata"].get("deletionTimestamp"):
-                continue
-            seconds = _toleration_seconds(pod, UNREACHABLE)
-            if seconds == math.inf:
-                continue
-            key = (pod["metadata"]["namespace"], pod["metadata"]["name"])
-            self._evictions[key] = self.env.process(
-                self._evict(node, pod, max(seconds, 0.0), self._generation.get(node, 0))
-            )
-
-    def _evict(self, node: str, pod: dict, after: float, gen: int):
-        uid = pod["metadata"]["uid"]
-        yield self.env.timeout(after)
-        if node not in self.unknown or self._generation.get(node) != gen:
-            return
-        current = self.api.get(_POD, pod["metadata"]["namespace"], pod["metadata"]["name"])
-        if current is None or current["metadata"]["uid"] != uid:
-            return
-        self.api.event(
-            current,
-            "Normal",
-            "TaintManagerEviction",
-            f"Marking for deletion Pod {current['metadata']['namespace']}/"
-            f"{current['metadata']['name']}",
-            EVICTION_COMPONENT,
-        )
-        try:
-            self.api.delete(
-                _POD,
-                current["metadata"]["namespace"],
-                current["metadata"]["name"],
-                component=EVICTION_COMPONENT,
-            )
-        except ObjectNotFound:
-            return
 
     # --- coming back ----------------------------------------------------------------
     def _recover(self, node: str, at: float, gen: int):
@@ -264,17 +256,18 @@ class NodeLifecycleController:
         )
 
 
+def _unschedulable_taint_ok(node: dict) -> bool:
+    """The node has the unschedulable NoSchedule taint exactly when it is cordoned."""
+    has = any(t.get("key") == UNSCHEDULABLE and t.get("effect") == "NoSchedule"
+              for t in node["spec"].get("taints") or ())
+    return has == bool(node["spec"].get("unschedulable"))
+
+
 def _toleration_seconds(pod: dict, key: str) -> float:
-    """How long the pod tolerates a NoExecute taint ``key`` (0 if not at all)."""
-    best = None
-    for t in pod["spec"].get("tolerations") or ():
-        if t.get("effect") not in (None, "", "NoExecute"):
-            continue
-        if t.get("operator") == "Exists" and not t.get("key"):
-            pass
-        elif t.get("key") != key:
-            continue
-        seconds = t.get("tolerationSeconds")
-        value = math.inf if seconds is None else float(seconds)
-        best = value if best is None else max(best, value)
-    return 0.0 if best is None else best
+    """How long the pod tolerates a NoExecute taint ``key`` (0 if not at all; inf: forever).
+
+    The taint eviction controller's rule (:mod:`.tainteviction`) for one taint.
+    """
+    used = matching_tolerations([{"key": key, "effect": "NoExecute"}],
+                                pod["spec"].get("tolerations") or [])
+    return 0.0 if used is None else min_toleration_seconds(used)

@@ -14,7 +14,7 @@ from labsupport.sim.clock import EPOCH
 from labsupport.views import parse_time
 
 __all__ = ["is_ready", "is_active", "ready_since", "is_available", "controller_uid",
-           "owner_reference", "compact_status"]
+           "controller_ref", "owner_reference", "compact_status"]
 
 
 def _ready_condition(pod: dict) -> dict | None:
@@ -57,6 +57,14 @@ def controller_uid(obj: dict) -> str | None:
     for ref in obj["metadata"].get("ownerReferences") or ():
         if ref.get("controller"):
             return ref.get("uid")
+    return None
+
+
+def controller_ref(obj: dict) -> dict | None:
+    """The object's ownerReference with ``controller: true`` (metav1.GetControllerOf)."""
+    for ref in obj["metadata"].get("ownerReferences") or ():
+        if ref.get("controller"):
+            return ref
     return None
 
 

@@ -38,8 +38,10 @@ from labsupport.sim.controllers.podutil import (
 
 if TYPE_CHECKING:
     from labsupport.sim.cluster import SimCluster
+    from labsupport.sim.store import WatchEvent
 
-__all__ = ["ReplicaSetController", "pod_from_template", "is_terminating"]
+__all__ = ["ReplicaSetController", "pod_from_template", "is_terminating",
+           "same_counted_state"]
 
 # pkg/controller/replicaset/replica_set.go: BurstReplicas and SlowStartInitialBatchSize
 BURST_REPLICAS = 500
@@ -97,14 +99,24 @@ def pod_from_template(owner: dict, template: dict, name_prefix: str) -> dict:
 
 
 class ReplicaSetController(SimController):
-    """Reconciles ReplicaSets."""
+    """Reconciles ReplicaSets (and, through :mod:`.replication`, ReplicationControllers)."""
 
     name = COMPONENT
+    kind = "ReplicaSet"
+    watches = ("ReplicaSet", "Pod")
+    owns = ("Pod",)
+    #: Whether status has ``terminatingReplicas`` (ReplicaSetStatus has, RC's has not).
+    terminating_replicas = True
 
     def __init__(self, sim: SimCluster) -> None:
         super().__init__(sim)
         #: Active pods of each ReplicaSet at its last sync.
         self.active: dict[str, int] = {}
+
+    def owned_changed(self, ev: WatchEvent, owner: dict) -> None:
+        """One of its pods changed: sync only when the change alters what it counts."""
+        if ev.old is None or not same_counted_state(ev.old, ev.object):
+            super().owned_changed(ev, owner)
 
     def order(self, keys: list) -> list:
         """Scale-downs first, so pods of a rolling update never exceed maxSurge.
@@ -141,14 +153,14 @@ class ReplicaSetController(SimController):
         elif diff > 0:
             for pod in self._rank_for_deletion(pods)[:diff]:
                 self.api.delete(
-                    _POD, pod["metadata"]["namespace"], pod["metadata"]["name"], component=COMPONENT
+                    _POD, pod["metadata"]["namespace"], pod["metadata"]["name"], component=self.name
                 )
                 self.api.event(
                     rs,
                     "Normal",
                     "SuccessfulDelete",
                     f"Deleted pod: {pod['metadata']['name']}",
-                    COMPONENT,
+                    self.name,
                 )
         self._update_status(key)
 
@@ -160,10 +172,10 @@ class ReplicaSetController(SimController):
             for _ in range(size):
                 pod = pod_from_template(rs, rs["spec"]["template"], rs["metadata"]["name"])
                 try:
-                    created = self.api.create(pod, component=COMPONENT)
+                    created = self.api.create(pod, component=self.name)
                 except (Forbidden, LabSupportError) as err:
                     self.api.event(
-                        rs, "Warning", "FailedCreate", f"Error creating: {err}", COMPONENT
+                        rs, "Warning", "FailedCreate", f"Error creating: {err}", self.name
                     )
                     # Retry later, as the work queue's rate limiter would.
                     self.enqueue(self.api.key_of(rs), delay=10)
@@ -173,7 +185,7 @@ class ReplicaSetController(SimController):
                     "Normal",
                     "SuccessfulCreate",
                     f"Created pod: {created['metadata']['name']}",
-                    COMPONENT,
+                    self.name,
                 )
                 made += 1
             batch *= 2
@@ -234,13 +246,41 @@ class ReplicaSetController(SimController):
             "terminatingReplicas": terminating,
             "observedGeneration": rs["metadata"].get("generation", 1),
         }
-        if not self.sim.feature_gates["DeploymentReplicaSetTerminatingReplicas"]:
+        if not (self.terminating_replicas
+                and self.sim.feature_gates["DeploymentReplicaSetTerminatingReplicas"]):
             del status["terminatingReplicas"]
         status = compact_status(status, keep=("replicas", "terminatingReplicas",
                                               "observedGeneration"))
         if (rs.get("status") or {}) != status:
-            self.api.update_status(rs, status, COMPONENT)
+            self.api.update_status(rs, status, self.name)
 
 
 def _neg(text: str) -> tuple:
     return tuple(-ord(ch) for ch in text)
+
+
+def same_counted_state(old: dict, new: dict) -> bool:
+    """True when a ReplicaSet would count the pod the same before and after a write.
+
+    What it counts: the Ready condition's status and transition time, whether
+    the pod is being deleted, its phase, and whether it is bound.
+    """
+    before, after = old["status"], new["status"]
+    if before.get("phase") != after.get("phase"):
+        return False
+    if bool(old["metadata"].get("deletionTimestamp")) != bool(
+            new["metadata"].get("deletionTimestamp")):
+        return False
+    if (old["spec"].get("nodeName") is None) != (new["spec"].get("nodeName") is None):
+        return False
+    conditions = before.get("conditions")
+    if conditions is after.get("conditions"):  # kubelets reuse an unchanged list
+        return True
+    return _ready_state(conditions) == _ready_state(after.get("conditions"))
+
+
+def _ready_state(conditions: list | None) -> tuple | None:
+    for cond in conditions or ():
+        if cond.get("type") == "Ready":
+            return (cond.get("status"), cond.get("lastTransitionTime"))
+    return None

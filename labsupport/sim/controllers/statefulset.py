@@ -144,6 +144,9 @@ class StatefulSetController(SimController):
     """Reconciles StatefulSets."""
 
     name = COMPONENT
+    kind = "StatefulSet"
+    watches = ("StatefulSet", "Pod")
+    owns = ("Pod",)
 
     def __init__(self, sim: SimCluster) -> None:
         super().__init__(sim)

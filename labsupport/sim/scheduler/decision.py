@@ -82,6 +82,14 @@ class Decision:
             profile order) and their weights.
         reason: why ``node`` is None: "Unschedulable" (no node fits) or
             "SchedulerError" (a plugin failed; ``message`` names it and the pod).
+        nominated_node: when ``node`` is None, the node DefaultPreemption
+            chose (PostFilter): the pod is nominated to it and waits there
+            for ``victims`` to terminate; "" when preemption found none (the
+            pod's nomination is cleared); None: leave it as it is.
+        victims: the Pod objects to preempt on ``nominated_node``, most
+            important first.
+        preemption: what the preemption dry run found per node it tried
+            ("evict default/a" or why not).
 
     Example:
         >>> d = Decision("node-2", "", nodes_checked=3, feasible=2, pod="default/web-1")
@@ -97,6 +105,9 @@ class Decision:
     pod: str = field(default="")
     weights: dict[str, int] = field(default_factory=dict)
     reason: str = UNSCHEDULABLE
+    nominated_node: str | None = None
+    victims: tuple[dict, ...] = ()
+    preemption: dict[str, str] = field(default_factory=dict)
 
     @property
     def scheduled(self) -> bool:
@@ -108,6 +119,9 @@ class Decision:
         if self.node is not None:
             return (f"<Decision {who}-> {self.node} (checked {self.nodes_checked} nodes, "
                     f"{self.feasible} feasible)>")
+        if self.nominated_node:
+            return (f"<Decision {who}nominated to {self.nominated_node}, preempting "
+                    f"{', '.join(_pod_key(v) for v in self.victims)}: {self.message}>")
         return f"<Decision {who}unschedulable: {self.message}>"
 
     _MAX_ROWS = 100
@@ -120,6 +134,14 @@ class Decision:
         else:
             head = (f"<p><b>{html.escape(self.pod or 'pod')}</b> is unschedulable: "
                     f"<code>{html.escape(self.message)}</code></p>")
+        if self.nominated_node:
+            head += (f"<p>PostFilter (DefaultPreemption): nominated to "
+                     f"<b>{html.escape(self.nominated_node)}</b>, preempting "
+                     f"{html.escape(', '.join(_pod_key(v) for v in self.victims))}.</p>")
+        if self.preemption:
+            items = "".join(f"<li>{html.escape(n)}: {html.escape(t)}</li>"
+                            for n, t in self.preemption.items())
+            head += f"<p>Preemption dry run:</p><ul>{items}</ul>"
         if not self.table:
             return head
         cols = (["node", "filter"] + [f"{html.escape(p)} &times;{w}"
@@ -138,3 +160,8 @@ class Decision:
         header = "".join(f"<th>{c}</th>" for c in cols)
         return (f"{head}<table><thead><tr>{header}</tr></thead>"
                 f"<tbody>{''.join(rows)}</tbody></table>{tail}")
+
+
+def _pod_key(pod: Mapping) -> str:
+    meta = pod.get("metadata") or {}
+    return f"{meta.get('namespace') or 'default'}/{meta.get('name') or ''}"

@@ -7,7 +7,8 @@ random clusters) without building a view per node. Each part below is
 labelled with the reference step it implements. What makes it fast:
 
 - PreFilter is run once per pod template (:class:`PodPlan`): the default
-  plugins' PreFilter reads only the pod's spec.
+  plugins' PreFilter reads only the pod's spec, except the volume plugins',
+  which read its claims and disks: such a pod is planned on its own.
 - Filter, static part: plugins marked ``static`` (NodeUnschedulable,
   TaintToleration, NodeAffinity) are evaluated on every node once per pod
   template and node change (:class:`StaticVerdicts`), as one array of codes:
@@ -21,6 +22,13 @@ labelled with the reference step it implements. What makes it fast:
   only for nodes whose amounts changed (:class:`ResourceScores`); a score the
   same on every feasible node is left out of the total (it cannot change the
   winner).
+
+Step 3 (PostFilter) is not vectorised: when no node passes, both paths call
+the same PostFilter plugins, so DefaultPreemption
+(:mod:`~labsupport.sim.scheduler.preemption`) makes the same choice. A pod
+with ``status.nominatedNodeName`` never comes here: the
+:class:`~labsupport.sim.scheduler.scheduler.Scheduler` sends it to the
+reference cycle, which tries its nominated node first.
 
 See ``labsupport/sim/README.md`` (fast-path notes) for the whole map.
 """
@@ -52,8 +60,9 @@ from labsupport.sim.scheduler.framework import (
     Status,
 )
 from labsupport.sim.scheduler.nodetable import NodeTable
+from labsupport.sim.scheduler.plugins.volumerestrictions import volumes_to_check
 from labsupport.sim.scheduler.podinfo import PodProfile
-from labsupport.sim.scheduler.reference import post_filter_message
+from labsupport.sim.scheduler.reference import post_filter_message, with_post_filter
 from labsupport.sim.scheduler.sampling import num_feasible_nodes_to_find
 from labsupport.sim.scheduler.student import PluginError
 from labsupport.sim.scheduler.views import NodeView, PodView
@@ -122,9 +131,11 @@ class PodPlan:
                  "window_filters", "window_checks", "scorers", "static_key", "cacheable")
 
     def __init__(self, profile, prof: PodProfile, pod: dict,
-                 other_scorers: tuple[Plugin, ...]) -> None:
+                 other_scorers: tuple[Plugin, ...], table: NodeTable | None = None) -> None:
+        # ``table``: given only for a pod with volumes, whose plan is not cached
+        # (the volume plugins' PreFilter reads claims through its listers).
         self.prof = prof
-        view = PodView(pod, prof)
+        view = PodView(pod, prof, table)
         skipped: set[str] = set()
         self.rejected: Status | None = None
         self.node_names: frozenset[str] | None = None
@@ -250,6 +261,10 @@ class FastPath:
 
     # -- step 1: PreFilter, once per template ------------------------------------------------
     def _plan(self, pod: dict, prof: PodProfile) -> PodPlan:
+        if (pod.get("spec") or {}).get("volumes") and volumes_to_check(pod):
+            # The volume plugins' PreFilter reads claims and disks, not only the
+            # template: such a pod gets a plan of its own, never cached.
+            return PodPlan(self.sched.profile, prof, pod, self.other_scorers, self.sched.table)
         plan = self._plans.get(id(prof))
         if plan is None or plan.prof is not prof:
             if len(self._plans) >= _CACHE_SIZE:
@@ -296,9 +311,10 @@ class FastPath:
         if plan.rejected is not None:
             diagnosis = Diagnosis(n_all, 0, plan.ran)
             msg = fit_error_message(n_all, {}, post_filter_message(
-                self.sched.profile, cycle.pod_view, diagnosis),
+                self.sched.profile, cycle.pod_view, diagnosis, self.sched),
                 pre_filter=", ".join(plan.rejected.reasons))
-            return Decision(None, msg, 0, 0, None, label, self.weights)
+            return with_post_filter(Decision(None, msg, 0, 0, None, label, self.weights),
+                                    cycle.pod_view)
         cycle.static = self._static_for(plan)
         if plan.node_names is not None:
             position = np.empty(t.capacity, np.int64)
@@ -362,7 +378,8 @@ class FastPath:
         # Step 3: PostFilter, when no node passed.
         if len(feasible) == 0:
             message = self._failure_message(cycle, plan, checked, n_all, n_all - n)
-            return Decision(None, message, done, 0, None, label, self.weights)
+            return with_post_filter(Decision(None, message, done, 0, None, label, self.weights),
+                                    cycle.pod_view)
         # Step 4: one feasible node, no scoring.
         if len(feasible) == 1:
             return Decision(t.name_of(int(feasible[0])), "", done, 1, None, label, self.weights)
@@ -427,7 +444,7 @@ class FastPath:
             candidates += plugin.fast_candidates(cycle, rows)
         diagnosis = Diagnosis(n_all, candidates, plan.ran)
         return fit_error_message(n_all, reasons, post_filter_message(
-            self.sched.profile, cycle.pod_view, diagnosis))
+            self.sched.profile, cycle.pod_view, diagnosis, self.sched))
 
     # -- step 5: the weighted total (terms equal on every node left out) -------------------------
     def _total(self, cycle: FastCycle, plan: PodPlan, feasible: np.ndarray,

@@ -29,9 +29,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from labsupport.kinds import type_for_kind
 from labsupport.sim.clock import stamp
 from labsupport.sim.podstatus import pod_condition
-from labsupport.sim.scheduler.decision import Decision
+from labsupport.sim.scheduler.decision import SCHEDULER_ERROR, Decision
 from labsupport.sim.scheduler.listers import StoreListers
 from labsupport.sim.scheduler.nodetable import NodeTable
 from labsupport.sim.scheduler.plugins.defaultbinder import DefaultBinder
@@ -48,6 +49,8 @@ __all__ = ["KubeScheduler", "COMPONENT", "EXPLAIN_UP_TO_NODES"]
 COMPONENT = "default-scheduler"
 #: Clusters up to this size keep every decision's table (the reference cycle).
 EXPLAIN_UP_TO_NODES = 100
+
+_POD = type_for_kind("Pod")
 
 # The PodTopologyLabels admission plugin (KEP-4742, beta and on by default
 # since 1.35, kubernetes PR 135158) copies these labels from the Node to the
@@ -75,7 +78,11 @@ class KubeScheduler(Scheduler):
         self.queue = SchedulingQueue(sim.env)
         #: The last decision about each pod (with its table on small clusters).
         self.decisions: dict[str, Decision] = {}
+        #: Pods nominated to a node by their preemption: key -> node.
+        self.nominated: dict[str, str] = {}
         self._accounted: dict[str, str] = {}  # pod key -> node its requests count on
+        #: Pods assumed on a node (Reserve) while PreBind waits for their volumes.
+        self._assumed: set[str] = set()
         self.env.process(self._loop())
 
     def __repr__(self) -> str:
@@ -91,10 +98,15 @@ class KubeScheduler(Scheduler):
         node = pod["spec"].get("nodeName")
         done = event.type == "DELETED" or pod["status"].get("phase") in ("Succeeded", "Failed")
         counted = self._accounted.get(key)
+        if key in self._assumed and not node and not done:
+            return  # assumed on its node until PreBind ends (a status update meanwhile)
+        self._assumed.discard(key)
         if counted is not None and (done or counted != node):
             self.table.remove_pod(event.old or pod, counted)
             del self._accounted[key]
             self.queue.cluster_changed()
+        if done or node:
+            self.nominated.pop(key, None)
         if done:
             self.queue.forget(key)
             if event.type == "DELETED":
@@ -112,7 +124,7 @@ class KubeScheduler(Scheduler):
         if pod["spec"].get("schedulerName", COMPONENT) != COMPONENT:
             return
         if event.type == "ADDED":
-            self.queue.add(key)
+            self.queue.add(key, pod["spec"].get("priority") or 0)
 
     def on_node(self, event: WatchEvent) -> None:
         """Keep the node table current; a change may let waiting pods fit."""
@@ -144,6 +156,8 @@ class KubeScheduler(Scheduler):
         if decision.node is not None:
             self.bind(pod, decision.node)
         else:
+            if decision.nominated_node:
+                self._prepare_candidate(pod, decision)
             self._failed(pod, key, decision)
 
     def _failed(self, pod: dict, key: str, decision: Decision) -> None:
@@ -160,22 +174,115 @@ class KubeScheduler(Scheduler):
             "message": decision.message,
         }
         old = [c for c in pod["status"].get("conditions") or () if c.get("type") == "PodScheduled"]
-        if not old or old[0].get("message") != decision.message:
+        nominated = pod["status"].get("nominatedNodeName")
+        if decision.nominated_node is not None:  # updatePod: the PostFilter's nomination
+            nominated = decision.nominated_node or None
+        if (not old or old[0].get("message") != decision.message
+                or nominated != pod["status"].get("nominatedNodeName")):
             status = dict(pod["status"], phase="Pending", conditions=[cond])
+            if nominated:
+                status["nominatedNodeName"] = nominated
+                self.nominated[key] = nominated
+            else:
+                status.pop("nominatedNodeName", None)
+                self.nominated.pop(key, None)
             pod = self.api.update_status(pod, status, COMPONENT)
         self.api.event(pod, "Warning", "FailedScheduling", decision.message, COMPONENT)
 
+    # --- preemption (preemption.go prepareCandidate) -------------------------------------
+    def _prepare_candidate(self, preemptor: dict, decision: Decision) -> None:
+        """Evict the victims DefaultPreemption chose; clear lower nominations there."""
+        node = decision.nominated_node
+        scheduler_name = preemptor["spec"].get("schedulerName", COMPONENT)
+        for victim in decision.victims:
+            meta = victim["metadata"]
+            current = self.sim.store.peek(self.api.key_of(victim))
+            if current is None or current["metadata"].get("deletionTimestamp"):
+                continue  # already going: no second API call
+            # Evaluator.PreemptPod: the DisruptionTarget condition, then a graceful delete.
+            status = dict(current.get("status") or {})
+            conditions = [c for c in status.get("conditions") or ()
+                          if c.get("type") != "DisruptionTarget"]
+            conditions.append({
+                "type": "DisruptionTarget", "status": "True",
+                **({"observedGeneration": meta["generation"]} if "generation" in meta else {}),
+                "lastProbeTime": None, "lastTransitionTime": stamp(self.env.now),
+                "reason": "PreemptionByScheduler",
+                "message": f"{scheduler_name}: preempting to accommodate a higher priority pod"})
+            status["conditions"] = conditions
+            current = self.api.update_status(current, status, COMPONENT)
+            self.api.delete(_POD, meta.get("namespace", "default"), meta["name"],
+                            component=COMPONENT)
+            self.api.event(current, "Normal", "Preempted",
+                           f"Preempted by pod {preemptor['metadata'].get('uid', '')} "
+                           f"on node {node}", COMPONENT)
+        # getLowerPriorityNominatedPods + clearNominatedNodeName.
+        priority = preemptor["spec"].get("priority") or 0
+        for key, where in list(self.nominated.items()):
+            other = self.sim.store.peek(key)
+            if (where != node or other is None or other is preemptor
+                    or (other["spec"].get("priority") or 0) >= priority):
+                continue
+            status = {k: v for k, v in other["status"].items() if k != "nominatedNodeName"}
+            self.api.update_status(other, status, COMPONENT)
+            del self.nominated[key]
+
     # --- Reserve and Bind ---------------------------------------------------------------
     def bind(self, pod: dict, node: str) -> None:
-        """Reserve (assume the pod in the node table), then Bind (DefaultBinder)."""
+        """PreBind (the pod's claims), Reserve (assume the pod in the node table), then Bind."""
         key = self.api.key_of(pod)
         self.queue.scheduled(key)
+        if not pod["spec"].get("volumes"):
+            self._bind(pod, node, key)
+            return
+        # Reserve (schedule_one.go: assume, then RunReservePluginsReserve) comes
+        # before PreBind, so the scheduler cache counts the pod's requests on the
+        # node while VolumeBinding PreBind waits for its claims
+        # (labsupport.sim.controllers.volumes.VolumeBinder.pre_bind): other pods
+        # scheduled meanwhile see the room it takes.
+        if node in self.table and key not in self._accounted:
+            self.table.add_pod(pod, node)
+            self._accounted[key] = node
+            self._assumed.add(key)
+        self.sim.volumes.pre_bind(pod, node, lambda: self._bind_latest(key, node),
+                                  lambda message: self._pre_bind_failed(key, message))
+
+    def _unreserve(self, key: str, pod: dict | None) -> None:
+        """Forget an assumed pod (``Unreserve`` and ``ForgetPod`` after a failed PreBind)."""
+        self._assumed.discard(key)
+        node = self._accounted.pop(key, None)
+        if node is not None and pod is not None:
+            self.table.remove_pod(pod, node)
+            self.queue.cluster_changed()
+
+    def _bind_latest(self, key: str, node: str) -> None:
+        pod = self.sim.store.peek(key)
+        if pod is None or pod["spec"].get("nodeName"):
+            return
+        if pod["metadata"].get("deletionTimestamp"):
+            self._unreserve(key, pod)
+            return
+        self._bind(pod, node, key)
+
+    def _pre_bind_failed(self, key: str, message: str) -> None:
+        pod = self.sim.store.peek(key)
+        if pod is None or pod["spec"].get("nodeName"):
+            return
+        self._unreserve(key, pod)
+        label = f"{pod['metadata'].get('namespace', 'default')}/{pod['metadata']['name']}"
+        self._failed(pod, key, Decision(None, message, 0, 0, None, label,
+                                        self.profile.score_weights, SCHEDULER_ERROR))
+
+    def _bind(self, pod: dict, node: str, key: str) -> None:
         binding = DefaultBinder().binding(pod, node)
         target = binding["target"]["name"]
         spec = dict(pod["spec"], nodeName=target)
         generation = pod["metadata"].get("generation")
         status = dict(pod["status"], phase="Pending", conditions=[
             pod_condition("PodScheduled", "True", None, stamp(self.env.now), generation)])
+        # The API server clears nominatedNodeName on binding
+        # (ClearingNominatedNodeNameAfterBinding, KEP-5278, stable in 1.37).
+        status.pop("nominatedNodeName", None)
         new = dict(pod, spec=spec, status=status)
         new["metadata"] = dict(pod["metadata"])
         if self.api.feature_gates["PodTopologyLabelsAdmission"]:
@@ -183,7 +290,8 @@ class KubeScheduler(Scheduler):
             if topology:
                 new["metadata"]["labels"] = {**(pod["metadata"].get("labels") or {}),
                                              **topology}
-        if target in self.table:
+        self._assumed.discard(key)
+        if target in self.table and self._accounted.get(key) != target:
             # Reserve: account the pod now, with the very dict just scheduled: the
             # node table reuses the profile it computed instead of reading the pod again.
             self.table.add_pod(pod, target)
@@ -193,7 +301,6 @@ class KubeScheduler(Scheduler):
         self.api.event(new, "Normal", "Scheduled",
                        f"Successfully assigned {ns}/{pod['metadata']['name']} to {target}",
                        COMPONENT)
-        self.sim.volumes.pod_scheduled(new, target)
 
 
 def _topology_labels(node: dict | None) -> dict[str, str]:

@@ -25,6 +25,7 @@ from typing import Any
 __all__ = ["Listers", "StoreListers"]
 
 _CONTROLLER_KINDS = ("ReplicaSet", "StatefulSet", "ReplicationController")
+_CLUSTER_SCOPED = ("Namespace", "PersistentVolume", "StorageClass")
 
 
 class Listers:
@@ -34,9 +35,14 @@ class Listers:
         self._objects: dict[tuple[str, str, str], dict] = {}
 
     def add(self, obj: dict) -> None:
-        """Add or replace a Service, ReplicaSet, StatefulSet, ReplicationController or Namespace."""
+        """Add or replace an object the plugins ask about.
+
+        Services, ReplicaSets, StatefulSets, ReplicationControllers, Namespaces,
+        PersistentVolumeClaims, PersistentVolumes, StorageClasses and Pods.
+        """
         meta = obj.get("metadata") or {}
-        ns = "" if obj.get("kind") == "Namespace" else str(meta.get("namespace") or "default")
+        ns = ("" if obj.get("kind") in _CLUSTER_SCOPED
+              else str(meta.get("namespace") or "default"))
         self._objects[(str(obj.get("kind")), ns, str(meta.get("name")))] = obj
 
     def remove(self, kind: str, namespace: str, name: str) -> None:
@@ -71,6 +77,36 @@ class Listers:
         return [(str(o["metadata"]["name"]), o["metadata"].get("labels") or {})
                 for o in self._list("Namespace")]
 
+    # -- storage (VolumeBinding, VolumeRestrictions) -----------------------------------------
+    def persistent_volume_claim(self, namespace: str, name: str) -> dict | None:
+        """A PersistentVolumeClaim by name, or None."""
+        return self._get("PersistentVolumeClaim", namespace, name)
+
+    def persistent_volume(self, name: str) -> dict | None:
+        """A PersistentVolume by name, or None."""
+        return self._get("PersistentVolume", "", name)
+
+    def persistent_volumes(self) -> list[dict]:
+        """Every PersistentVolume."""
+        return list(self._list("PersistentVolume"))
+
+    def storage_class(self, name: str) -> dict | None:
+        """A StorageClass by name, or None."""
+        return self._get("StorageClass", "", name)
+
+    def pvc_used_by_pods(self, namespace: str, claim: str) -> bool:
+        """``StorageInfos.IsPVCUsedByPods``: a pod on a node uses the claim."""
+        return any(_uses_claim(p, namespace, claim) for p in self._list("Pod", namespace))
+
+    # -- preemption (DefaultPreemption) ------------------------------------------------------
+    def pod(self, namespace: str, name: str) -> dict | None:
+        """The latest copy of a Pod (added with :meth:`add`), or None."""
+        return self._get("Pod", namespace, name)
+
+    def pod_disruption_budgets(self) -> list[dict]:
+        """Every PodDisruptionBudget (``getPodDisruptionBudgets``)."""
+        return list(self._list("PodDisruptionBudget"))
+
 
 class StoreListers(Listers):
     """The same questions, answered from a SimCluster's store."""
@@ -102,3 +138,48 @@ class StoreListers(Listers):
         """Every Namespace in the store: ``(name, labels)``."""
         return [(str(o["metadata"]["name"]), o["metadata"].get("labels") or {})
                 for o in self.store.table("namespaces").values()]
+
+    def persistent_volume_claim(self, namespace: str, name: str) -> dict | None:
+        """A PersistentVolumeClaim from the store, or None."""
+        return self.store.peek(f"/registry/persistentvolumeclaims/{namespace}/{name}")
+
+    def persistent_volume(self, name: str) -> dict | None:
+        """A PersistentVolume from the store, or None."""
+        return self.store.peek(f"/registry/persistentvolumes/{name}")
+
+    def persistent_volumes(self) -> list[dict]:
+        """Every PersistentVolume in the store (by name)."""
+        table = self.store.table("persistentvolumes")
+        return [table[k] for k in sorted(table)]
+
+    def storage_class(self, name: str) -> dict | None:
+        """A StorageClass from the store, or None."""
+        return self.store.peek(f"/registry/storageclasses/{name}")
+
+    def pvc_used_by_pods(self, namespace: str, claim: str) -> bool:
+        """Whether a pod bound to a node uses the claim (a scan: asked for RWOP claims only)."""
+        prefix = f"/registry/pods/{namespace}/"
+        return any(_uses_claim(p, namespace, claim)
+                   for k, p in self.store.table("pods").items() if k.startswith(prefix))
+
+    def pod(self, namespace: str, name: str) -> dict | None:
+        """The Pod from the store, or None."""
+        return self.store.peek(f"/registry/pods/{namespace}/{name}")
+
+    def pod_disruption_budgets(self) -> list[dict]:
+        """Every PodDisruptionBudget in the store (by key)."""
+        table = self.store.table("poddisruptionbudgets")
+        return [table[k] for k in sorted(table)]
+
+
+def _uses_claim(pod: Mapping, namespace: str, claim: str) -> bool:
+    """A pod bound to a node, not finished, with a volume of the claim."""
+    spec = pod.get("spec") or {}
+    if not spec.get("nodeName") or not spec.get("volumes"):
+        return False
+    if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+        return False
+    if str((pod.get("metadata") or {}).get("namespace") or "default") != namespace:
+        return False
+    return any((v.get("persistentVolumeClaim") or {}).get("claimName") == claim
+               for v in spec["volumes"])

@@ -8,7 +8,11 @@ facts, one numpy array per fact with one row per node, so the filters and
 scores run over hundreds of nodes in one vectorised step.
 
 Each amount is kept once, in ``amounts`` (allocatable and requested, one row
-per node). The fast path also keeps what is free in walk order
+per node). Resources other than cpu, memory and pods (ephemeral-storage,
+extended resources such as ``nvidia.com/gpu``, hugepages) have a column each in
+``extra_alloc`` and ``extra_req``, made when a node or a pod first names the
+resource; a pod that requests none of them never reads them.
+The fast path also keeps what is free in walk order
 (``walk_free_*``, see :meth:`NodeTable.order`) and a lower bound of it over
 all nodes (``min_free_*``); both are derived from ``amounts`` and updated
 with it. See ``labsupport/sim/README.md`` (fast-path notes).
@@ -41,7 +45,13 @@ import numpy as np
 from labsupport.errors import Invalid
 from labsupport.sim.scheduler.listers import Listers
 from labsupport.sim.scheduler.podindex import PodIndex
-from labsupport.sim.scheduler.podinfo import PodProfile, ProfileCache, quantity_at
+from labsupport.sim.scheduler.podinfo import (
+    EPHEMERAL_STORAGE,
+    PodProfile,
+    ProfileCache,
+    is_scalar_resource_name,
+    quantity_at,
+)
 from labsupport.sim.scheduler.views import NodeView
 
 __all__ = ["NodeTable", "AMOUNTS"]
@@ -70,6 +80,16 @@ def _node_name(node: Any) -> str:
     if not name:
         raise Invalid("a Node object needs metadata.name; got a node without a name")
     return str(name)
+
+
+def _extra_allocatable(resources: dict, where: str) -> dict[str, int]:
+    """A node's allocatable ephemeral-storage and scalar resources (framework.Resource)."""
+    out = {}
+    for name, amount in resources.items():
+        name = str(name)
+        if name == EPHEMERAL_STORAGE or is_scalar_resource_name(name):
+            out[name] = quantity_at(f"{where}[{name}]", amount)
+    return out
 
 
 def _column(name: str, doc: str) -> property:
@@ -110,6 +130,13 @@ class NodeTable:
         # the properties alloc_cpu ... pod_count give the columns.
         self.amounts = np.zeros((0, len(AMOUNTS)), np.int64)
         self.unschedulable = np.zeros(0, bool)
+        #: Resources other than cpu, memory and pods, by name: allocatable and
+        #: requested per slot (0 where a node does not list the resource).
+        self.extra_alloc: dict[str, np.ndarray] = {}
+        self.extra_req: dict[str, np.ndarray] = {}
+        # What each node lists in status.allocatable besides cpu/memory/pods, as
+        # last read (the names matter to the kubelet and to NodeView).
+        self._extra_of: list[dict[str, int] | None] = []
         # Bumped (to a cluster-wide tick) whenever a row's allocatable or requested
         # amounts change, so cached resource scores know when to recompute.
         self.res_version = np.zeros(0, np.int64)
@@ -170,6 +197,10 @@ class NodeTable:
         self.res_version = ext(self.res_version, 0)
         self.unschedulable = ext(self.unschedulable, False)
         self.taints = ext(self.taints, -1)
+        for cols in (self.extra_alloc, self.extra_req):
+            for key, col in cols.items():
+                cols[key] = ext(col, 0)
+        self._extra_of.extend([None] * extra)
         for key, col in self.label_cols.items():
             self.label_cols[key] = ext(col, -1)
         self._name_of.extend([None] * extra)
@@ -207,6 +238,7 @@ class NodeTable:
         cpu = quantity_at(f"{where}.cpu", resources.get("cpu", 0), milli=True)
         mem = quantity_at(f"{where}.memory", resources.get("memory", 0))
         pods = quantity_at(f"{where}.pods", resources.get("pods", 0))
+        extra = _extra_allocatable(resources, where)
 
         slot = self._slot_of.get(name)
         if slot is None:
@@ -216,6 +248,8 @@ class NodeTable:
             self.alloc_mem[slot] = mem
             self.alloc_pods[slot] = pods
             self._touch(slot)
+        if self._extra_of[slot] != extra:
+            self._set_extra_allocatable(slot, extra)
         static = (labels, taints, unschedulable)
         if self._static[slot] != static:
             self._set_static(slot, labels, taints, unschedulable)
@@ -223,6 +257,34 @@ class NodeTable:
         if self._zone_of[slot] != zone:
             self._leave_zone(slot)
             self._join_zone(slot, zone)
+
+    def _extra_column(self, cols: dict[str, np.ndarray], name: str) -> np.ndarray:
+        col = cols.get(name)
+        if col is None:
+            col = cols[name] = np.zeros(self._cap, np.int64)
+            other = self.extra_req if cols is self.extra_alloc else self.extra_alloc
+            if name not in other:
+                other[name] = np.zeros(self._cap, np.int64)
+        return col
+
+    def _set_extra_allocatable(self, slot: int, extra: dict[str, int]) -> None:
+        for name, col in self.extra_alloc.items():
+            if name not in extra:
+                col[slot] = 0
+        for name, amount in extra.items():
+            self._extra_column(self.extra_alloc, name)[slot] = amount
+        self._extra_of[slot] = extra
+        self._touch(slot)
+
+    def extra_free(self, name: str, slots: np.ndarray) -> np.ndarray:
+        """Free amount (allocatable - requested) of resource ``name`` on rows ``slots``.
+
+        0 on every row when no node lists the resource and no pod requests it.
+        """
+        alloc = self.extra_alloc.get(name)
+        if alloc is None:
+            return np.zeros(len(slots), np.int64)
+        return alloc[slots] - self.extra_req[name][slots]
 
     def _touch(self, slot: int) -> None:
         """Record that a row's amounts changed."""
@@ -309,6 +371,10 @@ class NodeTable:
         self.taints[slot] = -1
         self.unschedulable[slot] = False
         self.amounts[slot] = 0
+        for cols in (self.extra_alloc, self.extra_req):
+            for col in cols.values():
+                col[slot] = 0
+        self._extra_of[slot] = None
         self._touch(slot)
         for users in self.ports.values():
             users.pop(slot, None)
@@ -414,10 +480,14 @@ class NodeTable:
         labels, taints, unschedulable = self._static[slot] or ({}, (), False)
         ports = {key: frozenset(users[slot]) for key, users in self.ports.items()
                  if slot in users}
-        view = NodeView(self.name_of(slot), labels, taints, unschedulable,
-                        {"cpu": a_cpu, "memory": a_mem, "pods": a_pods},
-                        {"cpu": r_cpu, "memory": r_mem, "pods": pods},
-                        {"cpu": nz_cpu, "memory": nz_mem}, ports)
+        allocatable = {"cpu": a_cpu, "memory": a_mem, "pods": a_pods,
+                       **(self._extra_of[slot] or {})}
+        requested = {"cpu": r_cpu, "memory": r_mem, "pods": pods}
+        for name, col in self.extra_req.items():
+            if col[slot]:
+                requested[name] = int(col[slot])
+        view = NodeView(self.name_of(slot), labels, taints, unschedulable, allocatable,
+                        requested, {"cpu": nz_cpu, "memory": nz_mem}, ports)
         self._views[slot] = (version, self.static_version, view)
         return view
 
@@ -470,6 +540,8 @@ class NodeTable:
         self.amounts[slot, 3:] = (r_cpu, r_mem, nz_cpu + sign * prof.nonzero_cpu,
                                   nz_mem + sign * prof.nonzero_memory, pods)
         self._set_free(slot, a_cpu - r_cpu, a_mem - r_mem, a_pods - pods)
+        for name, amount in prof.extra:
+            self._extra_column(self.extra_req, name)[slot] += sign * amount
         for ip, protocol, port in prof.host_ports:
             users = self.ports.setdefault((protocol, port), {})
             ips = users.setdefault(slot, Counter())
@@ -480,16 +552,24 @@ class NodeTable:
                     del users[slot]
 
     def requested(self, name: str) -> dict[str, int]:
-        """What the pods on a node request: milli-CPU, bytes and the pod count."""
+        """What the pods on a node request: milli-CPU, bytes, the pod count.
+
+        Other resources (ephemeral-storage, ``nvidia.com/gpu``...) appear when
+        some pod on the node requests them.
+        """
         slot = self._must(name)
-        return {"cpu": int(self.req_cpu[slot]), "memory": int(self.req_mem[slot]),
-                "pods": int(self.pod_count[slot])}
+        out = {"cpu": int(self.req_cpu[slot]), "memory": int(self.req_mem[slot]),
+               "pods": int(self.pod_count[slot])}
+        for resource, col in self.extra_req.items():
+            if col[slot]:
+                out[resource] = int(col[slot])
+        return out
 
     def allocatable(self, name: str) -> dict[str, int]:
-        """A node's allocatable milli-CPU, bytes and pods."""
+        """A node's allocatable milli-CPU, bytes and pods, and the other resources it lists."""
         slot = self._must(name)
         return {"cpu": int(self.alloc_cpu[slot]), "memory": int(self.alloc_mem[slot]),
-                "pods": int(self.alloc_pods[slot])}
+                "pods": int(self.alloc_pods[slot]), **(self._extra_of[slot] or {})}
 
     def _must(self, name: str) -> int:
         slot = self._slot_of.get(name)

@@ -30,8 +30,9 @@ Example:
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -54,6 +55,10 @@ class PodEntry:
     terminating: bool
     affinity: PodAffinity
     slot: int
+    #: ``spec.priority`` (DefaultPreemption picks victims of lower priority).
+    priority: int = 0
+    #: The pod object as it was bound (preemption reads its status and labels).
+    pod: Mapping = field(default_factory=dict, compare=False, repr=False)
 
 
 def _clause_matches(clause: Clause, entry: PodEntry) -> bool:
@@ -93,6 +98,8 @@ class PodIndex:
         self._anchored: dict[tuple[str, str], list[MatchCounts]] = {}
         self._unanchored: list[MatchCounts] = []
         self._capacity = 0
+        #: How many bound pods have each ``spec.priority`` (can preemption find victims?).
+        self.priorities: Counter[int] = Counter()
         #: Bumped on every change (caches of derived facts key on it).
         self.version = 0
 
@@ -112,8 +119,11 @@ class PodIndex:
             if old.slot == slot and old.labels is labels and old.terminating == terminating:
                 return  # nothing the scheduler reads has changed
             self.remove(key)
-        entry = PodEntry(key, namespace, labels, terminating, pod_affinity_of(pod), slot)
+        priority = int((pod.get("spec") or {}).get("priority") or 0)
+        entry = PodEntry(key, namespace, labels, terminating, pod_affinity_of(pod), slot,
+                         priority, pod)
         self.entries[key] = entry
+        self.priorities[priority] += 1
         self.on_slot.setdefault(slot, {})[key] = entry
         if entry.affinity.any:
             self.with_affinity[key] = entry
@@ -129,6 +139,9 @@ class PodIndex:
         entry = self.entries.pop(key, None)
         if entry is None:
             return
+        self.priorities[entry.priority] -= 1
+        if not self.priorities[entry.priority]:
+            del self.priorities[entry.priority]
         pods = self.on_slot.get(entry.slot)
         if pods is not None:
             pods.pop(key, None)

@@ -27,7 +27,8 @@ from labsupport.errors import Invalid
 __all__ = [
     "DEFAULT_MILLI_CPU_REQUEST", "DEFAULT_MEMORY_REQUEST", "PodProfile", "Toleration",
     "Requirement", "Term", "NodeAffinity", "milli_value", "value", "quantity_at",
-    "profile_of", "template_key", "parse_int64",
+    "profile_of", "template_key", "parse_int64", "EPHEMERAL_STORAGE", "extra_requests",
+    "is_extended_resource_name", "is_scalar_resource_name",
 ]
 
 # pkg/scheduler/util/non_zero.go: DefaultMilliCPURequest = 100 (0.1 core) and
@@ -329,6 +330,107 @@ def pod_requests(spec: dict, *, nonzero: bool = False) -> tuple[int, int]:
     return cpu, mem
 
 
+# -- resources other than cpu and memory -----------------------------------------------------
+#: ``v1.ResourceEphemeralStorage``: local scratch space; checked by NodeResourcesFit.
+EPHEMERAL_STORAGE = "ephemeral-storage"
+_HUGEPAGES_PREFIX = "hugepages-"        # v1.ResourceHugePagesPrefix
+_NATIVE_PREFIX = "kubernetes.io/"       # v1.ResourceDefaultNamespacePrefix
+_ATTACHABLE_PREFIX = "attachable-volumes-"
+_QUALIFIED_PART = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def is_extended_resource_name(name: str) -> bool:
+    """Whether ``name`` is an extended resource, like ``v1helper.IsExtendedResourceName``.
+
+    pkg/apis/core/v1/helper/helpers.go: not a native resource (a name without
+    a "/" or with the ``kubernetes.io/`` prefix), not starting with
+    ``requests.``, and a qualified name once ``requests.`` is put in front.
+
+    Example:
+        >>> [is_extended_resource_name(n) for n in
+        ...  ("nvidia.com/gpu", "cpu", "hugepages-2Mi", "kubernetes.io/foo")]
+        [True, False, False, False]
+    """
+    if "/" not in name or _NATIVE_PREFIX in name or name.startswith("requests."):
+        return False
+    prefix, _, rest = f"requests.{name}".partition("/")
+    return (len(prefix) <= 253 and bool(_DNS_SUBDOMAIN.match(prefix)) and "/" not in rest
+            and bool(_QUALIFIED_PART.match(rest)))
+
+
+def is_scalar_resource_name(name: str) -> bool:
+    """A resource kept in ``framework.Resource.ScalarResources`` (schedutil.IsScalarResourceName).
+
+    Extended resources, hugepages (``hugepages-<size>``), ``kubernetes.io/``
+    prefixed native resources and attachable volume counts.
+
+    Example:
+        >>> [is_scalar_resource_name(n) for n in ("example.com/foo", "hugepages-1Gi", "pods")]
+        [True, True, False]
+    """
+    return (is_extended_resource_name(name) or name.startswith(_HUGEPAGES_PREFIX)
+            or _NATIVE_PREFIX in name or name.startswith(_ATTACHABLE_PREFIX))
+
+
+def _extra_of(requests: dict, where: str) -> dict[str, int]:
+    """The ephemeral-storage and scalar entries of a ``requests`` map, as integers."""
+    out: dict[str, int] = {}
+    for name, amount in requests.items():
+        name = str(name)
+        if name == EPHEMERAL_STORAGE or is_scalar_resource_name(name):
+            out[name] = quantity_at(f"{where}[{name}]", amount)
+    return out
+
+
+def _add(total: dict[str, int], more: dict[str, int]) -> None:
+    for name, amount in more.items():
+        total[name] = total.get(name, 0) + amount
+
+
+def extra_requests(spec: dict) -> tuple[tuple[str, int], ...]:
+    """What a pod requests besides cpu and memory: ephemeral-storage and scalar resources.
+
+    The same rule as :func:`pod_requests` (``resourcehelper.PodRequests``,
+    k8s.io/component-helpers/resource/helpers.go), resource by resource: app
+    containers and sidecars add up, each init container needs its own request
+    plus the sidecars started before it, the pod needs the larger, then
+    ``spec.overhead`` is added. Amounts are whole numbers (``Quantity.Value()``:
+    bytes, devices). Resources requested as 0 are left out (fitsRequest skips
+    them); the result is sorted: ephemeral-storage first, then by name.
+
+    Example:
+        >>> spec = {"initContainers": [{"resources": {"requests": {"nvidia.com/gpu": "2"}}}],
+        ...         "containers": [{"resources": {"requests": {
+        ...             "nvidia.com/gpu": "1", "ephemeral-storage": "1Gi"}}}]}
+        >>> extra_requests(spec)
+        (('ephemeral-storage', 1073741824), ('nvidia.com/gpu', 2))
+    """
+    total: dict[str, int] = {}
+    for i, c in enumerate(spec.get("containers") or ()):
+        req = (c.get("resources") or {}).get("requests") or {}
+        _add(total, _extra_of(req, f"spec.containers[{i}].resources.requests"))
+    init_max: dict[str, int] = {}
+    sidecars: dict[str, int] = {}
+    for i, c in enumerate(spec.get("initContainers") or ()):
+        req = (c.get("resources") or {}).get("requests") or {}
+        own = _extra_of(req, f"spec.initContainers[{i}].resources.requests")
+        if c.get("restartPolicy") == "Always":
+            _add(total, own)
+            _add(sidecars, own)
+            use = dict(sidecars)
+        else:
+            use = dict(own)
+            _add(use, sidecars)
+        for name, amount in use.items():
+            init_max[name] = max(init_max.get(name, 0), amount)
+    for name, amount in init_max.items():
+        total[name] = max(total.get(name, 0), amount)
+    _add(total, _extra_of(spec.get("overhead") or {}, "spec.overhead"))
+    order = sorted(total, key=lambda n: (n != EPHEMERAL_STORAGE, n))
+    return tuple((name, total[name]) for name in order if total[name] != 0)
+
+
 def _host_ports(spec: dict) -> tuple[tuple[str, str, int], ...]:
     # pkg/scheduler/framework/plugins/nodeports/node_ports.go getContainerPorts:
     # app containers' ports with hostPort > 0; an empty hostIP means 0.0.0.0 and
@@ -357,6 +459,9 @@ class PodProfile:
         affinity: nodeSelector and node affinity.
         placement_key: a key for everything the static filters depend on.
         preempt_never: ``preemptionPolicy: Never``.
+        extra: ``(resource, amount)`` of the other resources it requests
+            (:func:`extra_requests`): ephemeral-storage, extended resources,
+            hugepages. Empty for most pods, which then cost nothing more.
     """
 
     cpu: int
@@ -368,6 +473,7 @@ class PodProfile:
     affinity: NodeAffinity
     placement_key: tuple
     preempt_never: bool
+    extra: tuple[tuple[str, int], ...] = ()
 
 
 def _tolerations(spec: dict) -> tuple[Toleration, ...]:
@@ -404,6 +510,7 @@ def _build_profile(spec: dict) -> PodProfile:
         affinity=_parse_affinity(spec),
         placement_key=(repr(spec.get("tolerations")), repr(spec.get("nodeSelector")), repr(na)),
         preempt_never=spec.get("preemptionPolicy") == "Never",
+        extra=extra_requests(spec),
     )
 
 

@@ -65,6 +65,8 @@ from labsupport.sim.scheduler.framework import (
     Diagnosis,
     Status,
 )
+from labsupport.sim.scheduler.plugins.defaultpreemption import CLEAR, HANDLE, NOTES
+from labsupport.sim.scheduler.plugins.defaultpreemption import NAME as PREEMPTION
 from labsupport.sim.scheduler.sampling import num_feasible_nodes_to_find
 from labsupport.sim.scheduler.student import PluginError
 from labsupport.sim.scheduler.views import NodeView, PodView
@@ -73,7 +75,7 @@ if TYPE_CHECKING:
     from labsupport.sim.scheduler.profile import Profile
     from labsupport.sim.scheduler.scheduler import Scheduler
 
-__all__ = ["schedule_one", "post_filter_message"]
+__all__ = ["schedule_one", "post_filter_message", "with_post_filter"]
 
 
 def schedule_one(sched: Scheduler, pod: dict) -> Decision:
@@ -117,14 +119,28 @@ def _schedule(sched: Scheduler, pod: PodView, all_nodes: list[str]) -> Decision:
         elif status.is_rejected:
             # A PreFilter rejection ends the cycle: no node is checked.
             diagnosis = Diagnosis(len(all_nodes), 0, frozenset(ran))
-            post_filter = post_filter_message(profile, pod, diagnosis)
+            post_filter = post_filter_message(profile, pod, diagnosis, sched)
             message = fit_error_message(len(all_nodes), {}, post_filter,
                                         pre_filter=", ".join(status.reasons))
-            return Decision(None, message, 0, 0, [], pod.key, weights)
+            return with_post_filter(Decision(None, message, 0, 0, [], pod.key, weights), pod)
         elif status.node_names is not None:
             allowed = status.node_names if allowed is None else allowed & status.node_names
             narrowed_by.append(plugin.name)
     nodes = all_nodes if allowed is None else [n for n in all_nodes if n in allowed]
+
+    # 1b. A pod nominated by its earlier preemption tries that node first
+    # (schedule_one.go evaluateNominatedNode); if it fits, no other node is looked at.
+    nominated = (pod.obj.get("status") or {}).get("nominatedNodeName")
+    if nominated and nominated in nodes:
+        node = table.node_view(table.slot(nominated))
+        status = Status.success()
+        for plugin in (p for p in profile.at(FILTER) if p.name not in skipped):
+            status = plugin.filter(pod, node)
+            if not status.is_success:
+                break
+        if status.is_success:
+            return Decision(nominated, "", 1, 1, _rows([(node, status)], weights, {}),
+                            pod.key, weights)
 
     # 2. Filter, from next_start_node_index, until enough nodes are feasible ---------------
     filters = [p for p in profile.at(FILTER) if p.name not in skipped]
@@ -158,10 +174,10 @@ def _schedule(sched: Scheduler, pod: PodView, all_nodes: list[str]) -> Decision:
             reasons.update(status.reasons)
         candidates = sum(1 for _, s in statuses if s.code == UNSCHEDULABLE)
         diagnosis = Diagnosis(len(all_nodes), candidates, frozenset(ran))
-        post_filter = post_filter_message(profile, pod, diagnosis)
+        post_filter = post_filter_message(profile, pod, diagnosis, sched)
         message = fit_error_message(len(all_nodes), reasons, post_filter)
-        return Decision(None, message, processed, 0, _rows(statuses, weights, {}), pod.key,
-                        weights)
+        return with_post_filter(Decision(None, message, processed, 0,
+                                         _rows(statuses, weights, {}), pod.key, weights), pod)
 
     # 4. One feasible node: no need to score --------------------------------------------------
     if len(feasible) == 1:
@@ -198,12 +214,37 @@ def _schedule(sched: Scheduler, pod: PodView, all_nodes: list[str]) -> Decision:
                     _rows(statuses, weights, by_node), pod.key, weights)
 
 
-def post_filter_message(profile: Profile, pod: PodView, diagnosis: Diagnosis) -> str:
-    """RunPostFilterPlugins: the reasons of every rejecting PostFilter, joined by ", "."""
+def post_filter_message(profile: Profile, pod: PodView, diagnosis: Diagnosis,
+                        handle: Scheduler | None = None) -> str:
+    """RunPostFilterPlugins: the reasons of every rejecting PostFilter, joined by ", ".
+
+    The first PostFilter that answers Success ends the run and the message is
+    "" (upstream: ``PostFilterMsg`` is the successful status's empty message);
+    DefaultPreemption then leaves its candidate in ``pod.state``. ``handle``
+    is the scheduler, which DefaultPreemption reads (its profile, node table
+    and random generator).
+    """
+    if handle is not None:
+        pod.state[HANDLE] = handle
     texts = []
     for plugin in profile.at(POST_FILTER):
-        texts.extend(plugin.post_filter(pod, diagnosis).reasons)
+        status = plugin.post_filter(pod, diagnosis)
+        if status.is_success:
+            return ""
+        texts.extend(status.reasons)
     return ", ".join(texts)
+
+
+def with_post_filter(decision: Decision, pod: PodView) -> Decision:
+    """The decision with what DefaultPreemption found: nominated node, victims, notes."""
+    candidate = pod.state.get(PREEMPTION)
+    if candidate is not None:
+        decision.nominated_node = candidate.node
+        decision.victims = tuple(candidate.victims)
+    elif pod.state.get(CLEAR):
+        decision.nominated_node = ""
+    decision.preemption = dict(pod.state.get(NOTES) or {})
+    return decision
 
 
 def _rows(statuses: list[tuple[NodeView, Status]], weights: dict[str, int],

@@ -78,6 +78,10 @@ class Scheduler:
         self.seed = seed
         #: The random generator of selectHost's tie-break.
         self.rng = random.Random(seed)
+        #: The random generator of the preemption dry run's starting offset
+        #: (``GetOffsetAndNumCandidates``), apart so that preemption does not
+        #: change the draws of selectHost.
+        self.preemption_rng = random.Random(f"preemption-{seed}")
         #: Where the next Filter walk starts (``sched.nextStartNodeIndex``).
         self.next_start_node_index = 0
         self._set_profile(profile)
@@ -116,6 +120,9 @@ class Scheduler:
         Returns:
             A :class:`Decision`. The pod is not added to the table.
         """
-        if explain or self._reference_only:
+        if explain or self._reference_only or (pod.get("status") or {}).get(
+                "nominatedNodeName"):
+            # A pod nominated by an earlier preemption (rare) takes the reference
+            # cycle, which tries its nominated node first (evaluateNominatedNode).
             return schedule_one(self, pod)
         return self._fast.schedule(pod)

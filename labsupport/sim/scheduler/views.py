@@ -119,8 +119,11 @@ class NodeView:
         labels: its labels.
         taints: ``(key, value, effect)`` of each taint.
         unschedulable: ``spec.unschedulable`` (cordoned).
-        allocatable: ``{"cpu": milli-CPU, "memory": bytes, "pods": count}``.
-        requested: what its pods request, same keys (``NodeInfo.Requested``).
+        allocatable: ``{"cpu": milli-CPU, "memory": bytes, "pods": count}``,
+            plus every other resource the node lists (``"ephemeral-storage"``,
+            ``"nvidia.com/gpu"``, ``"hugepages-2Mi"``...) as a whole number.
+        requested: what its pods request, same keys (``NodeInfo.Requested``);
+            a resource no pod requests may be absent.
         nonzero_requested: ``{"cpu", "memory"}`` with the 100m / 200Mi
             defaults (``NodeInfo.NonZeroRequested``).
         host_ports: ``(protocol, port) -> host IPs`` in use on the node.

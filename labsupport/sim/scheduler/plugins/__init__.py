@@ -11,21 +11,22 @@ with each class's declared weight, so the list below reads like upstream's:
 plugin                            weight  in the simulator
 ================================  ======  =============================================
 SchedulingGates                           not modelled yet
-PrioritySort                              queue order (every pod has priority 0)
+PrioritySort                              queue order: priority, then queue time
 NodeUnschedulable                         Filter
 NodeName                                  Filter
 TaintToleration                   3       Filter, Score
 NodeAffinity                      2       PreFilter, Filter, Score
 NodePorts                                 PreFilter, Filter
-NodeResourcesFit                  1       Filter, Score (cpu, memory, pods)
-VolumeRestrictions                        not modelled yet
+NodeResourcesFit                  1       Filter (pods, cpu, memory, ephemeral-storage,
+                                          extended resources, hugepages), Score (cpu, memory)
+VolumeRestrictions                        PreFilter, Filter (ReadWriteOncePod, in-tree disks)
 NodeVolumeLimits                          not modelled yet
-VolumeBinding                             not modelled yet
+VolumeBinding                             PreFilter, Filter, PreBind (Score: feature off)
 VolumeZone                                not modelled yet
 PodTopologySpread                 2       PreFilter, Filter, PreScore, Score (system defaults)
 InterPodAffinity                  2       PreFilter, Filter, PreScore, Score
 DynamicResources                          PostFilter text for pods without claims
-DefaultPreemption                         PostFilter text (no priorities yet)
+DefaultPreemption                         PostFilter: victims, node, nomination
 NodeResourcesBalancedAllocation   1       Score
 ImageLocality                     1       Score (0: node images not modelled)
 DefaultBinder                             Bind
@@ -68,13 +69,13 @@ from labsupport.sim.scheduler.plugins.nodeunschedulable import NodeUnschedulable
 from labsupport.sim.scheduler.plugins.notmodelled import (
     NodeVolumeLimits,
     SchedulingGates,
-    VolumeBinding,
-    VolumeRestrictions,
     VolumeZone,
 )
 from labsupport.sim.scheduler.plugins.podtopologyspread import PodTopologySpread
 from labsupport.sim.scheduler.plugins.queuesort import PrioritySort
 from labsupport.sim.scheduler.plugins.tainttoleration import TaintToleration
+from labsupport.sim.scheduler.plugins.volumebinding import VolumeBinding
+from labsupport.sim.scheduler.plugins.volumerestrictions import VolumeRestrictions
 
 __all__ = ["REGISTRY"]
 

@@ -398,6 +398,8 @@ class InterPodAffinity(Plugin):
         if not contributed:
             return None if for_total else np.zeros(len(feasible), np.int64)
         raw = np.zeros(len(feasible), np.int64)
+        if not len(feasible):
+            return raw
         for k, arr in by_key.items():
             col = table.label_cols[k][feasible]
             has = col >= 0

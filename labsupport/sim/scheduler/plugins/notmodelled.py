@@ -1,4 +1,7 @@
-"""Default plugins the simulator does not model yet (issue 15, a later step).
+"""Default plugins the simulator does not model yet.
+
+VolumeBinding and VolumeRestrictions are modelled (their own modules); the
+ones below still wait.
 
 Each is declared as upstream declares it (name, extension points, weight) so
 the default profile reads like default_plugins.go; ``modelled = False`` makes
@@ -13,19 +16,9 @@ Example:
 
 from __future__ import annotations
 
-from labsupport.sim.scheduler.framework import (
-    FILTER,
-    PRE_BIND,
-    PRE_ENQUEUE,
-    PRE_FILTER,
-    PRE_SCORE,
-    RESERVE,
-    SCORE,
-    Plugin,
-)
+from labsupport.sim.scheduler.framework import FILTER, PRE_ENQUEUE, PRE_FILTER, Plugin
 
-__all__ = ["SchedulingGates", "VolumeRestrictions", "NodeVolumeLimits", "VolumeBinding",
-           "VolumeZone"]
+__all__ = ["SchedulingGates", "NodeVolumeLimits", "VolumeZone"]
 
 
 class SchedulingGates(Plugin):
@@ -37,15 +30,6 @@ class SchedulingGates(Plugin):
     upstream = "pkg/scheduler/framework/plugins/schedulinggates"
 
 
-class VolumeRestrictions(Plugin):
-    """Volumes that cannot be shared: ReadWriteOncePod claims, some disk types."""
-
-    name = "VolumeRestrictions"
-    extension_points = (PRE_FILTER, FILTER)
-    modelled = False
-    upstream = "pkg/scheduler/framework/plugins/volumerestrictions"
-
-
 class NodeVolumeLimits(Plugin):
     """How many CSI volumes a node can attach (CSINode allocatable count)."""
 
@@ -53,19 +37,6 @@ class NodeVolumeLimits(Plugin):
     extension_points = (PRE_FILTER, FILTER)
     modelled = False
     upstream = "pkg/scheduler/framework/plugins/nodevolumelimits"
-
-
-class VolumeBinding(Plugin):
-    """PersistentVolumeClaims: bound, bindable, WaitForFirstConsumer.
-
-    default_plugins.go gives it no weight (its Score needs the
-    StorageCapacityScoring feature); here 0.
-    """
-
-    name = "VolumeBinding"
-    extension_points = (PRE_FILTER, FILTER, PRE_SCORE, SCORE, RESERVE, PRE_BIND)
-    modelled = False
-    upstream = "pkg/scheduler/framework/plugins/volumebinding"
 
 
 class VolumeZone(Plugin):

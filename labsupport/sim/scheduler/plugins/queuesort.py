@@ -1,40 +1,50 @@
 """PrioritySort: the order of the scheduling queue (higher priority first, then older).
 
-Upstream: pkg/scheduler/framework/plugins/queuesort/priority_sort.go ``Less``.
-The simulator has no PriorityClasses yet, so every pod has priority 0 and
-the order is by arrival: :class:`~labsupport.sim.scheduler.queue.SchedulingQueue`
-is first in, first out.
+Upstream: pkg/scheduler/framework/plugins/queuesort/priority_sort.go ``Less``:
+pod A goes before pod B when A's ``spec.priority`` is higher, or when they are
+equal and A entered the queue first (``QueuedPodInfo.Timestamp``: when the pod
+was added, or when its last attempt failed).
+:class:`~labsupport.sim.scheduler.queue.SchedulingQueue` keeps its active
+queue in this order, with :meth:`PrioritySort.sort_key`.
 
 Example:
-    >>> from labsupport.sim.scheduler.plugins.queuesort import PrioritySort
-    >>> a = {"spec": {"priority": 0}, "metadata": {"creationTimestamp": "2026-01-01T00:00:01Z"}}
-    >>> b = {"spec": {"priority": 10}, "metadata": {"creationTimestamp": "2026-01-01T00:00:02Z"}}
-    >>> PrioritySort().less(b, a), PrioritySort().less(a, b)
+    >>> from labsupport.sim.scheduler.plugins.queuesort import PrioritySort, QueuedPod
+    >>> low, high = QueuedPod("default/a", 0, 1.0), QueuedPod("default/b", 10, 2.0)
+    >>> PrioritySort().less(high, low), PrioritySort().less(low, high)
     (True, False)
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from labsupport.sim.scheduler.framework import QUEUE_SORT, Plugin
 
-__all__ = ["PrioritySort", "NAME"]
+__all__ = ["PrioritySort", "QueuedPod", "NAME"]
 
 NAME = "PrioritySort"
 
 
+class QueuedPod(NamedTuple):
+    """What the queue knows of a waiting pod (``QueuedPodInfo``)."""
+
+    key: str
+    priority: int
+    timestamp: float
+
+
 class PrioritySort(Plugin):
-    """QueueSort: higher ``spec.priority`` first; equal ones by arrival."""
+    """QueueSort: higher ``spec.priority`` first; equal ones by queue timestamp."""
 
     name = NAME
     extension_points = (QUEUE_SORT,)
     upstream = "pkg/scheduler/framework/plugins/queuesort"
 
-    def less(self, a: dict, b: dict) -> bool:
+    def less(self, a: QueuedPod, b: QueuedPod) -> bool:
         """Whether pod ``a`` goes before pod ``b``."""
-        pa = (a.get("spec") or {}).get("priority") or 0
-        pb = (b.get("spec") or {}).get("priority") or 0
-        if pa != pb:
-            return pa > pb
-        ta = (a.get("metadata") or {}).get("creationTimestamp") or ""
-        tb = (b.get("metadata") or {}).get("creationTimestamp") or ""
-        return ta < tb
+        return self.sort_key(a) < self.sort_key(b)
+
+    @staticmethod
+    def sort_key(pod: QueuedPod) -> tuple[int, float]:
+        """A key that sorts pods in ``less`` order (for a heap)."""
+        return (-pod.priority, pod.timestamp)

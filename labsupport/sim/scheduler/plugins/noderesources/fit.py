@@ -3,10 +3,19 @@
 Upstream: pkg/scheduler/framework/plugins/noderesources/fit.go. Filter
 (``fitsRequest``): one more pod must be allowed (``len(pods) + 1 >
 allowedPodNumber`` fails), and each resource the pod requests must fit in
-``allocatable - requested``; a resource not requested is not checked, and the
-reasons are listed in this order, all of them. Score: the scoring strategy
+``allocatable - requested``: cpu, memory, ephemeral-storage, then the scalar
+resources (extended resources such as ``nvidia.com/gpu``, hugepages); a
+resource the node does not list has 0 allocatable. A resource not requested
+is not checked, and every failing one gives a reason ("Insufficient
+nvidia.com/gpu"), in this order (upstream visits the scalar resources in Go
+map order; here by name: the FailedScheduling message sorts them anyway).
+Extended resources named in ``ignored_resources`` (or whose prefix before "/"
+is in ``ignored_resource_groups``) are not checked (NodeResourcesFitArgs
+``ignoredResources`` / ``ignoredResourceGroups``). Score: the scoring strategy
 (LeastAllocated by default), on requests counted with the 100m / 200Mi
-defaults for containers that set none. Both use the pod's effective request
+defaults for containers that set none, over cpu and memory only (the
+strategy's default ``resources``): other resources do not change the score.
+Both use the pod's effective request
 (init containers, sidecars, overhead: :func:`~labsupport.sim.scheduler.podinfo.pod_requests`).
 
 Example:
@@ -40,20 +49,31 @@ from labsupport.sim.scheduler.framework import (
     Status,
 )
 from labsupport.sim.scheduler.plugins.noderesources import resource_allocation as ra
-from labsupport.sim.scheduler.podinfo import PodProfile
+from labsupport.sim.scheduler.podinfo import PodProfile, is_extended_resource_name
 from labsupport.sim.scheduler.views import NodeView, PodView
 
 if TYPE_CHECKING:
     from labsupport.sim.scheduler.fastpath import FastCycle
 
 __all__ = ["NodeResourcesFit", "NAME", "TOO_MANY_PODS", "INSUFFICIENT_CPU",
-           "INSUFFICIENT_MEMORY"]
+           "INSUFFICIENT_MEMORY", "INSUFFICIENT_EPHEMERAL_STORAGE", "insufficient"]
 
 NAME = "NodeResourcesFit"
 # fit.go fitsRequest, in the order it appends them.
 TOO_MANY_PODS = "Too many pods"
 INSUFFICIENT_CPU = "Insufficient cpu"
 INSUFFICIENT_MEMORY = "Insufficient memory"
+INSUFFICIENT_EPHEMERAL_STORAGE = "Insufficient ephemeral-storage"
+
+
+def insufficient(resource: str) -> str:
+    """The reason for a resource that does not fit: ``fmt.Sprintf("Insufficient %v", rName)``.
+
+    Example:
+        >>> insufficient("nvidia.com/gpu")
+        'Insufficient nvidia.com/gpu'
+    """
+    return f"Insufficient {resource}"
 
 
 class NodeResourcesFit(AmountScorePlugin):
@@ -64,17 +84,26 @@ class NodeResourcesFit(AmountScorePlugin):
             (default), ``"MostAllocated"`` or ``"RequestedToCapacityRatio"``.
         shape: RequestedToCapacityRatio ``(utilization, score)`` points
             (utilization 0..100 increasing, score 0..10); default 0->0, 100->10.
+        ignored_resources: extended resources Filter does not check
+            (``ignoredResources``), e.g. ``["example.com/foo"]``.
+        ignored_resource_groups: prefixes (the part before "/") of extended
+            resources Filter does not check (``ignoredResourceGroups``), e.g.
+            ``["example.com"]``.
     """
 
     name = NAME
     extension_points = (PRE_FILTER, FILTER, PRE_SCORE, SCORE)
-    reasons = (TOO_MANY_PODS, INSUFFICIENT_CPU, INSUFFICIENT_MEMORY)
+    #: The fixed reasons; a scalar resource adds "Insufficient <name>" (:func:`insufficient`).
+    reasons = (TOO_MANY_PODS, INSUFFICIENT_CPU, INSUFFICIENT_MEMORY,
+               INSUFFICIENT_EPHEMERAL_STORAGE)
     weight = 1
     filter_code = UNSCHEDULABLE  # preemption may free room
     upstream = "pkg/scheduler/framework/plugins/noderesources/fit.go"
 
     def __init__(self, scoring_strategy: str = "LeastAllocated",
-                 shape: Sequence[tuple[int, int]] | None = None) -> None:
+                 shape: Sequence[tuple[int, int]] | None = None, *,
+                 ignored_resources: Sequence[str] = (),
+                 ignored_resource_groups: Sequence[str] = ()) -> None:
         if scoring_strategy not in ra.STRATEGIES:
             raise Invalid(f"scoring_strategy must be one of {', '.join(ra.STRATEGIES)}; "
                           f"got {scoring_strategy!r}")
@@ -85,13 +114,37 @@ class NodeResourcesFit(AmountScorePlugin):
                     or not all(0 <= s <= 10 for _, s in shape)):
                 raise Invalid("shape must list (utilization, score) points with utilization "
                               f"0..100 strictly increasing and score 0..10; got {shape!r}")
+        if isinstance(ignored_resources, str) or isinstance(ignored_resource_groups, str):
+            raise Invalid("ignored_resources and ignored_resource_groups are lists of names, "
+                          'e.g. ignored_resources=["example.com/foo"]')
         self.scoring_strategy = scoring_strategy
         self.shape = shape or ra.DEFAULT_SHAPE
+        self.ignored_resources = frozenset(map(str, ignored_resources))
+        self.ignored_resource_groups = frozenset(map(str, ignored_resource_groups))
+        self._checked: dict[tuple, tuple[tuple[str, int], ...]] = {}
         # The per-node formula has no plain-int twin worth using for this one.
         self.scalar = scoring_strategy != "RequestedToCapacityRatio"
 
     def __repr__(self) -> str:
         return f"<NodeResourcesFit plugin {self.scoring_strategy}>"
+
+    def checked(self, extra: tuple[tuple[str, int], ...]) -> tuple[tuple[str, int], ...]:
+        """The pod's other requests (``PodProfile.extra``) that Filter checks.
+
+        fit.go fitsRequest: an extended resource in ``ignoredResources``, or
+        whose group (the part before "/") is in ``ignoredResourceGroups``, is
+        skipped; ephemeral-storage and hugepages are always checked.
+        """
+        if not extra or not (self.ignored_resources or self.ignored_resource_groups):
+            return extra
+        hit = self._checked.get(extra)
+        if hit is None:
+            hit = self._checked[extra] = tuple(
+                (name, amount) for name, amount in extra
+                if not (is_extended_resource_name(name)
+                        and (name in self.ignored_resources
+                             or name.split("/")[0] in self.ignored_resource_groups)))
+        return hit
 
     def filter(self, pod: PodView, node: NodeView) -> Status:
         """Reject a node without room for one more pod or for the pod's requests."""
@@ -103,6 +156,12 @@ class NodeResourcesFit(AmountScorePlugin):
             reasons.append(INSUFFICIENT_CPU)
         if mem > 0 and free["memory"] < mem:
             reasons.append(INSUFFICIENT_MEMORY)
+        # ephemeral-storage, then the scalar resources (PodProfile.extra's order);
+        # a resource the node does not list has 0 allocatable.
+        alloc, used = node.allocatable, node.requested
+        for name, amount in self.checked(pod.profile.extra):
+            if amount > alloc.get(name, 0) - used.get(name, 0):
+                reasons.append(insufficient(name))
         return Status(self.filter_code, tuple(reasons), self.name) if reasons else Status()
 
     def score(self, pod: PodView, node: NodeView) -> int:
@@ -136,18 +195,23 @@ class NodeResourcesFit(AmountScorePlugin):
             ok = _and(ok, (t.walk_free_cpu[at] if free is None else free[1]) >= prof.cpu)
         if prof.memory > 0 and prof.memory > t.min_free_mem:
             ok = _and(ok, (t.walk_free_mem[at] if free is None else free[2]) >= prof.memory)
+        for name, amount in self.checked(prof.extra):  # empty for most pods
+            ok = _and(ok, t.extra_free(name, slots) >= amount)
         return ok
 
     def fast_failures(self, cycle: FastCycle, slots: np.ndarray) -> list[tuple[str, np.ndarray]]:
-        """Each of the three reasons where it applies (a node can give several)."""
+        """Each reason where it applies (a node can give several)."""
         prof = cycle.prof
         pods, cpu, mem = cycle.table.free(slots)
         none = np.zeros(len(slots), bool)
         requested = prof.cpu > 0 or prof.memory > 0
-        return [(TOO_MANY_PODS, pods < 1),
-                (INSUFFICIENT_CPU, cpu < prof.cpu if requested and prof.cpu > 0 else none),
-                (INSUFFICIENT_MEMORY,
-                 mem < prof.memory if requested and prof.memory > 0 else none)]
+        out = [(TOO_MANY_PODS, pods < 1),
+               (INSUFFICIENT_CPU, cpu < prof.cpu if requested and prof.cpu > 0 else none),
+               (INSUFFICIENT_MEMORY,
+                mem < prof.memory if requested and prof.memory > 0 else none)]
+        for name, amount in self.checked(prof.extra):
+            out.append((insufficient(name), cycle.table.extra_free(name, slots) < amount))
+        return out
 
     def score_amounts(self, prof: PodProfile, amounts: Amounts) -> np.ndarray:
         """The strategy's score of many nodes."""
