@@ -59,9 +59,11 @@ _LAZY = {
     "SchedulerPlugin": "labsupport.sim.scheduler",
     "PodView": "labsupport.sim.scheduler",
     "NodeView": "labsupport.sim.scheduler",
+    "faulty_cluster": "labsupport.sim.faults",
 }
 # Subpackages reached as attributes (``ls.dc``), imported on first use.
-_SUBPACKAGES = {"dc": "labsupport.dc", "viz": "labsupport.viz", "kube": "labsupport.kube"}
+_SUBPACKAGES = {"dc": "labsupport.dc", "viz": "labsupport.viz", "kube": "labsupport.kube",
+                "promql": "labsupport.sim.promql"}
 
 __all__ = [
     "connect",
@@ -85,6 +87,8 @@ __all__ = [
     "dc",
     "viz",
     "kube",
+    "promql",
+    "faulty_cluster",
     "LabSupportError",
     "InvalidManifest",
     "Invalid",
@@ -119,3 +123,10 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext labsupport``: the ``%kubectl`` magic (labsupport/sim/httpapi/magic.py)."""
+    from labsupport.sim.httpapi.magic import register
+
+    register(ipython)

@@ -8,7 +8,9 @@ input, each either ``{"value": ...}`` or ``{"error": "...", "type": "..."}``.
 - ``"call"``: call the answer (a function) with each input's ``args`` and
   ``kwargs``;
 - ``"detector"``: build the answer (a failure-detector class) with each
-  input's ``timeout``, feed it heartbeats and ask it for suspects.
+  input's ``timeout``, feed it heartbeats and ask it for suspects;
+- ``"scheduler"``: add the answer (a scheduler plugin) to a simulated
+  cluster per input and note where its pods land (:mod:`.placement`).
 
 A check may name the course library's own versions of its answer
 (``library=("labsupport.dc.amdahl",)``). An answer that is one of them, a
@@ -19,7 +21,9 @@ it, and in the answer's globals and closure) is swapped for a spy that
 records the call and then does the real work.
 
 Inputs are JSON too; ``{"$job": {...}}`` inside ``args`` becomes a
-:class:`labsupport.dc.Job`, so a check can call a function with a job.
+:class:`labsupport.dc.Job`, so a check can call a function with a job, and
+``{"$faults": {"seed": 3}}`` a simulated cluster with planted faults
+(:func:`labsupport.sim.faults.build_cluster`).
 
 Example:
     >>> def ratio(a, b):
@@ -177,6 +181,8 @@ def describe_call(name: str, args: list[Any], kwargs: dict[str, Any] | None = No
 
 
 def _short(value: Any) -> str:
+    if isinstance(value, dict) and "$faults" in value:
+        return "c"  # the cluster's seed stays with the grader
     if isinstance(value, dict) and "$job" in value:
         fields = value["$job"]
         inner = ", ".join(f"{k}={v!r}" for k, v in fields.items())
@@ -193,6 +199,10 @@ def _decode(value: Any) -> Any:
             from labsupport.dc.job import Job
 
             return Job(**value["$job"])
+        if set(value) == {"$faults"}:
+            from labsupport.sim.faults import build_cluster
+
+            return build_cluster(**value["$faults"])
         return {k: _decode(v) for k, v in value.items()}
     return value
 
@@ -271,5 +281,12 @@ def _detector(answer: Any, inputs: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _scheduler(answer: Any, inputs: list[Any]) -> list[dict[str, Any]]:
+    """Schedule each case's pods with a learner's scheduler plugin (see :mod:`.placement`)."""
+    from labsupport.grading.placement import observe_placements
+
+    return observe_placements(answer, inputs)
+
+
 PROBES: dict[str, Callable[[Any, list[Any]], list[dict[str, Any]]]] = {
-    "value": _value, "call": _call, "detector": _detector}
+    "value": _value, "call": _call, "detector": _detector, "scheduler": _scheduler}

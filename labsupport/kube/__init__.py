@@ -17,7 +17,9 @@ from __future__ import annotations
 from labsupport.kube.cluster import FIELD_MANAGER, KubeCluster
 from labsupport.kube.images import COURSE_IMAGE, build_course_image, load_course_image
 from labsupport.kube.kind import Kind, config_path, kubeconfig_path
+from labsupport.kube.kubectl import find_kubectl
 from labsupport.kube.metrics_server import install_metrics_server
+from labsupport.kube.readiness import KindCheck, check_kind
 
 __all__ = [
     "KubeCluster",
@@ -29,4 +31,7 @@ __all__ = [
     "install_metrics_server",
     "config_path",
     "kubeconfig_path",
+    "check_kind",
+    "KindCheck",
+    "find_kubectl",
 ]

@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -192,6 +193,10 @@ def _status_body(text: str) -> dict:
     return body if isinstance(body, dict) else {}
 
 
+# How the authorizer's refusal reads (apiserver/pkg/endpoints/handlers/responsewriters/
+# errors.go, forbiddenMessage): 'User "<name>" cannot <verb> resource "<r>" ...'.
+_RBAC_REFUSAL = re.compile(r'User "[^"]*" cannot ')
+
 # Verbs of `kubectl auth can-i` for each HTTP method.
 _VERBS = {"GET": "get", "PATCH": "patch", "DELETE": "delete", "POST": "create", "PUT": "update"}
 
@@ -210,13 +215,16 @@ def error_for_status(status: int, text: str, method: str = "GET", path: str = ""
 
     Example:
         >>> body = json.dumps({"kind": "Status", "code": 403, "reason": "Forbidden",
-        ...                    "message": 'deployments.apps "web" is forbidden'})
+        ...                    "message": 'deployments.apps "web" is forbidden: User "ann" '
+        ...                    'cannot delete resource "deployments" in API group "apps" in '
+        ...                    'the namespace "shop"'})
         >>> err = error_for_status(403, body, "DELETE",
         ...                        "/apis/apps/v1/namespaces/shop/deployments/web")
         >>> type(err).__name__, err.reason
         ('Forbidden', 'Forbidden')
         >>> print(err)  # doctest: +NORMALIZE_WHITESPACE
-        deployments.apps "web" is forbidden. RBAC does not allow this user to delete
+        deployments.apps "web" is forbidden: User "ann" cannot delete resource "deployments"
+        in API group "apps" in the namespace "shop". RBAC does not allow this user to delete
         deployments in namespace "shop"; check with: kubectl auth can-i delete deployments
         -n shop (and ask the cluster's admin for a Role that allows it)
     """
@@ -236,6 +244,9 @@ def error_for_status(status: int, text: str, method: str = "GET", path: str = ""
         low = message.lower()
         if "exceeded quota" in low:
             return Forbidden(message, reason="ExceededQuota")
+        if not _RBAC_REFUSAL.search(message):
+            # An admission plugin refused (PodSecurity, Priority...): its message says why.
+            return Forbidden(message, reason=st.get("reason") or "Forbidden")
         verb = _VERBS.get(method.upper(), method.lower())
         resource = _plural_in(path) or details.get("kind") or "that resource"
         ns = _namespace_in(path)

@@ -10,6 +10,9 @@ dicts in the API's own shape.
   field manager ``labsupport``, Namespaces first, every object to the
   namespace its manifest names (or the ``namespace`` argument).
 * ``advance`` waits on the wall clock; ``now`` counts seconds since connecting.
+  On a simulator served by ``c.serve()`` that proves it is ours
+  (:mod:`labsupport.kube.served`), both follow the simulated clock instead, and
+  ``fail_node``/``restore_node`` fail the simulated node.
 * ``kill_pod``, ``fail_node`` and ``delete`` refuse a cluster that is not
   provably a kind cluster of ours (see :mod:`labsupport.kube.safety`), before
   any request is sent, unless you pass ``allow_destructive=True``.
@@ -39,7 +42,7 @@ from labsupport.errors import (
     UnsafeCluster,
 )
 from labsupport.kinds import ResourceType, parse_ref, resource_type, type_for_kind
-from labsupport.kube import safety
+from labsupport.kube import safety, served
 from labsupport.kube.api import APPLY_PATCH, MERGE_PATCH, Api, resource_path
 from labsupport.kube.kind import DEFAULT_NAME, Kind, kubeconfig_path, missing_cluster
 from labsupport.kube.progress import sleep_with_progress
@@ -98,6 +101,9 @@ class KubeCluster(Cluster):
         self._epoch0 = time.time()
         self._proven = False
         self._types: dict[tuple[str, str], ResourceType] = {}
+        # A simulator served by c.serve() that proves it is ours (labsupport/kube/served.py):
+        # advance and fail_node then ask it rather than the wall clock and docker.
+        self._served = served.probe(self.api, context)
 
     # --- making one --------------------------------------------------------
     @classmethod
@@ -428,15 +434,20 @@ class KubeCluster(Cluster):
         """Wait ``seconds`` of wall time (with a progress bar for longer waits)."""
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
             raise Invalid(f"seconds must be zero or more, got {seconds!r}")
+        if self._served is not None:
+            self._served.advance(float(seconds))  # a served simulator: simulated time
+            return
         sleep_with_progress(float(seconds), display=self.display)
 
     @property
     def now(self) -> float:
-        """Seconds since this connection was made."""
+        """Seconds since this connection was made (simulated ones on a served simulator)."""
+        if self._served is not None:
+            return self._served.now()
         return time.monotonic() - self._t0
 
     def _start_time(self) -> float:
-        return self._epoch0
+        return self._served.start_time() if self._served is not None else self._epoch0
 
     def server_version(self) -> dict[str, str]:
         """The real API server's ``/version`` answer (readable without credentials)."""
@@ -469,10 +480,16 @@ class KubeCluster(Cluster):
             Invalid: the cluster is not a kind cluster (no container to pause).
         """
         self._guard("fail_node", allow_destructive)
+        if self._served is not None:
+            self._served.fail_node(name)  # a served simulator fails its simulated node
+            return
         self._node_container(name, "fail_node").pause(name)
 
     def restore_node(self, name: str) -> None:
         """Thaw a node frozen by :meth:`fail_node` (``docker unpause``)."""
+        if self._served is not None:
+            self._served.restore_node(name)
+            return
         self._node_container(name, "restore_node").unpause(name)
 
     def _node_container(self, name: str, action: str) -> Kind:
@@ -491,8 +508,8 @@ class KubeCluster(Cluster):
 
     def _guard(self, action: str, allow: bool) -> None:
         """Refuse a destructive action on a cluster that is not provably ours."""
-        if allow or self.allow_destructive or self._proven:
-            return
+        if allow or self.allow_destructive or self._proven or self._served is not None:
+            return  # a served simulator proved it is ours (labsupport/kube/served.py)
         why = safety.why_not_ours(self.kind_name, self.host, self.kind)
         if why is not None:
             raise safety.refuse(action, why)

@@ -11,7 +11,9 @@ that they know what they do (``allow_destructive=True``):
 4. its control-plane container is labelled ``io.x-k8s.kind.cluster=<name>``.
 
 The checks use the kubeconfig and the kind/docker commands only: a refusal
-happens before any request reaches the cluster.
+happens before any request reaches the cluster. A simulator served by
+``c.serve()`` is accepted instead when it proves it is ours (a loopback server
+answering an HMAC challenge keyed by our token; see :mod:`labsupport.kube.served`).
 
 Example:
     >>> is_loopback("https://127.0.0.1:6443"), is_loopback("https://10.0.0.5:6443")

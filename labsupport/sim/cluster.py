@@ -527,7 +527,8 @@ class SimCluster(ServingMixin, DataPlaneMixin, SimExtrasMixin, Cluster):
                 for e in self.event_log.objects(namespace)
                 if sel.matches(e["metadata"].get("labels"))
             ]
-        return [json_copy(o) for o in self.api.list(rt, namespace, sel)]
+        with paused_gc():  # a copy per object: see sim/gcpolicy.py
+            return [json_copy(o) for o in self.api.list(rt, namespace, sel)]
 
     def delete(self, ref: str, namespace: str = "default", *,
                propagation_policy: str = "Background", grace_period: int | None = None,

@@ -219,16 +219,32 @@ class DataPlane:
         elif key.startswith("/registry/services/specs/"):
             self.flush()
             ns, name = key.rsplit("/", 2)[-2:]
-            self.proxy.invalidate(ns, name)
+            self._resync(ns, name)
         elif key.startswith("/registry/endpointslices/"):
             # kube-proxy follows a Service's EndpointSlices (not its v1 Endpoints).
-            meta = ev.object["metadata"]
-            service = (meta.get("labels") or {}).get("kubernetes.io/service-name")
-            if service:
-                self.flush()
-                self.proxy.invalidate(meta.get("namespace", "default"), service)
+            self.flush()  # the requests so far saw the old slices
+            owner = self.proxy.slice_changed(key, ev.object, ev.type == "DELETED")
+            if owner is not None:
+                self._resync(*owner)
         elif key.startswith("/registry/deployments/"):
             self.metrics.deployment_changed(ev)
+
+    def _resync(self, namespace: str, name: str) -> None:
+        """A Service or one of its EndpointSlices changed: kube-proxy's rules change now.
+
+        The requests sent before the change were served (flushed) with the old
+        rules. If traffic is flowing to the Service, the new rules are read at
+        once: read later, at the next batch, they would also hold the changes
+        made after this one (a pod turning ready at 28.05 would receive the
+        requests sent from 26.6 on, before it answered).
+        """
+        self.proxy.invalidate(namespace, name)
+        if any(s.kind == "service" and s.namespace == namespace and s.name == name
+               for s in self.streams):
+            try:
+                self.proxy.service(namespace, name)
+            except ObjectNotFound:
+                pass  # the Service is gone: its requests find no endpoints
 
     def node_failed(self, node: str) -> None:
         """``fail_node``: the node stops answering, requests in flight there time out."""

@@ -82,6 +82,19 @@ class EventLog:
         """Call ``fn(row)`` at every event (used by traces and metrics)."""
         self._listeners.append(fn)
 
+    def unlisten(self, fn) -> None:
+        """Stop calling ``fn`` (a watch over HTTP that ended)."""
+        if fn in self._listeners:
+            self._listeners.remove(fn)
+
+    def object_of(self, row: list) -> dict:
+        """The core/v1 Event of one row (a row :meth:`listen` was given), as :meth:`objects`."""
+        rows = self._rows
+        for i in range(len(rows) - 1, -1, -1):  # repeats are recent: look from the end
+            if rows[i] is row:
+                return _event_object(i, row)
+        raise ValueError("not a row of this event log")
+
     def __len__(self) -> int:
         return len(self._rows)
 
@@ -92,23 +105,27 @@ class EventLog:
     def objects(self, namespace: str | None = None) -> Iterator[dict]:
         """Events as core/v1 Event dicts, oldest first."""
         for i, r in enumerate(self._rows):
-            first, last, type_, reason, kind, ns, name, message, component, count, host, path, \
-                uid = r
-            if namespace is not None and ns != namespace:
+            if namespace is not None and r[5] != namespace:
                 continue
-            yield {
-                "apiVersion": "v1",
-                "kind": "Event",
-                "metadata": {"name": f"{name}.{i:016x}", "namespace": ns or "default"},
-                "involvedObject": {"kind": kind, "name": name,
-                                   **({"namespace": ns} if ns else {}),
-                                   **({"uid": uid} if uid else {}),
-                                   **({"fieldPath": path} if path else {})},
-                "reason": reason,
-                "message": message,
-                "type": type_,
-                "source": {"component": component, **({"host": host} if host else {})},
-                "firstTimestamp": stamp(first),
-                "lastTimestamp": stamp(last),
-                "count": count,
-            }
+            yield _event_object(i, r)
+
+
+def _event_object(i: int, r: list) -> dict:
+    """The core/v1 Event of row ``i``."""
+    first, last, type_, reason, kind, ns, name, message, component, count, host, path, uid = r
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": f"{name}.{i:016x}", "namespace": ns or "default"},
+        "involvedObject": {"kind": kind, "name": name,
+                           **({"namespace": ns} if ns else {}),
+                           **({"uid": uid} if uid else {}),
+                           **({"fieldPath": path} if path else {})},
+        "reason": reason,
+        "message": message,
+        "type": type_,
+        "source": {"component": component, **({"host": host} if host else {})},
+        "firstTimestamp": stamp(first),
+        "lastTimestamp": stamp(last),
+        "count": count,
+    }

@@ -48,6 +48,7 @@ from labsupport.sim.configrefs import (
 )
 from labsupport.sim.imagemanager import POD_SYNC_AFTER_ERROR, ImageManager
 from labsupport.sim.kubeletadmit import REJECTED_PREFIX, AdmittedPods, NodeResources
+from labsupport.sim.listening import listens
 from labsupport.sim.podstatus import ContainerState, pod_condition
 from labsupport.sim.probes import Probe
 from labsupport.sim.stopping import stop_plan
@@ -527,9 +528,10 @@ class PodWorker(ImageManager):
                 # failureThreshold failing ticks come first.
                 started_at, killed_at, kill_why = started, INF, ""
                 if startup is not None:
-                    ok_at = startup.first_success(started, up_at)
+                    up_s = self._probed_up_at(startup, c, up_at)  # INF: a closed port
+                    ok_at = startup.first_success(started, up_s)
                     fail_at = startup.failure_at(started, started)
-                    if startup.tick_at_or_after(started, up_at) <= fail_at:
+                    if startup.tick_at_or_after(started, up_s) <= fail_at:
                         started_at = ok_at
                     else:
                         started_at, killed_at, kill_why = INF, fail_at, "startup"
@@ -540,7 +542,7 @@ class PodWorker(ImageManager):
                 if liveness is not None and started_at < INF:
                     first_tick = liveness.tick_at_or_after(started, started_at)
                     streak_end = first_tick + (liveness.failure_threshold - 1) * liveness.period
-                    if up_at > streak_end:
+                    if self._probed_up_at(liveness, c, up_at) > streak_end:
                         killed_at, kill_why = streak_end, "liveness"
                     elif b.fail_liveness_after is not None:
                         killed_at = liveness.failure_at(
@@ -553,7 +555,7 @@ class PodWorker(ImageManager):
                     self.env.process(self._exit_when_ready(b, started, crash))
                 if readiness is None:
                     ready_at = started_at
-                elif b.never_ready:
+                elif b.never_ready or self._probed_up_at(readiness, c, up_at) == INF:
                     ready_at = INF
                 else:
                     ready_at = readiness.first_success(started, up_at, after=started_at)
@@ -586,7 +588,8 @@ class PodWorker(ImageManager):
                         c.ready = True
                         self._update_ready()
                         self.sync()
-                elif readiness is not None and b.never_ready and not crash.triggered:
+                elif readiness is not None and not crash.triggered and (
+                        b.never_ready or self._probed_up_at(readiness, c, up_at) == INF):
                     self.event("Warning", "Unhealthy", readiness.failure_message(self.ip), c)
                 if b.fail_readiness_after is not None and readiness is not None and c.ready:
                     unready_at = readiness.failure_at(
@@ -638,6 +641,18 @@ class PodWorker(ImageManager):
                 yield from self._restart(c)
         except (_Stop, simpy.Interrupt):
             return
+
+    def _probed_up_at(self, probe: Probe, c: ContainerState, up_at: float) -> float:
+        """When ``probe`` can first pass: ``up_at``, or never (INF) on a port nobody opens.
+
+        The kubelet's HTTP and TCP probers dial the pod's IP at the port
+        (pkg/probe/http/http.go, pkg/probe/tcp/tcp.go); a closed port refuses
+        the connection. Which ports the app opens: :mod:`labsupport.sim.listening`.
+        """
+        if probe.handler in ("httpGet", "tcpSocket", "grpc") and isinstance(probe.port, int) \
+                and not listens(self.pod, c.spec, probe.port):
+            return INF
+        return up_at
 
     def crash(self, container: str, code: int = 1, reason: str = "Error") -> bool:
         """The running app of ``container`` dies now (a request crashed it, or OOM).

@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from labsupport.sim.configrefs import NO_ENV
@@ -60,13 +61,20 @@ def pod_condition(type_: str, status: str, reason: str | None, since: str,
     return c
 
 
+@lru_cache(maxsize=1024)
+def _field_path(init: bool, name: str) -> str:
+    # One string per container name, shared by the events of every pod (150,000
+    # pods' events would otherwise each hold a copy of "spec.containers{app}").
+    return f"spec.{'initContainers' if init else 'containers'}{{{name}}}"
+
+
 class ContainerState:
     """What the kubelet knows of one container (becomes a containerStatus)."""
 
     @property
     def field_path(self) -> str:
         """Where the container is in the pod, as events name it: ``spec.containers{web}``."""
-        return f"spec.{'initContainers' if self.init else 'containers'}{{{self.name}}}"
+        return _field_path(self.init, self.name)
 
     def __init__(self, spec: dict, init: bool) -> None:
         self.spec = spec

@@ -23,11 +23,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from labsupport.sim.listening import resolve_port
+
 __all__ = ["Probe"]
 
-# (id of a probe dict, kind) -> (that dict, its Probe); the dict is kept so its id
-# cannot be reused by another object while the entry lives.
-_PARSED: dict[tuple[int, str], tuple[dict, Probe]] = {}
+# (id of a probe dict, kind) -> (that dict, its Probe, the container's ports, which
+# name its named port); the dicts are kept so their ids cannot be reused while the
+# entry lives.
+_PARSED: dict[tuple[int, str], tuple[dict, Probe, object]] = {}
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class Probe:
     timeout: float = 1.0
     success_threshold: int = 1
     failure_threshold: int = 3
+    #: The port it connects to, a named port resolved (None: exec, or none).
+    port: int | str | None = None
 
     @classmethod
     def from_container(cls, container: dict, kind: str) -> Probe | None:
@@ -51,27 +56,35 @@ class Probe:
             return None
         # Pods of one template share their (read-only) probe dicts: parse each once.
         hit = _PARSED.get((id(spec), kind))
-        if hit is not None and hit[0] is spec:
+        if hit is not None and hit[0] is spec and hit[2] is container.get("ports"):
             return hit[1]
-        probe = cls._parse(spec, kind)
+        probe = cls._parse(spec, kind, container)
         if len(_PARSED) > 4096:
             _PARSED.clear()
-        _PARSED[(id(spec), kind)] = (spec, probe)
+        _PARSED[(id(spec), kind)] = (spec, probe, container.get("ports"))
         return probe
 
     @classmethod
-    def _parse(cls, spec: dict, kind: str) -> Probe:
-        """Read one probe dict (defaults already filled in by the API server)."""
+    def _parse(cls, spec: dict, kind: str, container: dict | None = None) -> Probe:
+        """Read one probe dict (defaults already filled in by the API server).
+
+        A named port is the container's port of that name: the URL in the
+        kubelet's events shows its number (pkg/probe/util.go ``ResolveContainerPort``).
+        """
+        port = None
+        for handler in ("httpGet", "tcpSocket", "grpc"):
+            if handler in spec:
+                port = resolve_port(container or {}, spec[handler].get("port"))
         if "httpGet" in spec:
             h = spec["httpGet"]
             handler, target = (
                 "httpGet",
-                f"{h.get('scheme', 'HTTP').lower()}://{{ip}}:{h.get('port')}{h.get('path', '/')}",
+                f"{h.get('scheme', 'HTTP').lower()}://{{ip}}:{port}{h.get('path', '/')}",
             )
         elif "tcpSocket" in spec:
-            handler, target = "tcpSocket", f"{{ip}}:{spec['tcpSocket'].get('port')}"
+            handler, target = "tcpSocket", f"{{ip}}:{port}"
         elif "grpc" in spec:
-            handler, target = "grpc", f"{{ip}}:{spec['grpc'].get('port')}"
+            handler, target = "grpc", f"{{ip}}:{port}"
         elif "exec" in spec:
             handler, target = "exec", " ".join(str(w) for w in spec["exec"].get("command") or [])
         else:
@@ -85,6 +98,7 @@ class Probe:
             timeout=float(spec.get("timeoutSeconds", 1) or 1),
             success_threshold=int(spec.get("successThreshold", 1) or 1),
             failure_threshold=int(spec.get("failureThreshold", 3) or 3),
+            port=port,
         )
 
     def tick_at_or_after(self, started: float, t: float) -> float:
@@ -92,6 +106,8 @@ class Probe:
         first = started + self.initial_delay
         if t <= first:
             return first
+        if t == math.inf:
+            return t  # never (an app that never answers the probe)
         k = math.ceil((t - first) / self.period - 1e-9)
         return first + k * self.period
 

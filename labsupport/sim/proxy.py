@@ -145,6 +145,33 @@ class KubeProxy:
         self._rr: dict[tuple[str, str], int] = {}
         self._lc: dict[tuple[str, str], _LeastConn] = {}
         self._affinity: dict[tuple[str, str], dict[int, tuple[str, float]]] = {}
+        # kube-proxy's own EndpointSlice cache (pkg/proxy/endpointslicecache.go):
+        # (namespace, service) -> slice key -> the slice, filled from the watch
+        # events it receives, so what it knows never runs ahead of what it was told.
+        self._slices: dict[tuple[str, str], dict[str, dict]] = {}
+        for key, obj in sim.store.table("endpointslices").items():
+            self.slice_changed(key, obj, deleted=False)
+
+    def slice_changed(self, key: str, obj: dict, deleted: bool) -> tuple[str, str] | None:
+        """An EndpointSlice was written or deleted; returns its Service (None: no Service).
+
+        Example:
+            >>> import labsupport as ls
+            >>> c = ls.connect(seed=0)
+            >>> c.proxy.slice_changed("/registry/endpointslices/default/x", {"metadata": {
+            ...     "name": "x", "labels": {"kubernetes.io/service-name": "web"}}}, False)
+            ('default', 'web')
+        """
+        meta = obj["metadata"]
+        service = (meta.get("labels") or {}).get("kubernetes.io/service-name")
+        if not service:
+            return None
+        owner = (meta.get("namespace", "default"), service)
+        if deleted:
+            self._slices.get(owner, {}).pop(key, None)
+        else:
+            self._slices.setdefault(owner, {})[key] = obj
+        return owner
 
     @property
     def mode(self) -> str:
@@ -182,7 +209,7 @@ class KubeProxy:
         svc = store.peek(f"/registry/services/specs/{namespace}/{name}")
         if svc is None:
             raise ObjectNotFound("service", name, namespace)
-        slices = self.sim.endpointslices.slices_of(namespace, name)
+        slices = list(self._slices.get((namespace, name), {}).values())
         version = (svc["metadata"].get("resourceVersion"),
                    *(s["metadata"].get("resourceVersion") for s in slices))
         view = self._views[(namespace, name)] = _build_view(svc, slices, version)

@@ -38,6 +38,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from labsupport.errors import Invalid, ObjectNotFound
+from labsupport.sim.listening import pod_listens
 from labsupport.sim.network import CONTROL_PLANE, MAX_TRANSMISSIONS, RETRANSMISSION_TIMEOUT
 
 if TYPE_CHECKING:
@@ -396,6 +397,12 @@ class Stream:
                 and cached[0][1] == key[1]:
             return cached[1]
         servers, ips, host, view = self.backends()
+        # A connection to a port nothing in the pod opens is refused (listening.py).
+        opened = [True] * len(servers)
+        if view is not None:
+            for i, e in enumerate(view.endpoints):
+                pod = plane.sim.store.peek(f"/registry/pods/{e.namespace}/{e.pod}")
+                opened[i] = pod is None or pod_listens(pod, e.port)
         hops = [self.client] + ([self.entry] if self.entry else [])
         links = [net.path(*hops, s.node if s is not None else CONTROL_PLANE) for s in servers]
         dists = list(dict.fromkeys(s.b.service_time for s in servers if s is not None)) or [None]
@@ -404,6 +411,7 @@ class Stream:
              "reach": np.array([s is not None and all(
                  net.reachable(a, b) for a, b in zip(hops, [*hops[1:], s.node], strict=True))
                  for s in servers], bool),
+             "open": np.array(opened, bool),
              "lat": np.array([x.latency for x in links]),
              "jit": np.array([x.jitter for x in links]),
              "loss": np.array([x.loss for x in links]), "dists": dists,
@@ -435,6 +443,7 @@ class Stream:
             return p
         nb = len(servers)
         gids, reach, lat, jit, loss = r["gids"], r["reach"], r["lat"], r["jit"], r["loss"]
+        opened = r["open"]
         dists, dist_of = r["dists"], r["dist_of"]
         unif = u[:, 2]
         expo = -np.log1p(-unif)
@@ -466,7 +475,8 @@ class Stream:
         if idx is None:  # IPVS lc: chosen one by one, in the loop
             legs = [(leg(np.full(n, b), 0), leg(np.full(n, b), 1)) for b in range(nb)]
             st = [np.where(reach[b] & (o[1] < MAX_TRANSMISSIONS) & (k[1] < MAX_TRANSMISSIONS),
-                           OK, TIMEOUT).tolist() for b, (o, k) in enumerate(legs)]
+                           OK if opened[b] else REFUSED, TIMEOUT).tolist()
+                  for b, (o, k) in enumerate(legs)]
             p["lc"] = {"state": plane.proxy.least_connection(host, view), "view": view,
                        "host": host, "ips": ips, "gids": gids.tolist(), "clients": clients.tolist(),
                        "out": [o[0].tolist() for o, _ in legs],
@@ -478,6 +488,7 @@ class Stream:
         (out, lost_out), (back, lost_back) = leg(idx, 0), leg(idx, 1)
         gid[:] = gids[idx]
         lost = (lost_out >= MAX_TRANSMISSIONS) | (lost_back >= MAX_TRANSMISSIONS)
+        status[~opened[idx]] = REFUSED
         status[~reach[idx] | lost] = TIMEOUT
         status[gid < 0] = REFUSED
         svc = svc_by[0] if len(dists) == 1 else np.choose(dist_of[idx], svc_by)

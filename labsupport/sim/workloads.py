@@ -33,6 +33,8 @@ it costs, and whether it crashes. The rules, most specific first:
    ``sim.labsupport.io/concurrency``           requests served at once (workers)
    ``sim.labsupport.io/queue-limit``           requests that may wait for a worker;
                                                more are refused with 503
+   ``sim.labsupport.io/listen-ports``          ports the app listens on (``"8080,9090"``);
+                                               see :mod:`labsupport.sim.listening`
    ==========================================  ==========================================
 
    A key may name one container: ``sim.labsupport.io/exit-after.web``.
@@ -168,6 +170,9 @@ ANNOTATIONS: tuple[tuple[str, str, str, str], ...] = (
      "requests served at once (workers)"),
     ("queue-limit", "whole number, 0 or more", str(DEFAULT_QUEUE_LIMIT),
      "requests that may wait for a worker; more are refused with 503"),
+    # Read by labsupport.sim.listening (probes and Services on a closed port are refused).
+    ("listen-ports", "port numbers separated by commas", "by image; unknown: every port",
+     "the ports the app listens on"),
 )
 _FORMS = {name: form for name, form, _, _ in ANNOTATIONS}
 
@@ -430,7 +435,7 @@ _EXAMPLES = {"pull-seconds": "5", "pull-error": "not-found", "start-seconds": "5
              "ignore-sigterm": "true", "service-time": "exponential:0.02",
              "cpu-per-request": "0.005", "cpu-idle": "2m", "memory-baseline": "64Mi",
              "memory-per-request": "512Ki", "crash-probability": "0.001", "concurrency": "4",
-             "queue-limit": "100"}
+             "queue-limit": "100", "listen-ports": "8080"}
 
 
 def _requested_cpu(container: dict) -> float:

@@ -1,7 +1,8 @@
 """The backend fixture of the contract suite.
 
-Every test in tests/contract runs once per backend: the simulator always, and
-a real kind cluster under ``pytest -m kind`` where docker and kind exist (it is
+Every test in tests/contract runs once per backend: the simulator always, a
+``KubeCluster`` connected over HTTPS to a served simulator (``c.serve()``)
+always, and a real kind cluster under ``pytest -m kind`` where docker and kind exist (it is
 skipped with a one-line reason elsewhere). A behaviour that differs between
 backends is a bug in one of them.
 """
@@ -31,7 +32,8 @@ def _kind_missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="module", params=["sim", pytest.param("kind", marks=pytest.mark.kind)])
+@pytest.fixture(scope="module",
+                params=["sim", "served", pytest.param("kind", marks=pytest.mark.kind)])
 def backend(request):
     return request.param
 
@@ -44,6 +46,16 @@ def cluster(backend):
         c = ls.connect("sim", nodes=3, seed=0)
         yield c
         c.close()
+        return
+    if backend == "served":
+        # The real backend (KubeCluster, the official client) over real HTTPS to a
+        # served simulator; its clock stands still but for advance (docs/SERVE.md).
+        sim = ls.connect("sim", nodes=3, seed=0)
+        sim.serve(speed=0)
+        c = ls.connect("kubeconfig", kubeconfig=sim.kubeconfig, display=False)
+        yield c
+        c.close()
+        sim.close()
         return
     reason = _kind_missing()
     if reason:

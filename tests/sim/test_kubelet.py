@@ -118,7 +118,7 @@ def test_slow_app_with_short_liveness_delay_never_starts(sim):
     starts = ContainerStarts(sim, "p")
     sim.apply(pod("p", annotations={"sim.labsupport.io/start-seconds": "60"}, containers=[
         {"name": "app", "image": "nginx:1.27",
-         "livenessProbe": {"httpGet": {"port": 8080}, "periodSeconds": 5, "failureThreshold": 3}}]))
+         "livenessProbe": {"httpGet": {"port": 80}, "periodSeconds": 5, "failureThreshold": 3}}]))
     sim.advance(200)
     assert len(starts.times) >= 3  # killed every time before it came up
     cs = sim.get("pod/p")["status"]["containerStatuses"][0]
@@ -129,8 +129,8 @@ def test_slow_app_with_short_liveness_delay_never_starts(sim):
 def test_startup_probe_protects_a_slow_app(sim):
     sim.apply(pod("p", annotations={"sim.labsupport.io/start-seconds": "60"}, containers=[
         {"name": "app", "image": "nginx:1.27",
-         "startupProbe": {"httpGet": {"port": 8080}, "periodSeconds": 10, "failureThreshold": 30},
-         "livenessProbe": {"httpGet": {"port": 8080}, "periodSeconds": 5, "failureThreshold": 3}}]))
+         "startupProbe": {"httpGet": {"port": 80}, "periodSeconds": 10, "failureThreshold": 30},
+         "livenessProbe": {"httpGet": {"port": 80}, "periodSeconds": 5, "failureThreshold": 3}}]))
     sim.advance(120)
     p = sim.pods()[0]
     assert p.ready and p.restarts == 0

@@ -293,8 +293,10 @@ def test_the_dashboard_shows_its_picture_as_an_ordinary_image(sim):
     finally:
         IPython.display.display = original
     kinds = [(k, type(o).__name__) for k, o in shown]
-    assert kinds == [("display", "VBox"), ("display", "LabFigure"), ("update", "LabFigure")]
-    assert "t = 15 s" in shown[-1][1].alt
+    assert kinds == [("display", "VBox"), ("display", "LabFigure"), ("display", "LabFigure"),
+                     ("update", "LabFigure"), ("update", "LabFigure")]
+    assert "t = 15 s" in shown[-2][1].alt                  # the cluster picture
+    assert "Over 0 to 15 s" in shown[-1][1].alt            # the live plot
 
 
 def test_a_fake_run_without_cluster_history_still_draws():

@@ -213,7 +213,7 @@ def test_dashboard_headless(sim):
     board.advance(15)
     assert sim.now == 15
     board._node.value = "node-1"
-    board._act(sim.fail_node)
+    board.controls["fail node"].click()
     assert not sim.kubelets["node-1"].alive
     assert "t = 15 s: 3/3 nodes Ready" in board._status.value
 

@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 from labsupport.quantity import canonical, parse_quantity
+from labsupport.sim.jsoncopy import json_copy
 
 __all__ = ["ANNOTATION", "default_limit_range", "mutate_pod", "validate_pod", "validate_claim",
            "aggregate"]
@@ -70,6 +71,13 @@ def mutate_pod(lr: dict, pod: dict) -> str | None:
             limits.update(item.get("default") or {})
     if not requests and not limits:
         return None
+    # A controller's pod shares its containers with the stored pod template
+    # (replicaset.pod_from_template): copy them before writing, or the template
+    # changes too and the Deployment controller sees a new template every time.
+    spec = pod.setdefault("spec", {})
+    for field in ("containers", "initContainers"):
+        if spec.get(field):
+            spec[field] = [json_copy(c) for c in spec[field]]
     notes: list[str] = []
     for label, c in _containers(pod):
         res = c.setdefault("resources", {})

@@ -141,8 +141,8 @@ def api_group(sim: Any, group: str) -> dict | None:
 
 
 def _verbs(rt: ResourceType) -> list[str]:
-    """Every stored type takes every verb (``deletecollection`` is answered 405 here)."""
-    return list(_VERBS)
+    """Every stored type takes every verb, but Namespaces have no ``deletecollection``."""
+    return [v for v in _VERBS if not (rt.kind == "Namespace" and v == "deletecollection")]
 
 
 def resource_list(sim: Any, group: str, version: str) -> dict | None:

@@ -20,9 +20,20 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from labsupport.sim.httpapi import discovery, metricsapi, resources, reviews
+from labsupport.sim.clock import stamp
+from labsupport.sim.httpapi import (
+    discovery,
+    dryrun,
+    metricsapi,
+    resources,
+    reviews,
+    simapi,
+    ssa,
+    walltime,
+)
 from labsupport.sim.httpapi.routes import Route, parse
 from labsupport.sim.httpapi.status import ApiStatus, status
+from labsupport.sim.jsoncopy import json_copy
 
 __all__ = ["Handler"]
 
@@ -36,6 +47,9 @@ class Handler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server_version = "labsupport-sim"
+    # TCP_NODELAY: the headers and the body go out as two writes; with Nagle's
+    # algorithm the second waits for the client's delayed ACK (about 40 ms a request).
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
         """Keep the notebook quiet (the base class writes every request to stderr)."""
@@ -122,7 +136,8 @@ class Handler(BaseHTTPRequestHandler):
             if length > 0:
                 self.rfile.read(length)
             return None
-        raw = self.rfile.read(length)
+        # Timestamps come back in simulated time (labsupport/sim/httpapi/walltime.py).
+        raw = walltime.shift_json(self.rfile.read(length), -self.api.time_offset())
         content_type = self.headers.get("Content-Type", "application/json").split(";")[0]
         if "protobuf" in content_type:
             route = parse(path)
@@ -159,6 +174,11 @@ class Handler(BaseHTTPRequestHandler):
             return self._send_text(200, "ok")
         if path == "/version":
             return self._send_json(200, api.sim.server_version())
+        if path.startswith(simapi.PREFIX):
+            with api.lock:
+                code, answer = simapi.answer(api, method, path, query, body)
+                data = _encode(answer)
+            return self._send_bytes(code, data, "application/json")
         if path.startswith("/openapi/"):
             from labsupport.sim.httpapi.openapi import openapi_answer
 
@@ -201,23 +221,53 @@ class Handler(BaseHTTPRequestHandler):
         if route.subresource == "log":
             if method != "GET":
                 raise _not_allowed()
+            if _flag(query.get("follow")):
+                return self._follow_log(route, query)
             with api.lock:
                 text = resources.read_log(api.sim, route, query)
             return self._send_text(200, text)
         with api.lock:
-            code, answer = self._verb(method, route, rt, query, body, accept)
-            data = _encode(answer)
+            code, answer = self._tracked(method, route, rt, query, body, accept)
+            data = _encode(ssa.shown(api.sim, answer))
         self._send_bytes(code, data, "application/json")
+
+    def _tracked(self, method: str, route: Route, rt: Any, query: dict, body: Any,
+                 accept: str) -> tuple[int, dict]:
+        """:meth:`_verb`, recording the field manager of a write that is not an apply."""
+        sim = self.api.sim
+        content_type = self.headers.get("Content-Type", "")
+        writes = method in ("POST", "PUT", "PATCH") and route.subresource in (None, "scale") \
+            and not content_type.startswith("application/apply-patch+yaml")
+        old = None
+        if writes and route.name is not None:
+            found = sim.api.get(rt, route.namespace if rt.namespaced else None, route.name)
+            old = json_copy(found) if found is not None else None
+        code, answer = self._verb(method, route, rt, query, body, accept)
+        if writes and code < 300 and not query.get("dryRun"):
+            new = answer
+            if route.subresource == "scale" or not isinstance(answer.get("metadata"), dict):
+                new = sim.api.get(rt, route.namespace if rt.namespaced else None,
+                                  route.name or "")
+            uid = ((new or {}).get("metadata") or {}).get("uid")
+            if uid and new.get("kind") != "Status":
+                ssa.registry(sim).record_update(
+                    uid, old, new, ssa.manager_of(query, self.headers.get("User-Agent", "")),
+                    stamp(sim.env.now), route.subresource or "")
+        return code, answer
 
     def _verb(self, method: str, route: Route, rt: Any, query: dict, body: Any,
               accept: str) -> tuple[int, dict]:
         sim = self.api.sim
         sub = route.subresource
+        if method != "GET" and dryrun.wanted(query):
+            return self._dry_run(method, route, rt, query, body)
         if route.name is None:
             if method == "GET":
                 return resources.list_objects(sim, route, rt, query, accept)
             if method == "POST":
                 return resources.create(sim, route, rt, body, query)
+            if method == "DELETE":
+                return resources.delete_collection(sim, route, rt, body, query)
             raise _not_allowed()
         if sub is None:
             if method == "GET":
@@ -230,6 +280,11 @@ class Handler(BaseHTTPRequestHandler):
                 if self.headers.get("Content-Type", "").startswith(
                         "application/apply-patch+yaml"):
                     return resources.apply_patch(sim, route, rt, body, query)
+                if self.headers.get("Content-Type", "").startswith(
+                        "application/json-patch+json") and isinstance(body, list) and any(
+                        str((op or {}).get("path", "")).startswith("/metadata/managedFields")
+                        for op in body if isinstance(op, dict)):
+                    return resources.patch_managed_fields(sim, route, rt, body)
                 return resources.patch(sim, route, rt, body,
                                        self.headers.get("Content-Type", ""))
             raise _not_allowed()
@@ -253,6 +308,26 @@ class Handler(BaseHTTPRequestHandler):
         if sub == "eviction" and method == "POST":
             return resources.evict(sim, route, body)
         raise _not_allowed()
+
+    def _dry_run(self, method: str, route: Route, rt: Any, query: dict,
+                 body: Any) -> tuple[int, dict]:
+        """``?dryRun=All`` on create, update, patch, apply and delete (:mod:`.dryrun`)."""
+        sim = self.api.sim
+        content_type = self.headers.get("Content-Type", "")
+        if route.subresource is None:
+            if route.name is None and method == "POST":
+                return dryrun.create(sim, route, rt, body)
+            if route.name is not None and method == "PUT":
+                return dryrun.update(sim, route, rt, body)
+            if route.name is not None and method == "DELETE":
+                return dryrun.delete(sim, route, rt)
+            if route.name is not None and method == "PATCH":
+                if content_type.startswith("application/apply-patch+yaml"):
+                    return dryrun.apply(sim, route, rt, body, query)
+                return dryrun.patch(sim, route, rt, body, content_type)
+        raise status(400, "BadRequest", "the simulator runs dry runs (dryRun=All) of create, "
+                     "update, patch, apply and delete of an object only; leave "
+                     "--dry-run=server out here")
 
     def _discovery(self, path: str, accept: str) -> None:
         api = self.api
@@ -330,7 +405,46 @@ class Handler(BaseHTTPRequestHandler):
         self._chunk(b"")
         self.close_connection = True
 
-    def _chunk(self, data: bytes) -> None:
+    def _follow_log(self, route: Route, query: dict) -> None:
+        """Stream a container's log until it ends (:mod:`.follow`)."""
+        from labsupport.sim.httpapi.follow import POLL, container_ended
+
+        api = self.api
+        ns, name = route.namespace or "default", route.name or ""
+        whole = {k: v for k, v in query.items() if k not in ("tailLines", "follow")}
+        try:
+            timeout = min(float(query.get("timeoutSeconds") or 1800), 1800.0)
+        except ValueError:
+            raise status(400, "BadRequest", "timeoutSeconds must be a number") from None
+        with api.lock:
+            first = resources.read_log(api.sim, route, query)   # refusals before the stream
+            seen = resources.read_log(api.sim, route, whole)
+            ended = container_ended(api.sim, ns, name, query.get("container"))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        if first:
+            self._chunk(first.encode(), shift=False)
+        end = time.monotonic() + timeout
+        while not ended and time.monotonic() < end and not api.stopping.wait(POLL):
+            with api.lock:
+                try:
+                    now = resources.read_log(api.sim, route, whole)
+                except ApiStatus:
+                    break  # the pod went away
+                ended = container_ended(api.sim, ns, name, query.get("container"))
+            if not now.startswith(seen):
+                break  # a new instance of the container: its log is another stream
+            if len(now) > len(seen):
+                self._chunk(now[len(seen):].encode(), shift=False)
+                seen = now
+        self._chunk(b"")
+        self.close_connection = True
+
+    def _chunk(self, data: bytes, shift: bool = True) -> None:
+        if shift:
+            data = walltime.shift_json(data, self.api.time_offset())
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
         self.wfile.flush()
 
@@ -342,6 +456,8 @@ class Handler(BaseHTTPRequestHandler):
         self._send_bytes(code, text.encode(), "text/plain")
 
     def _send_bytes(self, code: int, data: bytes, content_type: str) -> None:
+        if "json" in content_type:
+            data = walltime.shift_json(data, self.api.time_offset())
         self.send_response(code)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))

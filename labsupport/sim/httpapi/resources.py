@@ -36,10 +36,12 @@ from labsupport.sim.httpapi.routes import Route
 from labsupport.sim.httpapi.selection import FieldSelector, continue_token, read_continue
 from labsupport.sim.httpapi.status import ApiStatus, not_found, status, status_for, success
 from labsupport.sim.httpapi.tables import table
+from labsupport.sim.jsoncopy import json_copy
 
 __all__ = ["resolve", "list_objects", "get_object", "create", "update", "delete",
            "get_status", "update_status", "get_scale", "update_scale", "read_log", "bind",
-           "select", "unix_now", "apply_patch", "patch", "evict"]
+           "select", "unix_now", "apply_patch", "patch", "evict", "patch_managed_fields",
+           "delete_collection"]
 
 
 def unix_now(sim: Any) -> float:
@@ -158,8 +160,13 @@ def get_object(sim: Any, route: Route, rt: ResourceType, query: dict,
     return 200, obj
 
 
-def _checked(sim: Any, route: Route, rt: ResourceType, body: Any) -> dict:
-    """The body as an object of ``rt``, checked against the release's schema."""
+def _checked(sim: Any, route: Route, rt: ResourceType, body: Any, full: bool = True) -> dict:
+    """The body as an object of ``rt``, checked against the release's schema.
+
+    With ``full=False`` (a partial configuration for server-side apply) only
+    the kind, apiVersion, metadata and namespace are checked: the object is
+    validated once merged into the live one.
+    """
     from labsupport.manifests import load
     from labsupport.sim.workloads import validate_annotations
 
@@ -180,6 +187,9 @@ def _checked(sim: Any, route: Route, rt: ResourceType, body: Any) -> dict:
             raise status(400, "BadRequest", "the namespace of the provided object does not "
                          "match the namespace sent on the request")
         meta["namespace"] = route.namespace
+    if not full:
+        meta.pop("managedFields", None)
+        return body
     custom = {(t.group, k) for k, t in sim.api.custom_types.items()}
     try:
         obj = load(body, custom_kinds=custom)[0]
@@ -193,9 +203,6 @@ def _checked(sim: Any, route: Route, rt: ResourceType, body: Any) -> dict:
 def create(sim: Any, route: Route, rt: ResourceType, body: Any,
            query: dict | None = None) -> tuple[int, dict]:
     """POST on a collection: 201 and the stored object."""
-    if (query or {}).get("dryRun"):
-        raise status(400, "BadRequest", "the simulator does not run dry runs (dryRun=All); "
-                     "leave --dry-run=server out, or use --dry-run=client")
     obj = _checked(sim, route, rt, body)
     try:
         return 201, sim.api.create(obj, component="kubectl")
@@ -258,6 +265,39 @@ def delete(sim: Any, route: Route, rt: ResourceType, body: Any,
     if after is None:
         return 200, success(route.name or "", rt.plural, obj["metadata"].get("uid"))
     return 200, after
+
+
+def delete_collection(sim: Any, route: Route, rt: ResourceType, body: Any,
+                      query: dict) -> tuple[int, dict]:
+    """DELETE on a collection (``deletecollection``): every selected object, as a List.
+
+    The label and field selectors pick the objects, and the DeleteOptions
+    (grace period, propagation policy) apply to each, as the registry's
+    ``DeleteCollection`` does (apiserver/pkg/registry/generic/registry/store.go).
+    """
+    if rt.kind == "Event":
+        raise status(405, "MethodNotAllowed", "the simulator keeps its events; they cannot be "
+                     "deleted")
+    if rt.kind == "Namespace":
+        # Namespaces have no deletecollection verb (registry/core/namespace/storage).
+        raise status(405, "MethodNotAllowed", "the server does not allow this method on the "
+                     "requested resource")
+    chosen = [(o["metadata"].get("namespace"), o["metadata"]["name"])
+              for o in select(sim, rt, _namespace(route, rt), query)]
+    items = []
+    for namespace, name in chosen:
+        one = Route(route.group, route.version, route.resource, namespace, name)
+        try:
+            before = json_copy(_stored(sim, one, rt))
+            _, after = delete(sim, one, rt, body, query)
+        except ApiStatus as err:
+            if err.code == 404:
+                continue  # gone meanwhile (a cascade of an earlier one)
+            raise
+        items.append(_item(before if after.get("kind") == "Status" else after,
+                           rt.kind in sim.api.custom_types))
+    return 200, {"kind": f"{rt.kind}List", "apiVersion": rt.api_version,
+                 "metadata": {"resourceVersion": str(sim.store.revision)}, "items": items}
 
 
 def get_status(sim: Any, route: Route, rt: ResourceType) -> tuple[int, dict]:
@@ -341,7 +381,6 @@ def read_log(sim: Any, route: Route, query: dict) -> str:
 def bind(sim: Any, route: Route, body: Any) -> tuple[int, dict]:
     """POST pods/binding: put a pending pod on a node, as a scheduler does."""
     from labsupport.sim.clock import stamp
-    from labsupport.sim.jsoncopy import json_copy
 
     rt = resolve(sim, Route("", "v1", "pods", route.namespace, route.name))
     pod = _stored(sim, route, rt)
@@ -370,28 +409,89 @@ def bind(sim: Any, route: Route, body: Any) -> tuple[int, dict]:
 
 def apply_patch(sim: Any, route: Route, rt: ResourceType, body: Any,
                 query: dict) -> tuple[int, dict]:
-    """PATCH ``application/apply-patch+yaml``: create the object, or apply it over the live one.
+    """PATCH ``application/apply-patch+yaml``: server-side apply with field ownership.
 
-    What ``c.apply`` does on the simulator (the applied fields over the live
-    object). Field ownership (``managedFields``, conflicts between managers,
-    removing fields a manager stopped applying) is not modelled.
+    A missing object is created from the applied configuration; an existing
+    one gets the configuration merged in, with the conflicts, ``force`` and
+    removals of :mod:`labsupport.sim.httpapi.ssa`, and is validated whole.
     """
-    if query.get("dryRun"):
-        raise status(400, "BadRequest", "the simulator does not run dry runs (dryRun=All)")
-    if not query.get("fieldManager"):
+    from labsupport.sim.clock import stamp
+    from labsupport.sim.httpapi import ssa
+
+    manager = query.get("fieldManager")
+    if not manager:
         # apiserver/pkg/endpoints/handlers/patch.go: fieldManager is required for apply
         raise status(400, "BadRequest", "PATCH request with apply-patch+yaml must have a "
                      "fieldManager")
-    obj = _checked(sim, route, rt, body)
-    if obj["metadata"].get("name") != route.name:
-        raise status(400, "BadRequest", f"the name of the object ({obj['metadata'].get('name')})"
+    force = str(query.get("force", "")).lower() in ("true", "1")
+    if not isinstance(body, dict) or not isinstance(body.get("metadata"), dict):
+        raise status(400, "BadRequest", "the applied configuration must be an object with "
+                     "metadata")
+    if body["metadata"].get("name") != route.name:
+        raise status(400, "BadRequest", f"the name of the object ({body['metadata'].get('name')})"
                      f" does not match the name on the URL ({route.name})")
-    existed = sim.api.get(rt, _namespace(route, rt), route.name) is not None
+    if body["metadata"].get("managedFields") is not None:
+        # managedfields/internal/fieldmanager.go: an apply may not set managedFields
+        raise status(400, "BadRequest", "metadata.managedFields must be nil")
+    live = sim.api.get(rt, _namespace(route, rt), route.name)
+    fields = ssa.registry(sim)
+    when = stamp(sim.env.now)
+    if live is None:
+        obj = _checked(sim, route, rt, body)
+        try:
+            made = sim.api.create(obj, component="kubectl")
+        except LabSupportError as err:
+            raise _fail(err, rt, route.name or "") from None
+        fields.record_apply(made["metadata"]["uid"], obj, made, manager, when, [])
+        return 201, made
+    applied = _checked(sim, route, rt, json_copy(body), full=False)
+    uid = live["metadata"]["uid"]
+    merged, conflicts = fields.plan_apply(uid, live, applied, manager, force)
+    if conflicts and not force:
+        raise ssa.conflict_status(conflicts)
+    if rt.kind == "Service":
+        # registry/core/service/storage/storage.go, patchAllocatedValues: an update that
+        # leaves out the allocated cluster IPs keeps them.
+        for field in ("clusterIP", "clusterIPs"):
+            if field in (live.get("spec") or {}) and field not in merged.get("spec", {}):
+                merged.setdefault("spec", {})[field] = json_copy(live["spec"][field])
+    obj = _checked(sim, route, rt, merged)
     try:
-        sim.apply(obj, namespace=route.namespace or "default")
+        stored = sim.api.update(obj, component="kubectl")
     except LabSupportError as err:
         raise _fail(err, rt, route.name or "") from None
-    return (200 if existed else 201), _stored(sim, route, rt)
+    fields.record_apply(uid, applied, stored, manager, when, conflicts)
+    return 200, stored
+
+
+def patch_managed_fields(sim: Any, route: Route, rt: ResourceType,
+                         operations: list) -> tuple[int, dict]:
+    """A JSON patch that touches ``/metadata/managedFields`` (kubectl's move to server-side apply).
+
+    ``kubectl apply --server-side`` on an object made by client-side apply
+    hands the fields of ``kubectl-client-side-apply`` over to ``kubectl``
+    with such a patch (kubectl apply.go: ``migrateToSSAIfNecessary``). The
+    patch is applied to the object as served, with its managedFields; the
+    entries it leaves become the object's field managers.
+    """
+    from labsupport.patching import json_patch
+    from labsupport.sim.httpapi import ssa
+
+    stored = _stored(sim, route, rt)
+    try:
+        patched = json_patch(ssa.shown(sim, json_copy(stored)), operations)
+    except LabSupportError as err:
+        raise _fail(err, rt, route.name or "") from None
+    entries = patched["metadata"].pop("managedFields", None) or []
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise status(400, "BadRequest", "metadata.managedFields must be a list of entries")
+    if patched != stored:
+        try:
+            stored = sim.api.update(_checked(sim, route, rt, patched), component="kubectl")
+        except LabSupportError as err:
+            raise _fail(err, rt, route.name or "") from None
+    ssa.registry(sim).replace(stored["metadata"]["uid"], entries)
+    return 200, stored
 
 
 #: The patch flavour of each PATCH content type (``kubectl patch --type``).

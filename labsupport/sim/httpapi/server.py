@@ -87,6 +87,7 @@ class ApiHttpServer:
         self.watch_slots = threading.BoundedSemaphore(max_watches)
         self.watches: set = set()
         self.bookmark_every = 5.0
+        self._offset: int | None = None
         self.token = secrets.token_urlsafe(32)
         self.errors: list[str] = []
         self.stopping = threading.Event()
@@ -113,6 +114,22 @@ class ApiHttpServer:
         ]
         for t in self._threads:
             t.start()
+
+    def time_offset(self) -> int:
+        """Seconds added to the simulation's timestamps in answers (:mod:`.walltime`).
+
+        Kept while it is within :data:`~.walltime.DRIFT` seconds of the clocks'
+        true difference, so that an object read and written back in the same
+        moment keeps its timestamps exactly.
+        """
+        from labsupport.sim.clock import EPOCH
+        from labsupport.sim.httpapi.walltime import DRIFT, offset_now
+
+        now = offset_now(EPOCH + self.sim.env.now)
+        kept = self._offset
+        if kept is None or not 0 <= now - kept <= DRIFT:
+            self._offset = kept = now
+        return kept
 
     def client_context(self) -> ssl.SSLContext:
         """TLS settings for a Python client that trusts this server (and only it)."""

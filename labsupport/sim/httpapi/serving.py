@@ -107,9 +107,13 @@ class ServingMixin:
         if self._server is not None and self._server.serving:
             self._server.speed = float(speed)
             return self._server
+        from labsupport.sim.httpapi import magic
+
         lock = threading.RLock()
         self._server = ApiHttpServer(self, lock, speed)
         self._lock_methods(lock)
+        magic.remember(self)             # %kubectl talks to the cluster served last
+        magic.register_if_in_ipython()
         return self._server
 
     def _lock_methods(self, lock: threading.RLock) -> None:

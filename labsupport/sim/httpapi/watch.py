@@ -88,7 +88,8 @@ class Watch:
         except ValueError:
             raise status(400, "BadRequest", f'invalid resourceVersion "{version}"') from None
         if rt.kind == "Event":
-            return  # the simulator's events are not in the store: nothing to follow
+            self._watch_events(namespace, since is None or initial)
+            return
         if since is None or initial:
             for obj in sim.api.list(rt, namespace):
                 if self._matches(obj):
@@ -102,6 +103,28 @@ class Watch:
             gone = status_for(err)
             self.lines.put(_line("ERROR", gone.body))
             self.lines.put(_END)
+
+    def _watch_events(self, namespace: str | None, initial: bool) -> None:
+        """Events are not in the simulated etcd: follow the event log instead.
+
+        A new event is ``ADDED``, a repeat of one (its ``count`` grows) ``MODIFIED``.
+        """
+        log = self.sim.event_log
+        if initial:
+            for obj in log.objects(namespace):
+                if self._matches(obj):
+                    self._put("ADDED", obj, None)
+
+        def on_row(row: list) -> None:
+            if namespace is not None and row[5] != namespace:
+                return
+            obj = log.object_of(row)
+            if self._matches(obj):
+                self._put("ADDED" if row[9] == 1 else "MODIFIED", obj,
+                          str(self.sim.store.revision))
+
+        log.listen(on_row)
+        self._stop = lambda: log.unlisten(on_row)
 
     def _matches(self, obj: dict | None) -> bool:
         return (obj is not None and self.labels.matches(obj["metadata"].get("labels"))

@@ -20,12 +20,15 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from itertools import count
 from typing import Any
 
 __all__ = ["Listers", "StoreListers"]
 
 _CONTROLLER_KINDS = ("ReplicaSet", "StatefulSet", "ReplicationController")
 _CLUSTER_SCOPED = ("Namespace", "PersistentVolume", "StorageClass")
+#: Services versions: unique across all listers, so a cache may mix listers.
+_VERSIONS = count(1)
 
 
 class Listers:
@@ -33,6 +36,23 @@ class Listers:
 
     def __init__(self) -> None:
         self._objects: dict[tuple[str, str, str], dict] = {}
+        self._services_version = next(_VERSIONS)
+
+    @property
+    def services_version(self) -> int:
+        """A number that changes whenever a Service is added, replaced or removed.
+
+        Numbers are never reused, not even by other listers. Caches of what
+        :meth:`services` answers (PodTopologySpread's default selectors) key on it.
+
+        Example:
+            >>> ls_ = Listers()
+            >>> v = ls_.services_version
+            >>> ls_.add({"kind": "Service", "metadata": {"name": "web"}, "spec": {}})
+            >>> ls_.services_version != v
+            True
+        """
+        return self._services_version
 
     def add(self, obj: dict) -> None:
         """Add or replace an object the plugins ask about.
@@ -44,10 +64,14 @@ class Listers:
         ns = ("" if obj.get("kind") in _CLUSTER_SCOPED
               else str(meta.get("namespace") or "default"))
         self._objects[(str(obj.get("kind")), ns, str(meta.get("name")))] = obj
+        if obj.get("kind") == "Service":
+            self._services_version = next(_VERSIONS)
 
     def remove(self, kind: str, namespace: str, name: str) -> None:
         """Forget an object (unknown ones are ignored)."""
         self._objects.pop((kind, namespace, name), None)
+        if kind == "Service":
+            self._services_version = next(_VERSIONS)
 
     def _list(self, kind: str, namespace: str | None = None) -> Iterator[dict]:
         for (k, ns, _), obj in self._objects.items():
@@ -117,6 +141,18 @@ class StoreListers(Listers):
     def __init__(self, store: Any) -> None:
         super().__init__()
         self.store = store
+        self._watching_services = False
+
+    @property
+    def services_version(self) -> int:
+        """Changes at every write of a Service in the store (watched from the first ask)."""
+        if not self._watching_services:
+            self._watching_services = True
+            self.store.watch("/registry/services/specs/", self._service_changed)
+        return self._services_version
+
+    def _service_changed(self, _event: Any) -> None:
+        self._services_version = next(_VERSIONS)
 
     def services(self, namespace: str) -> list[Mapping[str, str]]:
         """``spec.selector`` of the Services in a namespace, from the store."""

@@ -45,9 +45,12 @@ __all__ = ["PodIndex", "PodEntry", "MatchCounts", "Clause"]
 Clause = tuple[frozenset[str] | None, Selector]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PodEntry:
-    """What the scheduler's cache keeps of a bound pod (a ``PodInfo``)."""
+    """What the scheduler's cache keeps of a bound pod (a ``PodInfo``).
+
+    One per bound pod: slots keep 150,000 of them about half the size.
+    """
 
     key: str
     namespace: str

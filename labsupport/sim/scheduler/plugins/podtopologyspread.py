@@ -146,11 +146,61 @@ def soft_constraints(pod: Mapping, table: NodeTable | None
         return spread_constraints_of(pod, "ScheduleAnyway"), True
     if table is None:
         return (), False
+    return _default_constraints(pod, table), False
+
+
+def _system_defaults(pod: Mapping, table: NodeTable) -> tuple[SpreadConstraint, ...]:
+    """The system default constraints of a pod, computed (the reference for the memo)."""
     selector = default_selector(pod, table)
     if selector.empty:
-        return (), False
+        return ()
     return tuple(SpreadConstraint(skew, key, selector)
-                 for key, skew in SYSTEM_DEFAULT_CONSTRAINTS), False
+                 for key, skew in SYSTEM_DEFAULT_CONSTRAINTS)
+
+
+#: _default_constraints' memo: key -> (the controller's spec.selector, constraints).
+_DEFAULTS: dict[tuple, tuple[object, tuple[SpreadConstraint, ...]]] = {}
+
+
+def _default_constraints(pod: Mapping, table: NodeTable) -> tuple[SpreadConstraint, ...]:
+    """:func:`_system_defaults`, remembered by everything :func:`default_selector` reads.
+
+    That is: the pod's namespace and labels, its controller reference, the
+    controller's ``spec.selector`` (by identity: stored objects are replaced,
+    never changed in place, so a new selector is a new object) and the
+    Services (by the listers' ``services_version``, never reused). The pods of one
+    ReplicaSet then share one answer instead of each merging selectors
+    (``tests/sim/test_spread_defaults_memo.py`` checks both agree).
+    """
+    listers = table.listers
+    services = getattr(listers, "services_version", None)
+    if services is None:  # listers that cannot say when Services change
+        return _system_defaults(pod, table)
+    meta = pod.get("metadata") or {}
+    namespace = str(meta.get("namespace") or "default")
+    owner = next((r for r in meta.get("ownerReferences") or () if r.get("controller")), None)
+    spec_selector: object = None
+    owner_key: tuple = ()
+    if owner is not None:
+        owner_key = (owner.get("apiVersion"), owner.get("kind"), owner.get("name"))
+        if (owner_key[0], owner_key[1]) in _CONTROLLERS:
+            obj = listers.controller(owner["kind"], namespace, str(owner.get("name")))
+            if obj is not None:
+                spec_selector = (obj.get("spec") or {}).get("selector")
+            owner_key += (obj is None,)
+    key = (services, namespace, tuple((meta.get("labels") or {}).items()), owner_key,
+           id(spec_selector))
+    try:
+        hit = _DEFAULTS.get(key)
+    except TypeError:  # a label value that is not a string: no memo
+        return _system_defaults(pod, table)
+    if hit is not None and hit[0] is spec_selector:
+        return hit[1]
+    constraints = _system_defaults(pod, table)
+    if len(_DEFAULTS) >= 4096:
+        _DEFAULTS.pop(next(iter(_DEFAULTS)))
+    _DEFAULTS[key] = (spec_selector, constraints)
+    return constraints
 
 
 def _included(c: SpreadConstraint, pod: PodView, node: NodeView) -> bool:
@@ -402,53 +452,136 @@ class PodTopologySpread(Plugin):
         constraints, require_all = soft_constraints(cycle.pod, table)
         if not constraints:
             return None if for_total else np.zeros(len(feasible), np.int64)
-        cap = table.capacity
-        namespace = cycle.pod_view.namespace
-        cols = [table.label_cols.get(c.topology_key) for c in constraints]
-        ignored = np.zeros(len(feasible), bool)
-        has_all: np.ndarray | bool = True
-        if require_all:
-            has_all = np.ones(cap, bool)
-            for col in cols:
-                if col is None:
-                    has_all[:] = False
-                else:
-                    has_all &= col >= 0
-            ignored = ~has_all[feasible]
-        kept = feasible[~ignored]
-        total = np.zeros(len(feasible), np.float64)
-        for c, col in zip(constraints, cols, strict=True):
+        if not require_all:
+            quick = _fast_score_labelled(cycle, feasible, constraints)
+            if quick is not None:
+                return quick
+        return _fast_score_general(cycle, feasible, constraints, require_all)
+
+
+def _fast_score_general(cycle: FastCycle, feasible: np.ndarray,
+                        constraints: tuple[SpreadConstraint, ...], require_all: bool
+                        ) -> np.ndarray:
+    """Normalized scores of the feasible rows, for any constraints (the fast path's reference)."""
+    table = cycle.table
+    cap = table.capacity
+    namespace = cycle.pod_view.namespace
+    cols = [table.label_cols.get(c.topology_key) for c in constraints]
+    ignored = np.zeros(len(feasible), bool)
+    has_all: np.ndarray | bool = True
+    if require_all:
+        has_all = np.ones(cap, bool)
+        for col in cols:
             if col is None:
-                continue  # no node has the key: no node gets this term
-            counts = _fast_counts(table, c.selector, namespace)
-            here = col[feasible]
-            with_label = (here >= 0) & ~ignored
-            if c.topology_key == HOSTNAME:
-                size = len(kept)
-                count = counts[feasible].astype(np.float64)
+                has_all[:] = False
             else:
-                values = col[kept]
-                size = len(np.unique(values))  # -1 is the "" domain (no label)
-                n_values = len(table.label_values[c.topology_key])
-                wanted = np.zeros(n_values, bool)
-                wanted[values[values >= 0]] = True
-                rows = has_all & (col >= 0) & _fast_included(c, cycle)
-                totals = np.bincount(col[rows], weights=counts[rows], minlength=n_values)
-                count = np.where(with_label, totals[np.where(here >= 0, here, 0)], 0.0)
-            term = count * math.log(size + 2) + float(c.max_skew - 1)
-            total += np.where(with_label, term, 0.0)
-        raw = np.floor(total + 0.5).astype(np.int64)
-        # NormalizeScore, as _normalize, for the whole array.
-        kept_raw = raw[~ignored]
-        if not kept_raw.size:
-            return np.zeros(len(feasible), np.int64)
-        low, high = int(kept_raw.min()), int(kept_raw.max())
-        if high == 0:
-            out = np.full(len(feasible), MAX_NODE_SCORE, np.int64)
+                has_all &= col >= 0
+        ignored = ~has_all[feasible]
+    kept = feasible[~ignored]
+    total = np.zeros(len(feasible), np.float64)
+    for c, col in zip(constraints, cols, strict=True):
+        if col is None:
+            continue  # no node has the key: no node gets this term
+        counts = _fast_counts(table, c.selector, namespace)
+        here = col[feasible]
+        with_label = (here >= 0) & ~ignored
+        if c.topology_key == HOSTNAME:
+            size = len(kept)
+            count = counts[feasible].astype(np.float64)
         else:
-            out = MAX_NODE_SCORE * (high + low - raw) // high
-        out[ignored] = 0
-        return out
+            values = col[kept]
+            size = len(np.unique(values))  # -1 is the "" domain (no label)
+            n_values = len(table.label_values[c.topology_key])
+            wanted = np.zeros(n_values, bool)
+            wanted[values[values >= 0]] = True
+            rows = has_all & (col >= 0) & _fast_included(c, cycle)
+            totals = np.bincount(col[rows], weights=counts[rows], minlength=n_values)
+            count = np.where(with_label, totals[np.where(here >= 0, here, 0)], 0.0)
+        term = count * math.log(size + 2) + float(c.max_skew - 1)
+        total += np.where(with_label, term, 0.0)
+    raw = np.floor(total + 0.5).astype(np.int64)
+    # NormalizeScore, as _normalize, for the whole array.
+    kept_raw = raw[~ignored]
+    if not kept_raw.size:
+        return np.zeros(len(feasible), np.int64)
+    low, high = int(kept_raw.min()), int(kept_raw.max())
+    if high == 0:
+        out = np.full(len(feasible), MAX_NODE_SCORE, np.int64)
+    else:
+        out = MAX_NODE_SCORE * (high + low - raw) // high
+    out[ignored] = 0
+    return out
+
+
+def _fast_score_labelled(cycle: FastCycle, feasible: np.ndarray,
+                         constraints: tuple[SpreadConstraint, ...]) -> np.ndarray | None:
+    """:func:`_fast_score_general` when no node is ignored and every feasible node has the keys.
+
+    That is the usual case (the system defaults on nodes that all have a
+    hostname): then no row needs masking, and the same float operations run
+    on fewer, smaller arrays. None when the case does not apply.
+    ``tests/sim/test_spread_defaults_memo.py`` checks it against the general path.
+    """
+    if not len(feasible):
+        return None
+    table = cycle.table
+    namespace = str((cycle.pod.get("metadata") or {}).get("namespace") or "default")
+    present = [c for c in constraints if c.topology_key in table.label_cols]
+    if len(present) == 1 and present[0].topology_key == HOSTNAME:
+        return _fast_score_hostname(table, feasible, present[0], namespace)
+    total: np.ndarray | None = None
+    for c in constraints:
+        col = table.label_cols.get(c.topology_key)
+        if col is None:
+            continue  # no node has the key: no node gets this term
+        here = col[feasible]
+        if here.min() < 0:
+            return None  # a feasible node without the key: its term is 0 (general path)
+        counts = _fast_counts(table, c.selector, namespace)
+        if c.topology_key == HOSTNAME:
+            size = len(feasible)
+            count = counts[feasible].astype(np.float64)
+        else:
+            size = len(np.unique(here))
+            rows = (col >= 0) & _fast_included(c, cycle)
+            totals = np.bincount(col[rows], weights=counts[rows],
+                                 minlength=len(table.label_values[c.topology_key]))
+            count = totals[here]
+        term = count * math.log(size + 2) + float(c.max_skew - 1)
+        total = term if total is None else total + term
+    if total is None:
+        return np.full(len(feasible), MAX_NODE_SCORE, np.int64)
+    raw = np.floor(total + 0.5).astype(np.int64)
+    low, high = int(raw.min()), int(raw.max())
+    if high == 0:
+        return np.full(len(feasible), MAX_NODE_SCORE, np.int64)
+    return MAX_NODE_SCORE * (high + low - raw) // high
+
+
+def _fast_score_hostname(table: NodeTable, feasible: np.ndarray, c: SpreadConstraint,
+                         namespace: str) -> np.ndarray | None:
+    """:func:`_fast_score_labelled` when the hostname constraint is the only term.
+
+    A row's score then depends only on its count of matching pods, a small
+    integer: each count's score is worked out once, in Python floats (the same
+    IEEE operations, in the same order, as the array version), and looked up.
+    None when a feasible node has no hostname or the counts spread too widely.
+    """
+    col = table.label_cols[HOSTNAME]
+    if col[feasible].min() < 0:
+        return None
+    count = _fast_counts(table, c.selector, namespace)[feasible]
+    low_count, high_count = int(count.min()), int(count.max())
+    if high_count - low_count > 64:
+        return None
+    weight, skew = math.log(len(feasible) + 2), float(c.max_skew - 1)
+    # term = count * weight + (maxSkew - 1); raw = floor(term + 0.5), as the array version.
+    raw = [math.floor(k * weight + skew + 0.5) for k in range(low_count, high_count + 1)]
+    low, high = raw[0], raw[-1]  # raw grows with the count: its ends are min and max
+    if high == 0:
+        return np.full(len(feasible), MAX_NODE_SCORE, np.int64)
+    scores = np.array([MAX_NODE_SCORE * (high + low - r) // high for r in raw], np.int64)
+    return scores[count - low_count]
 
 
 def _normalize(scores: Sequence[int], ignored: Sequence[bool]) -> list[int]:
