@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from labsupport.quantity import canonical
 from labsupport.views import parse_time
 
 __all__ = ["human_duration", "table", "row_cells", "columns_for"]
@@ -96,6 +97,16 @@ _COLUMNS: dict[str, list[Column]] = {
               _c("Source", 1), _c("Message"), _c("First Seen", 1), _c("Count", 1),
               ("Name", "name", 1, "The name of the event.")],
     "Namespace": [_NAME, _c("Status"), _AGE],
+    # pkg/printers/internalversion/printers.go: the PersistentVolume, PersistentVolumeClaim
+    # and EndpointSlice column definitions.
+    "PersistentVolume": [_NAME, _c("Capacity"), _c("Access Modes"), _c("Reclaim Policy"),
+                         _c("Status"), _c("Claim"), _c("StorageClass"),
+                         _c("VolumeAttributesClass"), _c("Reason"), _AGE,
+                         _c("VolumeMode", 1)],
+    "PersistentVolumeClaim": [_NAME, _c("Status"), _c("Volume"), _c("Capacity"),
+                              _c("Access Modes"), _c("StorageClass"),
+                              _c("VolumeAttributesClass"), _AGE, _c("VolumeMode", 1)],
+    "EndpointSlice": [_NAME, _c("AddressType"), _c("Ports"), _c("Endpoints"), _AGE],
 }
 
 
@@ -304,9 +315,69 @@ def _namespace(ns: dict, now: float) -> list:
             _age(ns["metadata"].get("creationTimestamp"), now)]
 
 
+_MODES = (("ReadWriteOnce", "RWO"), ("ReadOnlyMany", "ROX"), ("ReadWriteMany", "RWX"),
+          ("ReadWriteOncePod", "RWOP"))
+
+
+def _access_modes(modes: Iterable[str] | None) -> str:
+    """GetAccessModesAsString: the short names, each once, in a fixed order."""
+    given = set(modes or ())
+    return ",".join(short for mode, short in _MODES if mode in given)
+
+
+def _storage(amounts: dict | None) -> str:
+    value = (amounts or {}).get("storage")
+    return canonical(value) if value is not None else ""
+
+
+def _persistent_volume(pv: dict, now: float) -> list:
+    """The row of printPersistentVolume."""
+    spec, st, meta = pv.get("spec") or {}, pv.get("status") or {}, pv["metadata"]
+    ref = spec.get("claimRef")
+    claim = f"{ref.get('namespace', '')}/{ref.get('name', '')}" if ref else ""
+    phase = "Terminating" if meta.get("deletionTimestamp") else st.get("phase", "")
+    return [meta["name"], _storage(spec.get("capacity")), _access_modes(spec.get("accessModes")),
+            spec.get("persistentVolumeReclaimPolicy", ""), phase, claim,
+            spec.get("storageClassName") or "", spec.get("volumeAttributesClassName") or "<unset>",
+            st.get("reason", ""), _age(meta.get("creationTimestamp"), now),
+            spec.get("volumeMode") or "<unset>"]
+
+
+def _persistent_volume_claim(pvc: dict, now: float) -> list:
+    """printPersistentVolumeClaim: capacity and modes only once a volume is named."""
+    spec, st, meta = pvc.get("spec") or {}, pvc.get("status") or {}, pvc["metadata"]
+    phase = "Terminating" if meta.get("deletionTimestamp") else st.get("phase", "")
+    bound = bool(spec.get("volumeName"))
+    return [meta["name"], phase, spec.get("volumeName", ""),
+            _storage(st.get("capacity")) if bound else "",
+            _access_modes(st.get("accessModes")) if bound else "",
+            spec.get("storageClassName") or "",
+            spec.get("volumeAttributesClassName") or "<unset>",
+            _age(meta.get("creationTimestamp"), now), spec.get("volumeMode") or "<unset>"]
+
+
+def _first_three(items: list[str]) -> str:
+    """listWithMoreString: at most three, then "+ N more...", "<unset>" for none."""
+    if len(items) > 3:
+        return f"{','.join(items[:3])} + {len(items) - 3} more..."
+    return ",".join(items) or "<unset>"
+
+
+def _endpoint_slice(eps: dict, now: float) -> list:
+    """printEndpointSlice: formatDiscoveryPorts and formatDiscoveryEndpoints."""
+    ports = [str(p["port"]) if p.get("port") is not None else (p.get("name") or "*")
+             for p in eps.get("ports") or ()]
+    addresses = [a for e in eps.get("endpoints") or () for a in e.get("addresses") or ()]
+    meta = eps["metadata"]
+    return [meta["name"], eps.get("addressType", ""), _first_three(ports),
+            _first_three(addresses), _age(meta.get("creationTimestamp"), now)]
+
+
 _PRINTERS: dict[str, Callable[[dict, float], list]] = {
     "Pod": _pod, "Node": _node, "Deployment": _deployment, "ReplicaSet": _replicaset,
     "Service": _service, "Event": _event, "Namespace": _namespace,
+    "PersistentVolume": _persistent_volume, "PersistentVolumeClaim": _persistent_volume_claim,
+    "EndpointSlice": _endpoint_slice,
 }
 
 
