@@ -1,6 +1,6 @@
 """The kubelet's image manager: pulls that succeed, fail, back off and retry.
 
-A mix-in of :class:`~labsupport.sim.kubelet.PodWorker`, kept apart so that
+A mix-in of :class:`~labsupport.sim.podworker.PodWorker`, kept apart so that
 the image manager reads on its own, as ``pkg/kubelet/images/image_manager.go``
 does upstream. What one pull returns (the registry's answer and how long it
 takes) is :mod:`labsupport.sim.registry`'s; the rules here are when the
