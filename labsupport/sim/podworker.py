@@ -1,4 +1,4 @@
-"""The pod worker: how the kubelet runs one pod (upstream: pkg/kubelet/pod_workers.go).
+r"""The pod worker: how the kubelet runs one pod (upstream: pkg/kubelet/pod_workers.go).
 
 It pulls images (:mod:`labsupport.sim.imagemanager`), waits for volumes
 (:mod:`labsupport.sim.volumemanager`), runs the init containers one after
@@ -9,15 +9,20 @@ everything in the pod's ``status``. Stopping a deleted pod is in
 is :class:`labsupport.sim.kubelet.Kubelet`.
 
 Example:
+    An init container runs to completion before the app container starts:
+
     >>> import labsupport as ls
     >>> c = ls.connect(nodes=1, seed=0)
-    >>> _ = c.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
-    ...              "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}})
-    >>> c.advance(5)
-    >>> c.pods()[0]
-    <Pod p Running ready on node-1>
-    >>> [e.reason for e in c.events()]
-    ['Scheduled', 'Pulling', 'Pulled', 'Created', 'Started']
+    >>> _ = c.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {
+    ...     "initContainers": [{"name": "setup", "image": "busybox:1.36",
+    ...                         "command": ["sh", "-c", "echo ready"]}],
+    ...     "containers": [{"name": "app", "image": "nginx:1.27"}]}})
+    >>> c.advance(10)
+    >>> st = c.get("pod/p")["status"]
+    >>> st["initContainerStatuses"][0]["state"]["terminated"]["reason"]
+    'Completed'
+    >>> list(st["containerStatuses"][0]["state"]), c.logs("p", container="setup")
+    (['running'], 'ready\n')
 """
 
 from __future__ import annotations

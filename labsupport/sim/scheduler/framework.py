@@ -51,6 +51,7 @@ __all__ = [
     "RESERVE", "PERMIT", "PRE_BIND", "BIND", "POST_BIND", "EXTENSION_POINTS",
     "SUCCESS", "ERROR", "UNSCHEDULABLE", "UNSCHEDULABLE_AND_UNRESOLVABLE", "SKIP",
     "MAX_NODE_SCORE", "MIN_NODE_SCORE", "Status", "Diagnosis", "Plugin", "AmountScorePlugin",
+    "CodedFilterPlugin",
     "Amounts", "normalize_scores", "normalize_array", "FILTERED_NODES",
 ]
 
@@ -308,6 +309,32 @@ class Plugin:
             return None if for_total else np.zeros(len(feasible), np.int64)
         raw = [self.score(pod, cycle.node_view(s)) for s in feasible.tolist()]
         return np.asarray(self.normalize_score(raw), np.int64)
+
+
+class CodedFilterPlugin(Plugin):
+    """A Filter whose fast path gives each node a code: 0 passes, i fails with reasons[i-1].
+
+    A subclass computes the codes of every row once per cycle in
+    :meth:`_fast_codes` (None: nothing to check for this pod); filtering and
+    the failure reasons both read them (InterPodAffinity, PodTopologySpread).
+    """
+
+    def _fast_codes(self, cycle: FastCycle) -> np.ndarray | None:
+        raise NotImplementedError
+
+    def fast_filter(self, cycle: FastCycle, slots: np.ndarray,
+                    at: slice | None) -> np.ndarray | None:
+        """Rows that pass (None: nothing to check)."""
+        codes = self._fast_codes(cycle)
+        return None if codes is None else codes[slots] == 0
+
+    def fast_failures(self, cycle: FastCycle, slots: np.ndarray) -> list[tuple[str, np.ndarray]]:
+        """Each row's reason, from its code."""
+        codes = self._fast_codes(cycle)
+        assert codes is not None
+        rows = codes[slots]
+        return [(text, rows == i) for i, text in enumerate(self.reasons, 1)
+                if np.any(rows == i)]
 
 
 class AmountScorePlugin(Plugin):

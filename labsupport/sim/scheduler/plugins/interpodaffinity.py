@@ -67,7 +67,7 @@ from labsupport.sim.scheduler.framework import (
     SKIP,
     UNSCHEDULABLE,
     UNSCHEDULABLE_AND_UNRESOLVABLE,
-    Plugin,
+    CodedFilterPlugin,
     Status,
 )
 from labsupport.sim.scheduler.selectors import AffinityTerm, PodAffinity, pod_affinity_of
@@ -137,7 +137,7 @@ class _ScoreState:
     topology_score: dict[str, dict[str, int]]
 
 
-class InterPodAffinity(Plugin):
+class InterPodAffinity(CodedFilterPlugin):
     """PreFilter, Filter, PreScore and Score on the pods already bound (weight 2)."""
 
     name = NAME
@@ -326,20 +326,6 @@ class InterPodAffinity(Plugin):
                 codes[missing | (lacking & (not first_pod))] = 1
         cycle.state[key] = codes
         return codes
-
-    def fast_filter(self, cycle: FastCycle, slots: np.ndarray,
-                    at: slice | None) -> np.ndarray | None:
-        """Rows that pass (None: nothing to check for this pod in this cluster)."""
-        codes = self._fast_codes(cycle)
-        return None if codes is None else codes[slots] == 0
-
-    def fast_failures(self, cycle: FastCycle, slots: np.ndarray) -> list[tuple[str, np.ndarray]]:
-        """Each row's reason, from its code."""
-        codes = self._fast_codes(cycle)
-        assert codes is not None
-        rows = codes[slots]
-        return [(text, rows == i) for i, text in enumerate(self.reasons, 1)
-                if np.any(rows == i)]
 
     def fast_candidates(self, cycle: FastCycle, slots: np.ndarray) -> int:
         """Rows rejected as Unschedulable (anti-affinity: preemption may help)."""

@@ -57,7 +57,7 @@ from labsupport.sim.scheduler.framework import (
     SKIP,
     UNSCHEDULABLE,
     UNSCHEDULABLE_AND_UNRESOLVABLE,
-    Plugin,
+    CodedFilterPlugin,
     Status,
 )
 from labsupport.sim.scheduler.plugins.nodeaffinity import _required_mask, required_matches
@@ -245,7 +245,7 @@ class _ScoreState:
     order: list[str]
 
 
-class PodTopologySpread(Plugin):
+class PodTopologySpread(CodedFilterPlugin):
     """PreFilter, Filter, PreScore and Score on how matching pods are spread (weight 2)."""
 
     name = NAME
@@ -425,20 +425,6 @@ class PodTopologySpread(Plugin):
                 codes[~has] = 2
         cycle.state[key] = codes
         return codes
-
-    def fast_filter(self, cycle: FastCycle, slots: np.ndarray,
-                    at: slice | None) -> np.ndarray | None:
-        """Rows that pass (None: the pod has no DoNotSchedule constraint)."""
-        codes = self._fast_codes(cycle)
-        return None if codes is None else codes[slots] == 0
-
-    def fast_failures(self, cycle: FastCycle, slots: np.ndarray) -> list[tuple[str, np.ndarray]]:
-        """Each row's reason, from its code."""
-        codes = self._fast_codes(cycle)
-        assert codes is not None
-        rows = codes[slots]
-        return [(text, rows == i) for i, text in enumerate(self.reasons, 1)
-                if np.any(rows == i)]
 
     def fast_candidates(self, cycle: FastCycle, slots: np.ndarray) -> int:
         """Rows rejected as Unschedulable (too much skew; a missing label is unresolvable)."""
